@@ -1,0 +1,98 @@
+"""Shared fixtures: tiny synthetic worlds for unit tests, the real clickbait data for e2e."""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CLICKBAIT_DIR = REPO.parent / "shared" / "data" / "clickbait"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+TEN_WORDS = ["good", "great", "fine", "bad", "awful", "poor", "alps", "himalayas", "river", "lake"]
+
+TWENTY_LINES = [
+    ("a good film with great acting", "pos"),
+    ("great fun and a fine story", "pos"),
+    ("good music and great views", "pos"),
+    ("a fine and good evening", "pos"),
+    ("really great and good", "pos"),
+    ("the alps were good", "pos"),
+    ("a great day by the lake", "pos"),
+    ("fine food and good wine", "pos"),
+    ("good people great place", "pos"),
+    ("a great river walk", "pos"),
+    ("a bad film with awful acting", "neg"),
+    ("awful noise and a poor story", "neg"),
+    ("bad music and poor views", "neg"),
+    ("a poor and bad evening", "neg"),
+    ("really awful and bad", "neg"),
+    ("the himalayas trip was bad", "neg"),
+    ("an awful day by the river", "neg"),
+    ("poor food and bad wine", "neg"),
+    ("bad people awful place", "neg"),
+    ("a poor lake walk", "neg"),
+]
+
+
+def make_keyed_vectors(words=TEN_WORDS, dim: int = 8, seed: int = 0):
+    """A small in-memory gensim KeyedVectors with structured vectors:
+    positive words share one direction, negative another, places a third."""
+    from gensim.models import KeyedVectors
+
+    rng = np.random.default_rng(seed)
+    groups = {"good": 0, "great": 0, "fine": 0, "bad": 1, "awful": 1, "poor": 1}
+    centres = rng.normal(size=(3, dim))
+    vecs = np.stack([centres[groups.get(w, 2)] + 0.1 * rng.normal(size=dim) for w in words])
+    kv = KeyedVectors(vector_size=dim)
+    kv.add_vectors(list(words), vecs.astype(np.float32))
+    return kv
+
+
+@pytest.fixture
+def tiny_kv():
+    return make_keyed_vectors()
+
+
+@pytest.fixture
+def twenty_lines():
+    return list(TWENTY_LINES)
+
+
+@pytest.fixture
+def tiny_csv(tmp_path: Path) -> Path:
+    import pandas as pd
+
+    path = tmp_path / "tiny.csv"
+    pd.DataFrame(TWENTY_LINES, columns=["text", "label"]).to_csv(path, index=False)
+    return path
+
+
+def _need_clickbait():
+    if not CLICKBAIT_DIR.is_dir():
+        if IN_CI:
+            pytest.fail(f"CI needs the real data at {CLICKBAIT_DIR}")
+        pytest.skip(f"real data not present at {CLICKBAIT_DIR}")
+
+
+@pytest.fixture(scope="session")
+def clickbait_rows() -> list[tuple[str, str]]:
+    """All clickbait headlines as (text, label) rows, read from ../shared (never copied)."""
+    _need_clickbait()
+    rows = []
+    for fname, label in (("clickbait_data.gz", "clickbait"), ("non_clickbait_data.gz", "news")):
+        with gzip.open(CLICKBAIT_DIR / fname, "rt", encoding="utf-8") as fh:
+            rows += [(line.strip(), label) for line in fh if line.strip()]
+    return rows
+
+
+@pytest.fixture(scope="session")
+def clickbait_csv(tmp_path_factory, clickbait_rows) -> Path:
+    import pandas as pd
+
+    path = tmp_path_factory.mktemp("clickbait") / "clickbait.csv"
+    pd.DataFrame(clickbait_rows, columns=["headline", "label"]).to_csv(path, index=False)
+    return path
