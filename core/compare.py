@@ -274,6 +274,12 @@ def word_similarity(
     case-insensitively, first occurrence wins) or with an all-zero vector are skipped and
     reported through ``n_found`` / ``n_total``. rho and pvalue are NaN when fewer than
     ``min_pairs`` pairs are found or either side is constant.
+
+    Not built on ``KeyedVectors.evaluate_word_pairs``: it raises when no pair is found,
+    needs two pairs for its Pearson step, reports only an OOV percentage, and swaps the
+    instance's ``key_to_index`` while it runs (unsafe on a KeyedVectors shared by sessions).
+    On the pairs both find, the Spearman rho is the same (tested). For a KeyedVectors ``kv``
+    pass ``kv.index_to_key, kv.vectors``.
     """
     unit = normalize_rows(matrix)
     index: dict[str, int] = {}

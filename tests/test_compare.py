@@ -165,6 +165,17 @@ def test_word_similarity_on_own_file_ranks_perfectly(tiny_kv, tmp_path):
     assert score.coverage == pytest.approx(5 / 6)
 
 
+def test_word_similarity_agrees_with_gensim(tiny_kv, tmp_path):
+    kv, words = tiny_kv, tiny_kv.index_to_key
+    rng = _rng(16)
+    rows = [(a, b, float(rng.uniform(0, 10))) for a in words[:5] for b in words[5:]]
+    path = _write_pairs(tmp_path / "p.tsv", rows + [("good", "zebra", 1.0)])
+    ours = compare.word_similarity(kv.index_to_key, kv.vectors, path)
+    _, (rho, pvalue), oov_percent = kv.evaluate_word_pairs(str(path))
+    assert ours.rho == pytest.approx(rho) and ours.pvalue == pytest.approx(pvalue)
+    assert 100 * (1 - ours.coverage) == pytest.approx(oov_percent)
+
+
 def test_word_similarity_bundled_benchmarks_on_tiny_kv(tiny_kv):
     words, vecs = tiny_kv.index_to_key, tiny_kv.vectors
     ws = compare.word_similarity(words, vecs, "wordsim353")
