@@ -135,7 +135,9 @@ def test_vocab_config_rejects(kwargs, field):
 def test_coverage_known_answer(tiny_kv):
     token_lists = [["good", "zebra", "good"], ["bad", "zebra", "yak"]]
     cov = coverage(token_lists, tiny_kv)
-    expected = Coverage(token_share=3 / 6, vocab_share=2 / 4, n_tokens=6, n_types=4, top_missing=("zebra", "yak"))
+    expected = Coverage(
+        token_share=3 / 6, vocab_share=2 / 4, n_tokens=6, n_types=4, top_missing=("zebra", "yak")
+    )
     assert cov == expected
 
 
