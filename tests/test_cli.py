@@ -1,0 +1,59 @@
+"""The command line: JSON contract, run listing, one-line errors with exit 2, and the
+end-to-end run on the real clickbait data."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+REQUIRED = {"run_id", "status", "n_train", "n_val", "vocab_size", "pretrained_coverage",
+            "val_accuracy", "snapshots", "train_seconds"}
+
+
+def _cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "core", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_train_then_runs(tiny_csv, tmp_path):
+    store = tmp_path / "runs"
+    res = _cli("train", tiny_csv, "--epochs", 2, "--batch-size", 4, "--store", store)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert REQUIRED <= out.keys()
+    assert out["status"] == "done" and out["snapshots"] == 3 and len(out["val_accuracy"]) == 2
+    assert "epoch 2" in res.stderr  # the progress bar went to stderr
+    listed = [json.loads(line) for line in _cli("runs", "--store", store).stdout.splitlines()]
+    assert [r["run_id"] for r in listed] == [out["run_id"]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "no/such/file.csv"], "not found"),
+    (["train", "{csv}", "--epochs", "0"], "epochs"),
+    (["train", "{csv}", "--text-column", "nope"], "nope"),
+    (["train", "{csv}", "--arch", "transformer"], "arch"),
+    (["train", "{csv}", "--init", "{missing_vec}"], "missing.vec"),
+    (["bogus"], "invalid choice"),
+], ids=["missing-file", "bad-epochs", "bad-column", "bad-arch", "missing-vectors", "bad-command"])
+def test_bad_input_exits_2_with_one_line(tiny_csv, tmp_path, args, message):
+    args = [a.format(csv=tiny_csv, missing_vec=tmp_path / "missing.vec") for a in args]
+    res = _cli(*args, "--store", tmp_path / "runs") if args[0] != "bogus" else _cli(*args)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+
+
+@pytest.mark.e2e
+def test_clickbait_end_to_end(clickbait_csv, tmp_path):
+    res = _cli("train", clickbait_csv, "--init", "glove", "--epochs", 2, "--batch-size", 128,
+               "--store", tmp_path / "runs", "--quiet")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["n_train"] + out["n_val"] > 30_000
+    assert out["pretrained_coverage"]["token_share"] > 0.9
+    assert out["val_accuracy"][-1] > 0.93
