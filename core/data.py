@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,7 +49,13 @@ _MAGIC = (
 _DELIMITERS = ("\t", ",", ";", "|")
 _FT_PREFIX = "__label__"
 _LABEL_NAMES = ("label", "labels", "class", "category", "target", "y", "sentiment", "tag")
-_XLSX_EXPANSION = 20  # an xlsx inflating to more than 20x max_bytes is treated as a zip bomb
+# a workbook or Parquet file unpacking to over 20x its own size (+10 MB slack for tiny files)
+# is treated as a decompression bomb; real spreadsheets compress roughly 5-10x
+_EXPANSION = 20
+_EXPANSION_SLACK = 10_000_000
+# zipfile reports damaged archives through all of these (unknown versions, encryption, ...)
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+               RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -260,7 +266,7 @@ def _sniff_binary_format(data: bytes) -> str | None:
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 return "xlsx" if "xl/workbook.xml" in zf.namelist() else None
-        except (zipfile.BadZipFile, OSError, ValueError):
+        except _ZIP_ERRORS:
             return None
     return None
 
@@ -358,14 +364,19 @@ def _read_fasttext(text: str, name: str, max_rows: int) -> tuple[pd.DataFrame, t
 
 
 def _read_parquet(data: bytes, name: str, max_rows: int) -> pd.DataFrame:
-    """Parquet via pyarrow; the row count comes from the footer, before any data is read."""
+    """Parquet via pyarrow; row count and unpacked size come from the footer, before any
+    data is read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(pa.BufferReader(data))
-        if pf.metadata.num_rows > max_rows:
+        meta = pf.metadata
+        if meta.num_rows > max_rows:
             _too_many_rows(name, max_rows)
+        unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        if unpacked > _expansion_limit(len(data)):
+            _bomb(name, unpacked, _expansion_limit(len(data)))
         return pf.read().to_pandas()
     except DataError:
         raise
@@ -375,7 +386,7 @@ def _read_parquet(data: bytes, name: str, max_rows: int) -> pd.DataFrame:
 
 def _read_xlsx(data: bytes, name: str, max_rows: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The first sheet of a workbook; the header row is checked for duplicates before use."""
-    _check_zip_expansion(data, name, max_bytes=len(data) * _XLSX_EXPANSION + 10_000_000)
+    _check_zip_expansion(data, name)
     try:
         with pd.ExcelFile(io.BytesIO(data), engine="openpyxl") as book:
             sheets = book.sheet_names
@@ -398,17 +409,26 @@ def _read_xlsx(data: bytes, name: str, max_rows: int) -> tuple[pd.DataFrame, tup
     return df.infer_objects(), notes
 
 
-def _check_zip_expansion(data: bytes, name: str, max_bytes: int) -> None:
+def _expansion_limit(n_bytes: int) -> int:
+    return n_bytes * _EXPANSION + _EXPANSION_SLACK
+
+
+def _check_zip_expansion(data: bytes, name: str) -> None:
     """Refuse workbooks whose parts inflate far beyond their size (zip bombs)."""
+    limit = _expansion_limit(len(data))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except _ZIP_ERRORS:
         raise DataError(f"'{name}' is not a readable Excel workbook: it is not a valid "
                         f".xlsx (zip) file") from None
-    if total > max_bytes:
-        raise DataError(f"'{name}' expands to {total:,} bytes when unpacked, over the "
-                        f"{max_bytes:,}-byte limit: refusing it as a possible zip bomb")
+    if total > limit:
+        _bomb(name, total, limit)
+
+
+def _bomb(name: str, total: int, limit: int) -> None:
+    raise DataError(f"'{name}' expands to {total:,} bytes when unpacked, over the "
+                    f"{limit:,}-byte limit: refusing it as a possible decompression bomb")
 
 
 def _too_many_rows(name: str, max_rows: int) -> None:
