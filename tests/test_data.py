@@ -111,7 +111,7 @@ def test_uploaded_bytes_with_filename(twenty_lines):
     _assert_twenty(ds, "csv")
 
 
-def test_bytes_without_filename_are_sniffed(tmp_path, twenty_lines):
+def test_bytes_without_filename_are_sniffed(twenty_lines):
     csv_ds = load_dataset(_csv_bytes(twenty_lines))
     _assert_twenty(csv_ds, "csv")
     buf = io.BytesIO()
