@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from core.text import PAD, UNK, Coverage, Vocab, VocabConfig, coverage, token_stats, tokenize
@@ -163,3 +165,14 @@ def test_tokenizer_coverage_on_clickbait(clickbait_rows):
     cov = coverage([tokenize(text) for text, _ in clickbait_rows], glove())
     # measured 0.9963 / 0.968 when written; a regression in the tokenizer shows up here
     assert cov.token_share > 0.99 and cov.vocab_share > 0.95
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80)
+    | st.text(alphabet="aisnt'-.,:/09 \u2019\u2026SU", max_size=40)  # the tokenizer's special characters
+)
+def test_tokenize_tokens_are_nonempty_and_stable(text):
+    tokens = tokenize(text)
+    assert all(token and token == token.strip() and not any(c.isspace() for c in token) for token in tokens)
+    assert tokenize(" ".join(tokens)) == tokens  # re-tokenising its own output changes nothing
