@@ -129,6 +129,11 @@ class Dataset:
         if len(labels) and (labels.min() < 0 or labels.max() >= len(self.classes)):
             raise DataError(f"label codes must lie in [0, {len(self.classes) - 1}]")
 
+    def __setstate__(self, state: dict) -> None:
+        # st.cache_data pickles datasets; unpickled arrays come back writable otherwise
+        self.__dict__.update(state)
+        self.labels.setflags(write=False)
+
     def __len__(self) -> int:
         return len(self.texts)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import pickle
 import zipfile
 from pathlib import Path
 
@@ -263,6 +264,8 @@ def test_dataset_is_read_only_and_fingerprinted(tiny_csv):
     flipped = Dataset.from_lists(ds.texts, [ds.classes[1 - c] for c in ds.labels])
     assert flipped.fingerprint() != fp
     assert isinstance(ds.report, LoadReport)
+    copy = pickle.loads(pickle.dumps(ds))
+    assert copy.fingerprint() == fp and not copy.labels.flags.writeable
 
 
 def test_from_lists_and_summary(twenty_lines):
