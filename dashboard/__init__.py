@@ -1,0 +1,1 @@
+"""Embedding Explorer dashboard: Streamlit views over ``core`` (no training or maths here)."""

@@ -1,0 +1,59 @@
+"""Embedding Explorer: entry point. `streamlit run dashboard/app.py`
+
+Registers the views in dashboard/views/ with st.navigation (views a colleague has not written
+yet are skipped until their file exists), starts the once-per-process background warm-up,
+marks runs whose worker died as failed, and keeps the active run in the URL (?run=).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+_HERE = Path(__file__).resolve().parent
+if str(_HERE.parent) not in sys.path:  # `streamlit run` puts dashboard/ on the path, not the repo
+    sys.path.insert(0, str(_HERE.parent))
+
+from dashboard import services, state, widgets  # noqa: E402
+
+# (file in views/, title, url path, icon) in the order the sidebar shows them
+PAGES = (
+    ("data.py", "Data", "data", ":material/table_view:"),
+    ("train.py", "Train", "train", ":material/model_training:"),
+    ("evolution.py", "Evolution", "evolution", ":material/timeline:"),
+    ("compare.py", "Learned vs pretrained", "compare", ":material/compare_arrows:"),
+    ("documents.py", "Documents", "documents", ":material/description:"),
+    ("runs.py", "Runs", "runs", ":material/history:"),
+)
+
+
+def pages() -> list:
+    return [st.Page(f"views/{name}", title=title, url_path=url, icon=icon, default=i == 0)
+            for i, (name, title, url, icon) in enumerate(PAGES)
+            if (_HERE / "views" / name).is_file()]
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        choice = services.data_choice()
+        if choice is not None:
+            what = "bundled sample" if choice.is_sample else "uploaded"
+            st.caption(f"Data: **{choice.filename}** ({what})")
+        active = state.get(state.ACTIVE_RUN)
+        if active:
+            run = services.attempt(services.store().get_run, active)
+            if run is not None:
+                st.caption(f"Active run: `{active}` {widgets.status_text(run.status)}")
+
+
+st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter_plot:",
+                   layout="wide")
+state.init()
+services.start_warm_up()
+services.attempt(services.store)  # opens the store once per process and reconciles dead jobs
+services.sync_active_run()
+page = st.navigation(pages())
+sidebar()
+state.show_flash()
+page.run()

@@ -1,0 +1,258 @@
+"""The dashboard's door into ``core``: shared singletons, cached loaders, job calls, and one
+way of turning a core error into a message a user can act on.
+
+Heavy libraries (torch, gensim, umap) are imported inside functions, never at module import,
+so the first page appears before they are loaded.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import streamlit as st
+
+from dashboard import state
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_PATH = REPO / "sample_data" / "sample.csv"
+DATA_TYPES = ["csv", "tsv", "txt", "jsonl", "json", "parquet", "xlsx"]
+LIVE = ("queued", "running")
+_OFF = ("0", "false", "no", "off")
+
+
+# ------------------------------------------------------------------------------ errors
+def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call into core; on failure show the message with ``st.error`` and return None.
+
+    Core raises ``ExplorerError`` (a ValueError) with user-readable text, and config
+    dataclasses raise ``ValueError`` naming the field; anything else is reported by type and
+    message only — users never see a traceback.
+    """
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as exc:  # includes core.errors.ExplorerError
+        st.error(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the UI must survive any core failure
+        st.error(f"Unexpected problem ({type(exc).__name__}): {exc}")
+    return None
+
+
+# ------------------------------------------------------------------------------ singletons
+def store_root() -> Path:
+    return Path(os.environ.get("EXPLORER_STORE") or REPO / "runs").resolve()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(root: str):
+    from core import jobs
+    from core.store import RunStore
+
+    store = RunStore(root)
+    jobs.reconcile(store)  # once per process and store: runs whose worker died become failed
+    return store
+
+
+def store():
+    """The shared RunStore at ``$EXPLORER_STORE`` (default ``<repo>/runs``)."""
+    return _store(str(store_root()))
+
+
+@st.cache_resource(show_spinner="Loading the GloVe vectors…")
+def glove():
+    """The bundled GloVe 6B 50d, shared read-only by every session."""
+    from core.pretrained import glove as load
+
+    return load()
+
+
+@st.cache_resource(show_spinner=False)
+def start_warm_up() -> dict[str, Any]:
+    """Start the once-per-process background warm-up; returns its (shared) status."""
+    status: dict[str, Any] = {"state": "running", "error": None}
+    if os.environ.get("EXPLORER_WARM_UP", "1").lower() in _OFF:
+        status["state"] = "skipped"
+        return status
+    threading.Thread(target=_warm_up, args=(status,), name="explorer-warm-up",
+                     daemon=True).start()
+    return status
+
+
+def _warm_up(status: dict[str, Any]) -> None:
+    # Runs outside any script run: no Streamlit calls here, only core.
+    try:
+        from core import pretrained
+
+        pretrained.glove()
+        import core.train  # noqa: F401  (torch: makes the first "Train" click fast)
+        from core import project
+
+        if hasattr(project, "warm_up"):
+            if hasattr(project, "configure_numba_cache"):
+                project.configure_numba_cache(os.environ.get("NUMBA_CACHE_DIR") or None)
+            project.warm_up()
+        status["state"] = "done"
+    except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs speed later
+        status.update(state="failed", error=f"{type(exc).__name__}: {exc}")
+
+
+# ------------------------------------------------------------------------------ data
+@dataclass(frozen=True)
+class DataChoice:
+    """The bytes the user chose (or the bundled sample) and how to name them."""
+
+    filename: str
+    data: bytes
+    sha: str
+    is_sample: bool
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def data_choice() -> DataChoice | None:
+    """The upload kept in session state, else the bundled sample (None if it is missing)."""
+    up = state.get(state.UPLOAD)
+    if up:
+        return DataChoice(up["name"], up["bytes"], up["sha"], False)
+    if not SAMPLE_PATH.is_file():
+        return None
+    data = SAMPLE_PATH.read_bytes()
+    return DataChoice(SAMPLE_PATH.name, data, sha256(data), True)
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=8)
+def inspect_file(sha: str, _data: bytes, filename: str) -> dict[str, Any]:
+    """Columns, format, a preview and the detected (text, label) columns of a file."""
+    from core.data import detect_columns, read_frame
+    from core.errors import DataError
+
+    df, fmt, encoding = read_frame(_data, filename)
+    try:
+        detected, problem = detect_columns(df), None
+    except DataError as exc:
+        detected, problem = (None, None), str(exc)
+    return {"columns": [str(c) for c in df.columns], "fmt": fmt, "encoding": encoding,
+            "n_rows": len(df), "preview": df.head(20), "detected": detected,
+            "detect_problem": problem}
+
+
+@st.cache_data(show_spinner="Loading the data set…", max_entries=8)
+def load(sha: str, text_column: str | None, label_column: str | None, _data: bytes,
+         filename: str):
+    """core.data.load_dataset, cached on the bytes' hash and the column choice."""
+    from core.data import LoadConfig, load_dataset
+
+    return load_dataset(_data, filename, LoadConfig(text_column=text_column,
+                                                    label_column=label_column))
+
+
+@st.cache_data(show_spinner="Counting tokens and GloVe coverage…", max_entries=8)
+def text_profile(sha: str, text_column: str | None, label_column: str | None,
+                 _dataset) -> dict[str, Any]:
+    """Token statistics and GloVe coverage of the data set (tokenised by core.text)."""
+    from core.text import coverage, token_stats, tokenize
+
+    tokens = [tokenize(t) for t in _dataset.texts]
+    cov = coverage(tokens, glove())
+    return {"stats": token_stats(tokens), "token_share": cov.token_share,
+            "vocab_share": cov.vocab_share, "n_tokens": cov.n_tokens, "n_types": cov.n_types,
+            "top_missing": list(cov.top_missing)}
+
+
+def current_dataset():
+    """(DataChoice, Dataset) for the chosen data and columns, or None after showing why."""
+    choice = data_choice()
+    if choice is None:
+        st.warning("The bundled sample (sample_data/sample.csv) is missing: upload a file "
+                   "on the Data page.")
+        return None
+    dataset = attempt(load, choice.sha, state.get(state.TEXT_COLUMN),
+                      state.get(state.LABEL_COLUMN), choice.data, choice.filename)
+    return None if dataset is None else (choice, dataset)
+
+
+def save_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
+    """Write an uploaded vector file to a temp file and check it with core; raises on refusal.
+
+    The worker process reads the file when it starts, so it must live on disk; the name is
+    the content hash (plus the original suffix, which core uses to refuse pickle formats).
+    """
+    from core.pretrained import load_vectors_file
+
+    sha = sha256(data)
+    suffix = re.sub(r"[^a-z0-9.]", "", Path(name).suffix.lower())[:12]
+    folder = Path(tempfile.gettempdir()) / "embedding-explorer-vectors"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sha[:24]}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    try:
+        kv = load_vectors_file(path)
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    return {"name": name, "path": str(path), "sha": sha, "words": len(kv),
+            "dim": int(kv.vector_size)}
+
+
+# ------------------------------------------------------------------------------ runs
+def sync_active_run() -> None:
+    """A fresh session adopts ``?run=``; afterwards the URL mirrors the active run."""
+    from core.errors import ExplorerError
+
+    active, param = state.get(state.ACTIVE_RUN), st.query_params.get("run")
+    if active is None and param:
+        try:
+            store().get_run(param)
+        except ExplorerError as exc:
+            st.warning(f"The run named in the address could not be opened: {exc}")
+            del st.query_params["run"]
+            return
+        state.put(state.ACTIVE_RUN, param)
+        active = param
+    if active and param != active:
+        st.query_params["run"] = active
+
+
+def open_run(run_id: str | None) -> None:
+    state.put(state.ACTIVE_RUN, run_id)
+    if run_id:
+        st.query_params["run"] = run_id
+    elif "run" in st.query_params:
+        del st.query_params["run"]
+
+
+def submit(dataset, config, label: str = "") -> str:
+    from core import jobs
+
+    return jobs.submit(store(), dataset, config, label=label)
+
+
+def cancel(run_id: str) -> None:
+    from core import jobs
+
+    jobs.cancel(store(), run_id)
+
+
+def busy_slots() -> int:
+    from core import jobs
+
+    return jobs.busy_slots(store())
+
+
+def check_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
+    """``save_vectors_upload`` whose refusal is kept as ``{"error": message}``, so the
+    message stays on screen across reruns instead of flashing once."""
+    try:
+        return save_vectors_upload(name, data)
+    except ValueError as exc:  # VectorsError names the file and the reason
+        return {"error": str(exc)}
+    except Exception as exc:  # noqa: BLE001
+        return {"error": f"Unexpected problem ({type(exc).__name__}): {exc}"}

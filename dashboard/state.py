@@ -1,0 +1,77 @@
+"""Every session-state key the dashboard uses, with its default, in one place.
+
+A user's things live here (or in the run store); nothing user-specific goes into a
+``st.cache_resource``. Widget keys are listed too, so no view invents its own.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import streamlit as st
+
+# -- data set choice (Data view; read by every other view) --------------------------------
+UPLOAD = "data_upload"            # None = bundled sample, else {"name", "bytes", "sha"}
+UPLOAD_FILE_ID = "data_upload_file_id"  # file_id of the upload already taken over
+TEXT_COLUMN = "data_text_column"  # None = use the detected column
+LABEL_COLUMN = "data_label_column"
+
+# -- training (Train view) -----------------------------------------------------------------
+VECTORS = "train_vectors"         # None, or {"name", "path", "sha", "words", "dim"} once checked
+VECTORS_FILE_ID = "train_vectors_file_id"
+
+# -- runs ------------------------------------------------------------------------------------
+ACTIVE_RUN = "active_run"         # run id the Train/Evolution/... views show, mirrored in ?run=
+CONFIRM_DELETE = "runs_confirm_delete"  # run id waiting for "Yes, delete"
+FLASH = "flash"                   # one-shot message shown after a rerun: (kind, text)
+
+DEFAULTS: dict[str, Any] = {
+    UPLOAD: None,
+    UPLOAD_FILE_ID: None,
+    TEXT_COLUMN: None,
+    LABEL_COLUMN: None,
+    VECTORS: None,
+    VECTORS_FILE_ID: None,
+    ACTIVE_RUN: None,
+    CONFIRM_DELETE: None,
+    FLASH: None,
+}
+
+# -- widget keys (their values are owned by Streamlit) ----------------------------------------
+W_UPLOAD = "w_data_upload"
+W_TEXT_COLUMN = "w_text_column"   # suffixed with the data's hash: new file, fresh widget
+W_LABEL_COLUMN = "w_label_column"
+W_INIT = "w_train_init"
+W_W2V = "w_train_w2v"
+W_VECTORS_UPLOAD = "w_train_vectors_upload"
+W_RUN_PICK = "w_runs_pick"
+W_COMPARE = "w_runs_compare"
+
+
+def init() -> None:
+    """Put every missing key at its default (called once per script run by app.py)."""
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = copy.deepcopy(value)
+
+
+def get(key: str) -> Any:
+    return st.session_state.get(key, DEFAULTS.get(key))
+
+
+def put(key: str, value: Any) -> None:
+    if key not in DEFAULTS:
+        raise KeyError(f"{key!r} is not a session-state key declared in dashboard/state.py")
+    st.session_state[key] = value
+
+
+def flash(kind: str, text: str) -> None:
+    """Remember a message to show on the next run (e.g. after st.rerun)."""
+    put(FLASH, (kind, text))
+
+
+def show_flash() -> None:
+    message = get(FLASH)
+    if message:
+        put(FLASH, None)
+        getattr(st, message[0])(message[1])

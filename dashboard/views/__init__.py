@@ -1,0 +1,1 @@
+"""One short module per dashboard page, registered by ``dashboard/app.py``."""

@@ -1,0 +1,137 @@
+"""Train: the settings of one run, a Train button that queues it in its own worker process,
+and the active run's live progress read from the run store (so a refresh loses nothing)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.model import ARCHS
+from core.pretrained import ACCEPTED_FORMATS
+from core.train import TrainConfig
+from dashboard import services, state, widgets
+
+INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
+         "word2vec": "word2vec trained on your texts", "file": "Your word-vector file"}
+ARCH_NAMES = {"bag": "Bag of words (average of word vectors)", "cnn": "CNN over words",
+              "gru": "GRU (recurrent)"}
+DEFAULT = TrainConfig()
+
+st.title("Train")
+st.write("Train a small classifier whose first layer is the embedding table. The table is "
+         "saved after every epoch, so the other pages can show how the word vectors move.")
+loaded = services.current_dataset()
+if loaded is None:
+    st.stop()
+choice, dataset = loaded
+st.caption(f"Data: **{choice.filename}** — {len(dataset):,} texts, classes: "
+           + ", ".join(dataset.classes))
+
+init = st.radio("Start the word vectors from", list(INITS), format_func=INITS.get,
+                horizontal=True, key=state.W_INIT)
+algorithm = DEFAULT.w2v_algorithm
+if init == "word2vec":
+    algorithm = st.radio("word2vec algorithm", ["skipgram", "cbow"], horizontal=True,
+                         key=state.W_W2V, format_func={"skipgram": "skip-gram",
+                                                       "cbow": "CBOW"}.get)
+vectors = None
+if init == "file":
+    up = st.file_uploader("Word-vector file", key=state.W_VECTORS_UPLOAD,
+                          help=f"Accepted: {ACCEPTED_FORMATS}. Pickle-based files are refused.")
+    if up is not None and up.file_id != state.get(state.VECTORS_FILE_ID):
+        state.put(state.VECTORS_FILE_ID, up.file_id)
+        with st.spinner("Checking the vector file…"):
+            state.put(state.VECTORS, services.check_vectors_upload(up.name, up.getvalue()))
+    vectors = state.get(state.VECTORS)
+    if vectors and "error" in vectors:
+        st.error(vectors["error"])
+        vectors = None
+    elif vectors:
+        st.success(f"{vectors['name']}: {vectors['words']:,} words × {vectors['dim']} dimensions")
+pretrained = init != "random"
+
+with st.form("train_form", border=True):
+    a, b, c = st.columns(3)
+    arch = a.selectbox("Architecture", ARCHS, format_func=lambda x: ARCH_NAMES.get(x, x))
+    dim = b.number_input("Vector size", 2, 1000, DEFAULT.dim, disabled=init in ("glove", "file"),
+                         help="Pretrained vectors (GloVe, your file) fix the size.")
+    freeze = c.radio("Pretrained vectors", ["fine-tune", "freeze"], horizontal=True,
+                     disabled=not pretrained,
+                     help="Frozen vectors never change; only the layers after them learn.")
+    a, b, c, d = st.columns(4)
+    epochs = a.number_input("Epochs", 1, 1000, DEFAULT.epochs)
+    lr = b.number_input("Learning rate", 0.0001, 10.0, DEFAULT.lr, format="%.4f")
+    batch = c.number_input("Batch size", 1, 65536, DEFAULT.batch_size)
+    seed = d.number_input("Seed", 0, 2**32 - 1, DEFAULT.seed)
+    cap = st.number_input("Use at most this many training texts (0 = all)", 0, 100_000_000, 0,
+                          help="The validation set stays the same, so capped runs compare "
+                               "fairly with full ones.")
+    submitted = st.form_submit_button("Train", type="primary")
+
+if submitted:
+    if init == "file" and not vectors:
+        st.error("Upload a word-vector file that passes the check first.")
+    else:
+        config = services.attempt(
+            TrainConfig, arch=arch, dim=int(dim), init=vectors["path"] if vectors else init,
+            w2v_algorithm=algorithm, freeze=pretrained and freeze == "freeze",
+            epochs=int(epochs), lr=float(lr), batch_size=int(batch), seed=int(seed),
+            train_size=int(cap) or None)
+        run_id = config and services.attempt(services.submit, dataset, config,
+                                             label=choice.filename)
+        if run_id:
+            services.open_run(run_id)
+
+
+def draw(run) -> None:
+    n, done = int(run.config.get("epochs", 0)), len(run.epochs)
+    st.subheader(f"Run `{run.run_id}` — {widgets.status_text(run.status)}")
+    if run.status == "queued":
+        if services.busy_slots():
+            st.info("Waiting: another run is training now, and this machine trains one at a "
+                    "time. This run starts as soon as that one ends.")
+        else:
+            st.info("Starting the training process…")
+    elif run.status == "running" and done == 0:
+        st.info("Preparing: splitting the data, building the vocabulary, first snapshot…")
+    elif run.status == "failed":
+        st.error(f"Training failed: {run.error or 'no reason recorded'}")
+    elif run.status == "cancelled":
+        st.warning("Cancelled. The epochs finished before that are kept.")
+    st.progress(done / max(n, 1), text=f"Epoch {done}/{n}")
+    if run.epochs:
+        last = run.epochs[-1]
+        m = st.columns(3)
+        m[0].metric("Validation accuracy", f"{last['val_accuracy']:.1%}")
+        m[1].metric("Validation loss", f"{last['val_loss']:.3f}")
+        m[2].metric("Training loss", f"{last['train_loss']:.3f}")
+        left, right = st.columns(2)
+        left.plotly_chart(widgets.loss_figure(run.epochs, n))
+        right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n))
+    if run.status in services.LIVE and st.button("Cancel this run"):
+        services.attempt(services.cancel, run.run_id)
+        st.info("Cancel requested; the run stops after the current batch.")
+
+
+def live_panel(run_id: str) -> None:
+    first = services.attempt(services.store().get_run, run_id)
+    if first is None:
+        return
+    live = first.status in services.LIVE
+
+    @st.fragment(run_every=1.0 if live else None)
+    def panel() -> None:
+        run = services.attempt(services.store().get_run, run_id)
+        if run is None:
+            return
+        draw(run)
+        if live and run.status not in services.LIVE:
+            st.rerun()  # draw once more without the timer
+
+    panel()
+
+
+st.divider()
+active = state.get(state.ACTIVE_RUN)
+if active:
+    live_panel(active)
+else:
+    st.caption("No run yet: choose the settings above and press Train.")

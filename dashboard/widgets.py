@@ -1,0 +1,96 @@
+"""Small presentation helpers shared by the views: plotly figures of values core computed,
+and formatting. No maths here: every number shown comes from core or the run store."""
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+STATUS_ICON = {"queued": "⏳", "running": "🏃", "done": "✅", "failed": "❌", "cancelled": "⏹️"}
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320,
+               legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+
+
+def status_text(status: str) -> str:
+    return f"{STATUS_ICON.get(status, '')} {status}"
+
+
+def when(timestamp: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else ""
+
+
+def init_name(config: dict[str, Any]) -> str:
+    """'random', 'glove', 'word2vec (cbow)' or the vector file's name."""
+    init = str(config.get("init", ""))
+    if init == "word2vec":
+        return f"word2vec ({config.get('w2v_algorithm', 'skipgram')})"
+    if init in ("random", "glove"):
+        return init
+    return "file: " + init.rsplit("/", 1)[-1]
+
+
+def class_balance_figure(summary: pd.DataFrame) -> go.Figure:
+    """Bar chart of core.data.dataset_summary (class, count, share)."""
+    fig = go.Figure(go.Bar(x=summary["class"].astype(str), y=summary["count"],
+                           text=[f"{s:.0%}" for s in summary["share"]],
+                           textposition="outside", cliponaxis=False))
+    fig.update_layout(title="Examples per class", yaxis_title="texts", **_LAYOUT)
+    return fig
+
+
+def _epoch_lines(fig: go.Figure, epochs: Sequence[dict], keys: Sequence[tuple[str, str]],
+                 prefix: str = "") -> go.Figure:
+    x = [e["epoch"] for e in epochs]
+    for key, name in keys:
+        fig.add_trace(go.Scatter(x=x, y=[e.get(key) for e in epochs], mode="lines+markers",
+                                 name=prefix + name))
+    return fig
+
+
+def loss_figure(epochs: Sequence[dict], n_epochs: int) -> go.Figure:
+    fig = _epoch_lines(go.Figure(), epochs, [("train_loss", "training loss"),
+                                             ("val_loss", "validation loss")])
+    fig.update_layout(title="Loss per epoch", xaxis_title="epoch", **_LAYOUT)
+    fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
+    return fig
+
+
+def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int) -> go.Figure:
+    """Validation accuracy per epoch; one line per (name, epochs) pair."""
+    fig = go.Figure()
+    for name, epochs in runs:
+        _epoch_lines(fig, epochs, [("val_accuracy", name)])
+    fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch",
+                      yaxis_tickformat=".0%", showlegend=True, **_LAYOUT)
+    fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
+    return fig
+
+
+def _share(x: float | None) -> str:
+    return "" if x is None else f"{x:.1%}"
+
+
+def run_numbers(run, pretty: bool = False) -> dict[str, Any]:
+    """Key facts of a stored run (RunInfo) as a flat dict for tables; ``pretty`` gives text
+    (percentages, seconds) for a side-by-side table of mixed rows."""
+    cfg, info = run.config, run.info
+    acc = [e["val_accuracy"] for e in run.epochs]
+    cov = info.get("pretrained_coverage") or {}
+    out = {
+        "run": run.run_id, "status": run.status, "created": when(run.created),
+        "init": init_name(cfg), "arch": cfg.get("arch"), "dim": info.get("dim", cfg.get("dim")),
+        "frozen": bool(cfg.get("freeze")), "epochs": f"{len(run.epochs)}/{cfg.get('epochs')}",
+        "final val accuracy": acc[-1] if acc else None,
+        "best val accuracy": max(acc) if acc else None,
+        "training texts": info.get("n_train"), "vocabulary": info.get("vocab_size"),
+        "GloVe token coverage": cov.get("token_share"),
+        "seconds": info.get("train_seconds"), "error": run.error or "",
+    }
+    if pretty:
+        for key in ("final val accuracy", "best val accuracy", "GloVe token coverage"):
+            out[key] = _share(out[key])
+        out["seconds"] = "" if out["seconds"] is None else f"{out['seconds']:.1f} s"
+        out = {k: "" if v is None else str(v) for k, v in out.items()}
+    return out
