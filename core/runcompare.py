@@ -434,3 +434,63 @@ def compare_run(store: RunStore, run_id: str, config: CompareConfig = CompareCon
     hit = _read_cache(folder, run_id, config)
     return RunComparison(run_id, config, hit.snapshots, hit.words, hit.reference,
                          hit.seconds, cached=False)
+
+
+# ----------------------------------------------------------------------------- projection
+# A thin run-level wrapper over core.project's pure functions (it has no run-level API yet).
+
+@dataclass(frozen=True, eq=False)
+class RunProjection:
+    """Projected vocabulary rows of every snapshot: ``coords[i]`` is n x 2 for snapshot i."""
+
+    rows: np.ndarray
+    words: list[str]
+    coords: tuple[np.ndarray, ...]
+    trust: tuple[float, ...]
+    seconds: float
+    method: str
+
+
+def project_run(store: RunStore, run_id: str, config: Any = None, *,
+                max_unseen: int = 500) -> RunProjection:
+    """Project the run's most frequent training words (plus up to ``max_unseen`` pretrained
+    words never seen in training) in every snapshot, through core.project's disk cache.
+    The latest result per method is also kept as ``cache/projection_<method>_*`` arrays so
+    exports can reuse its coordinates."""
+    from core import project
+
+    config = config or project.ProjectionConfig()
+    run = store.get_run(run_id)
+    if run.n_snapshots == 0:
+        raise StoreError(f"Run {run_id} has no snapshots yet.")
+    vocab = store.load_vocab(run_id)
+    in_pre = (vocab["in_pretrained"].to_numpy() if "in_pretrained" in vocab.columns
+              else np.zeros(len(vocab), dtype=bool))
+    rows = project.select_words(vocab["count"].to_numpy(), vocab["train_count"].to_numpy(),
+                                n_top=config.n_words, include_unseen=max_unseen > 0,
+                                in_pretrained=in_pre, max_unseen=max_unseen)
+    if len(rows) < 3:
+        raise ExplorerError(f"Run {run_id} has only {len(rows)} words to project (need 3).")
+    frames = [np.asarray(store.load_snapshot(run_id, s["idx"]))[rows] for s in run.snapshots]
+    cache = project.ProjectionCache(store.cache_dir(run_id) / "projection")
+    rows_hash = hashlib.sha256(rows.tobytes()).hexdigest()[:12]
+    result = project.cached_sequence(cache, frames, config,
+                                     key=f"{run_id}-s{run.n_snapshots}-r{rows_hash}")
+    store.save_array(run_id, f"cache/projection_{config.method}_rows", rows)
+    store.save_array(run_id, f"cache/projection_{config.method}_coords", result.stacked)
+    tokens = vocab["token"].astype(str).tolist()
+    return RunProjection(rows, [tokens[i] for i in rows], result.coords, result.trust,
+                         result.seconds, result.method)
+
+
+def latest_projection(store: RunStore, run_id: str, method: str
+                      ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rows, coords T x n x 2) of the last ``project_run`` with ``method`` for this run, if
+    it covers the run's current snapshots; else None."""
+    names = [f"cache/projection_{method}_rows", f"cache/projection_{method}_coords"]
+    if not all(store.has_array(run_id, n) for n in names):
+        return None
+    rows, coords = (store.load_array(run_id, n, mmap=False) for n in names)
+    if coords.shape[0] != store.get_run(run_id).n_snapshots or coords.shape[1] != len(rows):
+        return None
+    return rows, coords
