@@ -28,10 +28,12 @@ def numba_cache():
     return P.configure_numba_cache(os.environ.get("NUMBA_CACHE_DIR") or REPO / ".cache" / "numba")
 
 
-def clustered(n: int = 200, dim: int = 8, seed: int = 0) -> np.ndarray:
+def clustered(n: int = 200, dim: int = 8, seed: int = 0, labels: bool = False):
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(4, dim)) * 3
-    return (centres[rng.integers(0, 4, n)] + rng.normal(size=(n, dim))).astype(np.float32)
+    lab = rng.integers(0, 4, n)
+    x = (centres[lab] + rng.normal(size=(n, dim))).astype(np.float32)
+    return (x, lab) if labels else x
 
 
 def max_shift(a: np.ndarray, b: np.ndarray) -> float:
@@ -252,20 +254,23 @@ def test_umap_unmoved_rows_stay_put_when_others_move():
 
 @pytest.mark.slow
 def test_incremental_pins_unchanged_rows_and_skips_frozen():
-    x = clustered()
+    x, lab = clustered(labels=True)
     prev = P.project_static(x, FAST).coords[0]
     assert np.array_equal(P.project_incremental(prev, x, FAST, prev_snapshot=x), prev)
     y = x.copy()
     y[:30] += 1.0
     live = P.project_incremental(prev, y, FAST, prev_snapshot=x)
     assert live.shape == (200, 2) and np.array_equal(live[30:], prev[30:])
-    # without knowing the previous snapshot the refit stays close to the previous layout
+    # without the previous snapshot nothing is pinned: points shuffle within their cluster
+    # (measured: median ~7 % of the extent) but the clusters stay where they were
     loose = P.project_incremental(prev, x, FAST)
-    assert np.median(np.linalg.norm(loose - prev, axis=1)) < 0.1 * P.layout_extent(prev)
+    for k in range(4):
+        shift = np.linalg.norm(loose[lab == k].mean(axis=0) - prev[lab == k].mean(axis=0))
+        assert shift < 0.1 * P.layout_extent(prev)
 
 
 @pytest.mark.slow
 def test_warm_up_reports_timings():
-    report = P.warm_up(large=False)
+    report = P.warm_up()
     assert report.seconds_import >= 0 and report.seconds_fit > 0
     assert "umap" in sys.modules
