@@ -86,3 +86,4 @@ def worker(args: argparse.Namespace) -> int:
     status = run_worker(RunStore(args.store), args.run_id, max_jobs=args.max_jobs)
     emit_json({"run_id": args.run_id, "status": status})
     return 0 if status in ("done", "cancelled") else 1
+import core.cli_engine  # noqa: E402,F401
