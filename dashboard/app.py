@@ -15,7 +15,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE.parent) not in sys.path:  # `streamlit run` puts dashboard/ on the path, not the repo
     sys.path.insert(0, str(_HERE.parent))
 
-from dashboard import services, state, widgets  # noqa: E402
+from dashboard import services, state  # noqa: E402
 
 # (file in views/, title, url path, icon) in the order the sidebar shows them
 PAGES = (
@@ -41,10 +41,8 @@ def sidebar() -> None:
             what = "bundled sample" if choice.is_sample else "uploaded"
             st.caption(f"Data: **{choice.filename}** ({what})")
         active = state.get(state.ACTIVE_RUN)
-        if active:
-            run = services.attempt(services.store().get_run, active)
-            if run is not None:
-                st.caption(f"Active run: `{active}` {widgets.status_text(run.status)}")
+        if active:  # no status here: the sidebar is not redrawn by the live progress panel
+            st.caption(f"Active run: `{active}`")
 
 
 st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter_plot:",

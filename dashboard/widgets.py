@@ -8,12 +8,17 @@ from typing import Any, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-STATUS_ICON = {"queued": "⏳", "running": "🏃", "done": "✅", "failed": "❌", "cancelled": "⏹️"}
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=320,
-               legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+# Material icons, not emoji: they render without an emoji font (headless/minimal systems).
+STATUS_ICON = {"queued": ":material/hourglass_top:", "running": ":material/directions_run:",
+               "done": ":material/check_circle:", "failed": ":material/error:",
+               "cancelled": ":material/cancel:"}
+# Legend under the plot: above it, it collides with the title.
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), height=340,
+               legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
 
 
 def status_text(status: str) -> str:
+    """Status with its icon, for Markdown (headings, captions); tables show the plain word."""
     return f"{STATUS_ICON.get(status, '')} {status}"
 
 
@@ -63,7 +68,7 @@ def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int) -
     for name, epochs in runs:
         _epoch_lines(fig, epochs, [("val_accuracy", name)])
     fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch",
-                      yaxis_tickformat=".0%", showlegend=True, **_LAYOUT)
+                      yaxis_tickformat=".2%", showlegend=True, **_LAYOUT)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
     return fig
 

@@ -13,8 +13,10 @@ st.write("Each row is one text and its class. The classifier learns one vector p
          "the vectors can learn.")
 
 
-def take_upload(uploaded) -> None:
-    """Keep a new upload's bytes in session state (widgets forget them on page switch)."""
+def take_upload() -> None:
+    """Keep a new upload's bytes in session state (widgets forget them on page switch).
+    A callback, so it runs before the script and the sidebar already names the new file."""
+    uploaded = st.session_state.get(state.W_UPLOAD)
     if uploaded is None or uploaded.file_id == state.get(state.UPLOAD_FILE_ID):
         return
     data = uploaded.getvalue()
@@ -24,10 +26,10 @@ def take_upload(uploaded) -> None:
     state.put(state.LABEL_COLUMN, None)
 
 
-take_upload(st.file_uploader(
-    "Upload labelled text", type=services.DATA_TYPES, key=state.W_UPLOAD,
+st.file_uploader(
+    "Upload labelled text", type=services.DATA_TYPES, key=state.W_UPLOAD, on_change=take_upload,
     help="CSV, TSV, JSON Lines, Parquet, Excel (.xlsx), or fastText lines "
-         "(`__label__x some text`). One text column and one label column."))
+         "(`__label__x some text`). One text column and one label column.")
 choice = services.data_choice()
 if choice is None:
     st.warning("The bundled sample (sample_data/sample.csv) is missing: upload a file above.")
@@ -36,7 +38,8 @@ if choice.is_sample:
     st.info("Using the **bundled sample**: short travel reviews labelled positive or negative. "
             "Upload a file above to use your own data.")
 else:
-    st.success(f"Using your file **{choice.filename}**.")
+    st.success(f"Using your file **{choice.filename}**. It is kept for this browser session "
+               "only (a refresh returns to the sample); runs trained on it stay in the store.")
     if st.button("Use the bundled sample instead"):
         for key in (state.UPLOAD, state.TEXT_COLUMN, state.LABEL_COLUMN):
             state.put(key, None)
@@ -88,7 +91,8 @@ with left:
     st.subheader("Preview")
     st.caption(f"The first rows of the file as read ({info['n_rows']:,} rows, "
                f"{len(info['columns'])} columns).")
-    st.dataframe(info["preview"], hide_index=True, height=360)
+    st.dataframe(info["preview"], hide_index=True, height=360, column_config={
+        text_col: st.column_config.TextColumn(width="large")})
 with right:
     from core.data import dataset_summary
 

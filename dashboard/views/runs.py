@@ -21,7 +21,6 @@ if not runs:
     st.stop()
 
 table = pd.DataFrame([widgets.run_numbers(r) for r in runs])
-table["status"] = [widgets.status_text(s) for s in table["status"]]
 st.dataframe(table[TABLE_COLUMNS], hide_index=True, column_config={
     "final val accuracy": st.column_config.NumberColumn(format="percent"),
     "error": st.column_config.TextColumn(width="large")})
