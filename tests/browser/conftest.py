@@ -1,0 +1,147 @@
+"""Fixtures for driving the dashboard in real Chromium: one Streamlit server per test session
+(own run store, loopback, free port), one browser, a fresh page per test, and helpers.
+
+In CI (CI=true) these tests must run: a missing Chromium or Playwright is a failure there.
+Elsewhere they are skipped when Chromium is not installed.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import IN_CI, REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+IDLE = ('[data-testid="stApp"][data-test-script-state="notRunning"]'
+        '[data-test-connection-state="CONNECTED"]')
+
+
+def _need_browser() -> None:
+    missing = None if CHROMIUM.exists() else f"Chromium not found at {CHROMIUM}"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "the playwright Python package is not installed"
+    if missing:
+        if IN_CI:
+            pytest.fail(f"browser tests must run in CI: {missing}")
+        pytest.skip(missing)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"streamlit did not answer /_stcore/health in {timeout} s:\n"
+                f"{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def store_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("browser-store") / "runs"
+
+
+@pytest.fixture(scope="session")
+def app_url(store_dir) -> str:
+    """`streamlit run dashboard/app.py` on 127.0.0.1:<free port>; stopped at session end."""
+    _need_browser()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log = ARTIFACTS / "streamlit-server.log"
+    env = {**os.environ, "EXPLORER_STORE": str(store_dir),
+           "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+             "--server.headless", "true", "--server.address", "127.0.0.1",
+             "--server.port", str(port)],
+            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                      headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def wait_idle(page, timeout: float = 120_000) -> None:
+    """Wait until the script run triggered by the last interaction has finished."""
+    page.wait_for_timeout(300)  # let the rerun request reach the server first
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+_CONTENT_HEIGHT = """() => Math.max(...["stMain", "stMainBlockContainer", "stSidebarContent"]
+    .map(id => document.querySelector(`[data-testid="${id}"]`))
+    .map(el => el ? el.scrollHeight : 0))"""
+
+
+def screenshot(page, name: str) -> Path:
+    """Full-page screenshot. Streamlit scrolls inside its main container, so the page itself
+    is only a viewport tall: grow the viewport to the content for the shot, then restore."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    size = page.viewport_size
+    height = min(max(size["height"], int(page.evaluate(_CONTENT_HEIGHT)) + 120), 6000)
+    page.set_viewport_size({"width": size["width"], "height": height})
+    page.wait_for_timeout(600)  # plotly redraws at the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+def go_to(page, title: str, url_path: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    page.wait_for_url(f"**/{url_path}*")
+    wait_idle(page)

@@ -1,0 +1,101 @@
+"""The dashboard in real Chromium: what a user sees and does, end to end.
+
+Screenshots of every view go to test-artifacts/screenshots/ (look at them).
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import go_to, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def no_errors(page) -> None:
+    errors = page.get_by_test_id("stAlertContentError")
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def test_data_page_opens_on_the_sample(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    assert page.get_by_text("Using the bundled sample").is_visible()
+    chart = page.get_by_test_id("stPlotlyChart").first
+    chart.locator(".js-plotly-plot .main-svg").first.wait_for()
+    page.get_by_text("Distinct words in GloVe").wait_for()
+    no_errors(page)
+    screenshot(page, "01-data-sample")
+
+
+def finished_run(root) -> str:
+    """A second, finished run written straight into the server's store (no second training)."""
+    from core.store import RunStore
+
+    store = RunStore(root)
+    run_id = store.create_run({"arch": "bag", "init": "random", "epochs": 2}, status="running")
+    for epoch, acc in ((1, 0.93), (2, 0.95)):
+        store.add_epoch(run_id, epoch, {"train_loss": 0.3 / epoch, "val_loss": 0.35 / epoch,
+                                        "val_accuracy": acc})
+    store.set_status(run_id, "done")
+    return run_id
+
+
+def test_upload_train_reload_and_list(page, app_url, store_dir, clickbait_csv, clickbait_rows):
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(clickbait_csv))
+    page.get_by_test_id("stFileChipName").filter(has_text="clickbait.csv").wait_for()
+    wait_idle(page)
+    page.get_by_text("Using your file").wait_for()
+    kept = page.get_by_test_id("stMetric").filter(has_text="Texts kept")
+    assert f"{len(clickbait_rows):,}" in kept.inner_text()
+    page.get_by_text("Running words in GloVe").wait_for()
+    no_errors(page)
+    screenshot(page, "02-data-clickbait")
+
+    go_to(page, "Train", "train")
+    assert f"{len(clickbait_rows):,} texts" in page.get_by_test_id("stMain").inner_text()
+    page.get_by_text("GloVe 6B 50d (bundled)").click()
+    wait_idle(page)
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("2")
+    epochs.press("Tab")
+    screenshot(page, "03-train-form")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_url(re.compile(r".*[?&]run=\d{8}-\d{6}-[0-9a-f]{6}"))
+    run_id = re.search(r"run=([0-9a-f-]+)", page.url).group(1)
+    page.get_by_text(f"Run {run_id}").wait_for()
+
+    # A refresh starts a new session: the run must come back from the URL, still going.
+    page.reload()
+    wait_idle(page)
+    heading = page.get_by_role("heading", name=re.compile(f"Run {run_id}"))
+    heading.wait_for()
+    assert re.search(r"queued|running", heading.inner_text()), heading.inner_text()
+    assert run_id in page.url
+    screenshot(page, "04-train-after-reload")
+
+    # Live progress: the fragment redraws from the store with no user action.
+    progress = page.get_by_test_id("stProgress")
+    progress.filter(has_text="Epoch 1/2").wait_for(timeout=240_000)
+    page.get_by_test_id("stPlotlyChart").nth(1).locator(".main-svg").first.wait_for()
+    screenshot(page, "05-train-live")
+    page.get_by_role("heading", name=re.compile(r"done")).wait_for(timeout=240_000)
+    assert "Epoch 2/2" in progress.inner_text()
+    page.get_by_test_id("stPlotlyChart").nth(1).locator(".main-svg").first.wait_for()
+    no_errors(page)
+    screenshot(page, "06-train-done")
+
+    other = finished_run(store_dir)
+    go_to(page, "Runs", "runs")
+    page.get_by_test_id("stDataFrame").first.wait_for()
+    assert page.get_by_text(run_id).count() > 0 and page.get_by_text(other).count() > 0
+    compare = page.get_by_test_id("stPlotlyChart").first
+    compare.locator(".main-svg").first.wait_for()
+    assert compare.locator("g.trace.scatter").count() == 2  # one accuracy line per run
+    assert run_id in page.url  # the active run stays in the address across pages
+    no_errors(page)
+    screenshot(page, "07-runs")
