@@ -1,0 +1,590 @@
+"""Experiments that test the product's claims on the user's own data: few-shot learning curves.
+
+One experiment trains the same model for every (init, training size, seed) and scores every run
+on ONE validation set. Choices callers depend on:
+
+* Validation set: ``split_indices`` with ``seed=split_seed`` (and ``val_fraction``) — the very
+  set a plain run with that seed validates on. It is fixed for the whole experiment.
+* Training rows: the rest (the *pool*). For a train seed ``s`` the pool is put in a seeded,
+  class-interleaved random order and a size-``n`` run trains on its first ``n`` rows, so for one
+  seed the subsets are nested (100 within 500 within all) and stratified to one row per class.
+  The train seed also drives the random init, word2vec and the batch order; it never moves the
+  validation set (``train.split_indices`` ties both to one seed, which is why the split is
+  built here instead of by ``train_run``).
+* Unseen-word documents (see ``unseen_flags``): validation documents containing at least one
+  *key word* that occurs in none of THIS run's training texts. A key word is a token whose
+  documents in the full data set (all rows, all splits) belong at least ``KEY_PURITY`` to one
+  class. The subset therefore shrinks as the training size grows; its size is reported. The
+  looser "any token unseen in training" subset is reported next to it.
+* Predictions: after training, every validation document is classified by the trained model
+  and stored per run as the table ``val_predictions``, so ``unseen_word_accuracy`` works on any
+  run an experiment made (the store keeps no output bias, so it cannot be rebuilt later).
+* Persistence: runs are ordinary store runs labelled ``experiment:<id>``; the experiment (config,
+  status, progress, results) lives in ``store.root/experiments/<id>/`` and can be resumed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from core.errors import CancelledError, DataError, StoreError
+from core.store import RunStore, check_run_id, new_run_id
+
+BUILTIN_INITS = ("random", "glove", "glove-frozen", "word2vec", "word2vec-cbow")
+SNAPSHOT_MODES = ("all", "ends")
+KEY_PURITY = 0.9
+EXPERIMENT_STATUSES = ("running", "done", "cancelled", "failed")
+RESULT_COLUMNS = [
+    "run_id", "init", "size", "n_train", "seed", "status", "val_accuracy", "best_val_accuracy",
+    "best_epoch", "n_val", "unseen_accuracy", "n_unseen", "unseen_any_accuracy", "n_unseen_any",
+    "seen_accuracy", "train_seconds",
+]
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A learning-curve experiment. ``sizes``: training-set sizes (ints >= 2) or ``"all"``;
+    ``inits``: names from ``BUILTIN_INITS`` or paths to vector files; ``seeds``: how many train
+    seeds (0..seeds-1) per (init, size). The rest is passed to every run's ``TrainConfig``."""
+
+    sizes: tuple = (100, 500, "all")
+    inits: tuple = ("random", "glove")
+    seeds: int = 3
+    split_seed: int = 0
+    arch: str = "bag"
+    dim: int = 50
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 0.01
+    val_fraction: float = 0.2
+    doc_sample: int = 200
+    snapshots: str = "all"  # all: step 0 and every epoch; ends: step 0 and the last epoch
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sizes", tuple(_size(s) for s in _seq("sizes", self.sizes)))
+        object.__setattr__(self, "inits", tuple(_init(i) for i in _seq("inits", self.inits)))
+        _check_int("seeds", self.seeds, 1, 100)
+        _check_int("split_seed", self.split_seed, 0, 2**32 - 1)
+        if self.snapshots not in SNAPSHOT_MODES:
+            raise ValueError(f"snapshots must be one of {SNAPSHOT_MODES}, got {self.snapshots!r}")
+        for init in self.inits:  # TrainConfig names the offending field and its range
+            self.train_config(init, None, self.seeds - 1)
+
+    def train_config(self, init: str, n_train: int | None, seed: int):
+        """The ``TrainConfig`` of one run."""
+        from core.train import TrainConfig
+
+        name, freeze, algorithm = init, False, "skipgram"
+        if init == "glove-frozen":
+            name, freeze = "glove", True
+        elif init.startswith("word2vec"):
+            name, algorithm = "word2vec", "cbow" if init == "word2vec-cbow" else "skipgram"
+        return TrainConfig(arch=self.arch, dim=self.dim, init=name, w2v_algorithm=algorithm,
+                           freeze=freeze, epochs=self.epochs, batch_size=self.batch_size,
+                           lr=self.lr, train_size=n_train, val_fraction=self.val_fraction,
+                           seed=seed, doc_sample=self.doc_sample)
+
+    def cells(self) -> list[tuple[str, int | str, int]]:
+        """Every (init, size, seed), in run order: sizes ascending within each seed."""
+        return [(i, s, k) for i in self.inits for k in range(self.seeds) for s in self.sizes]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(sizes=list(self.sizes), inits=list(self.inits))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExperimentConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def _seq(name: str, value: Any) -> tuple:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"{name} must be a non-empty list, got {value!r}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{name} must not repeat a value, got {list(value)!r}")
+    return tuple(value)
+
+
+def _size(value: Any) -> int | str:
+    if value == "all":
+        return "all"
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 100_000_000:
+        raise ValueError(f"sizes: each size must be an integer in [2, 100000000] or 'all', "
+                         f"got {value!r}")
+    return value
+
+
+def _init(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"inits: each init must be one of {BUILTIN_INITS} or a vector file "
+                         f"path, got {value!r}")
+    if value not in BUILTIN_INITS and not Path(value).is_file():
+        raise ValueError(f"inits: {value!r} is neither one of {BUILTIN_INITS} nor an existing "
+                         f"vector file")
+    return value
+
+
+# ----------------------------------------------------------------------------- the data plan
+
+def key_words(tokens: list[list[str]], labels: np.ndarray, n_classes: int,
+              purity: float = KEY_PURITY) -> frozenset[str]:
+    """Tokens whose documents (full data, all splits) are at least ``purity`` one class."""
+    counts: dict[str, np.ndarray] = {}
+    for toks, label in zip(tokens, labels):
+        for t in set(toks):
+            counts.setdefault(t, np.zeros(n_classes, dtype=np.int64))[label] += 1
+    return frozenset(t for t, c in counts.items() if c.max() >= purity * c.sum())
+
+
+def unseen_flags(tokens: list[list[str]], train_idx: np.ndarray, val_idx: np.ndarray,
+                 keys: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per validation document: (has a token unseen in training, has a KEY word unseen)."""
+    seen = set().union(*(tokens[i] for i in train_idx)) if len(train_idx) else set()
+    any_u, key_u = [], []
+    for i in val_idx:
+        unseen = set(tokens[i]) - seen
+        any_u.append(bool(unseen))
+        key_u.append(not unseen.isdisjoint(keys))
+    return np.array(any_u, dtype=bool), np.array(key_u, dtype=bool)
+
+
+@dataclass
+class Plan:
+    """What every run of an experiment shares: tokens, the fixed split, the key words."""
+
+    tokens: list[list[str]]
+    labels: np.ndarray
+    n_classes: int
+    val_idx: np.ndarray
+    pool: np.ndarray
+    doc_idx: np.ndarray
+    keys: frozenset[str]
+    fingerprint: str
+
+    @classmethod
+    def build(cls, dataset, config: ExperimentConfig) -> Plan:
+        from core.text import tokenize
+        from core.train import split_indices
+
+        labels = np.asarray(dataset.labels)
+        pool, val = split_indices(labels, config.train_config("random", None, config.split_seed))
+        tokens = [tokenize(t) for t in dataset.texts]
+        rng = np.random.default_rng(config.split_seed)
+        docs = np.sort(rng.choice(val, size=min(config.doc_sample, len(val)), replace=False))
+        plan = cls(tokens, labels, len(dataset.classes), val, pool, docs,
+                   key_words(tokens, labels, len(dataset.classes)), dataset.fingerprint())
+        for size in config.sizes:
+            plan.n_train(size)  # refuse impossible sizes before the first run
+        return plan
+
+    def n_train(self, size: int | str) -> int:
+        if size == "all":
+            return len(self.pool)
+        n_classes = len(np.unique(self.labels[self.pool]))
+        if size > len(self.pool):
+            raise DataError(f"Training size {size} is more than the {len(self.pool)} rows left "
+                            f"for training after the validation split; use 'all' or less.")
+        if size < n_classes:
+            raise DataError(f"Training size {size} is smaller than the number of classes "
+                            f"({n_classes}).")
+        return int(size)
+
+    def train_rows(self, size: int | str, seed: int) -> np.ndarray:
+        """The first ``n`` rows of the pool in the seed's class-interleaved order (sorted)."""
+        rng = np.random.default_rng([seed, 0x5EED])
+        perm = rng.permutation(self.pool)
+        rank = np.empty(len(perm))
+        labels = self.labels[perm]
+        for c in np.unique(labels):
+            where = np.flatnonzero(labels == c)
+            rank[where] = np.arange(len(where)) / len(where)
+        order = perm[np.lexsort((rng.random(len(perm)), rank))]
+        return np.sort(order[: self.n_train(size)])
+
+
+# ----------------------------------------------------------------------------- one run
+
+def _prepare(plan: Plan, tconf, train_idx: np.ndarray):
+    """``train.prepare`` on the experiment's fixed split (the vocabulary covers every text)."""
+    from core.text import Vocab, VocabConfig
+    from core.train import Prepared, initial_weights
+
+    mask = np.zeros(len(plan.labels), dtype=bool)
+    mask[train_idx] = True
+    vocab = Vocab.build(plan.tokens, mask, plan.labels, plan.n_classes,
+                        VocabConfig(min_count=tconf.min_count, max_size=tconf.max_vocab))
+    # Same clipping as train.prepare: at most max_len ids, and never an empty text.
+    ids = [(vocab.encode(t)[: tconf.max_len] if t else np.array([1], dtype=np.int64))
+           for t in plan.tokens]
+    weights, found, cov = initial_weights(vocab, plan.tokens, train_idx, tconf)
+    return Prepared(vocab, ids, train_idx, plan.val_idx, plan.doc_idx, weights, found, cov)
+
+
+def _fit(dataset, prep, tconf, store: RunStore, run_id: str, keep: str,
+         callback, should_stop) -> np.ndarray:
+    """Train like ``train_run`` does (same model, trainer and snapshots) and return the trained
+    model's predicted class for every validation row. ``train_run`` hands back no model, and
+    predictions need one (the output bias is not stored)."""
+    import torch
+
+    from core import train
+    from core.model import EmbeddingClassifier, ModelConfig
+
+    torch.manual_seed(tconf.seed)
+    dim = prep.weights.shape[1]
+    model = EmbeddingClassifier(
+        ModelConfig(arch=tconf.arch, vocab_size=len(prep.vocab), dim=dim,
+                    n_classes=len(dataset.classes), hidden=tconf.hidden),
+        prep.weights, freeze=tconf.freeze)
+    info = train._start_info(dataset, prep, dim)
+    store.update_info(run_id, **info)
+    train._save_inputs(store, run_id, dataset, prep)
+    trainer = train._Trainer(model, prep, dataset.labels, tconf, store, run_id, callback,
+                             should_stop)
+    trainer.emit("start", 0, **info, epochs=tconf.epochs)
+    trainer.snapshot(0)
+    with _threads(1 if tconf.arch == "bag" else None):
+        _epochs(trainer, tconf, store, run_id, keep)
+    return _predict(trainer, prep.val_idx)
+
+
+@contextmanager
+def _threads(n: int | None):
+    """The bag's operations are tiny: extra intra-op threads only add barrier waits, which on
+    a busy 2-core machine slow epochs down many times over (measured in bench/README.md)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _epochs(trainer, tconf, store: RunStore, run_id: str, keep: str) -> None:
+    for epoch in range(1, tconf.epochs + 1):
+        t0 = time.perf_counter()
+        train_loss = trainer.train_epoch(epoch)
+        val_loss, val_acc = trainer.evaluate()
+        metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc,
+                   "seconds": time.perf_counter() - t0, "step": trainer.step}
+        if keep == "all" or epoch == tconf.epochs:
+            trainer.snapshot(epoch)
+        store.add_epoch(run_id, epoch, metrics)
+        trainer.emit("epoch", epoch, **metrics)
+
+
+def _predict(trainer, rows: np.ndarray) -> np.ndarray:
+    import torch
+
+    trainer.model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(rows), 2048):
+            batch = trainer.batch(torch.from_numpy(rows[start:start + 2048]))
+            out.append(trainer.model(batch).argmax(dim=1).numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def _save_predictions(store: RunStore, run_id: str, plan: Plan, train_idx: np.ndarray,
+                      pred: np.ndarray) -> None:
+    any_u, key_u = unseen_flags(plan.tokens, train_idx, plan.val_idx, plan.keys)
+    frame = pd.DataFrame({"row": plan.val_idx, "label_id": plan.labels[plan.val_idx],
+                          "pred": pred.astype(np.int64), "unseen_any": any_u,
+                          "unseen_key": key_u})
+    store.save_frame(run_id, "val_predictions", frame)
+
+
+def train_cell(dataset, plan: Plan, config: ExperimentConfig, store: RunStore, init: str,
+               size: int | str, seed: int, *, label: str = "", callback=None,
+               should_stop=None) -> dict[str, Any]:
+    """Train one (init, size, seed) run on the plan's fixed split; returns its results row.
+    A cancelled run is kept with status ``cancelled`` (no predictions)."""
+    train_idx = plan.train_rows(size, seed)
+    tconf = config.train_config(init, len(train_idx), seed)
+    run_id = store.create_run(tconf.to_dict(), plan.fingerprint, label=label, status="running",
+                              info={"classes": list(dataset.classes), "experiment_init": init,
+                                    "split": f"experiment split_seed={config.split_seed}",
+                                    "unseen_key_purity": KEY_PURITY})
+    started = time.perf_counter()
+    try:
+        prep = _prepare(plan, tconf, train_idx)
+        pred = _fit(dataset, prep, tconf, store, run_id, config.snapshots, callback, should_stop)
+        _save_predictions(store, run_id, plan, train_idx, pred)
+        store.update_info(run_id, train_seconds=time.perf_counter() - started)
+        store.set_status(run_id, "done")
+    except CancelledError:
+        store.set_status(run_id, "cancelled")
+    except BaseException as exc:
+        store.set_status(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    return _result_row(store, run_id, init, size, seed, time.perf_counter() - started)
+
+
+def _result_row(store: RunStore, run_id: str, init: str, size: int | str, seed: int,
+                seconds: float) -> dict[str, Any]:
+    run = store.get_run(run_id)
+    acc = [e["val_accuracy"] for e in run.epochs]
+    row: dict[str, Any] = {
+        "run_id": run_id, "init": init, "size": str(size), "n_train": run.info.get("n_train", 0),
+        "seed": seed, "status": run.status, "val_accuracy": acc[-1] if acc else np.nan,
+        "best_val_accuracy": max(acc) if acc else np.nan,
+        "best_epoch": int(np.argmax(acc)) + 1 if acc else 0,
+        "n_val": run.info.get("n_val", 0), "train_seconds": round(seconds, 3)}
+    if run.status == "done":
+        u = unseen_word_accuracy(store, run_id)
+        row.update(unseen_accuracy=u["unseen_accuracy"], n_unseen=u["n_unseen"],
+                   unseen_any_accuracy=u["unseen_any_accuracy"], n_unseen_any=u["n_unseen_any"],
+                   seen_accuracy=u["seen_accuracy"])
+    return {c: row.get(c, np.nan) for c in RESULT_COLUMNS}
+
+
+def _accuracy(hit: np.ndarray) -> float:
+    return float(hit.mean()) if len(hit) else float("nan")
+
+
+def unseen_word_accuracy(store: RunStore, run_id: str) -> dict[str, Any]:
+    """Validation accuracy of one run on all documents, on the unseen-key-word documents (see
+    the module docstring), on the looser any-unseen-token subset and on the rest.
+    Needs the run's stored per-document predictions (every experiment run has them)."""
+    if not store.get_run(run_id).status == "done":
+        raise StoreError(f"Run {run_id} has not finished; its predictions are not final.")
+    try:
+        frame = store.load_frame(run_id, "val_predictions")
+    except StoreError:
+        raise StoreError(f"Run {run_id} has no stored validation predictions (only runs made "
+                         f"by an experiment have them).") from None
+    hit = (frame["pred"] == frame["label_id"]).to_numpy()
+    key, anyu = frame["unseen_key"].to_numpy(), frame["unseen_any"].to_numpy()
+    return {"run_id": run_id, "n_val": len(frame), "accuracy": _accuracy(hit),
+            "n_unseen": int(key.sum()), "unseen_accuracy": _accuracy(hit[key]),
+            "n_unseen_any": int(anyu.sum()), "unseen_any_accuracy": _accuracy(hit[anyu]),
+            "n_seen": int((~key).sum()), "seen_accuracy": _accuracy(hit[~key]),
+            "key_purity": KEY_PURITY}
+
+
+# ----------------------------------------------------------------------------- experiments
+
+@dataclass(frozen=True)
+class ExperimentEvent:
+    """Progress of an experiment. kind: start | run_start | train | run_end | end.
+    ``index`` is the 1-based number of the run among ``total``; ``train`` events carry the
+    trainer's ``TrainEvent`` as ``data["event"]``."""
+
+    kind: str
+    experiment_id: str
+    index: int
+    total: int
+    init: str = ""
+    size: str = ""
+    seed: int = -1
+    run_id: str = ""
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An experiment as stored: its config, status, progress and results table."""
+
+    experiment_id: str
+    config: ExperimentConfig
+    status: str
+    done: int
+    total: int
+    fingerprint: str
+    created: float
+    updated: float
+    error: str | None
+    results: pd.DataFrame
+
+    def summary(self) -> pd.DataFrame:
+        return summarize(self.results)
+
+
+def experiment_dir(store: RunStore, experiment_id: str) -> Path:
+    """``store.root/experiments/<id>``; ids look like run ids, so no path can escape."""
+    try:
+        check_run_id(experiment_id)
+    except StoreError:
+        raise StoreError(f"'{experiment_id}' is not a valid experiment id "
+                         f"(expected e.g. 20260101-120000-a1b2c3).") from None
+    root = (store.root / "experiments").resolve()
+    folder = (root / experiment_id).resolve()
+    if folder.parent != root:
+        raise StoreError(f"Experiment {experiment_id} is outside the store.")
+    return folder
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _save(folder: Path, record: dict[str, Any], results: pd.DataFrame) -> None:
+    """Results first, then the record: a reader never sees a count ahead of its rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {**record, "updated": time.time()}
+    _write_atomic(folder / "results.parquet", lambda p: results.to_parquet(p, index=False))
+    _write_atomic(folder / "experiment.json", lambda p: p.write_text(json.dumps(record)))
+
+
+def load_experiment(store: RunStore, experiment_id: str) -> Experiment:
+    """Read a stored experiment (complete, running, cancelled or failed)."""
+    folder = experiment_dir(store, experiment_id)
+    if not (folder / "experiment.json").is_file():
+        raise StoreError(f"Experiment {experiment_id} does not exist.")
+    rec = json.loads((folder / "experiment.json").read_text())
+    results = (pd.read_parquet(folder / "results.parquet")
+               if (folder / "results.parquet").is_file() else _empty_results())
+    return Experiment(experiment_id, ExperimentConfig.from_dict(rec["config"]), rec["status"],
+                      rec["done"], rec["total"], rec["fingerprint"], rec["created"],
+                      rec["updated"], rec.get("error"), results)
+
+
+def list_experiments(store: RunStore) -> list[Experiment]:
+    """Every stored experiment, newest first."""
+    root = store.root / "experiments"
+    ids = sorted((p.name for p in root.iterdir() if (p / "experiment.json").is_file()),
+                 reverse=True) if root.is_dir() else []
+    return [load_experiment(store, i) for i in ids]
+
+
+def experiment_label(experiment_id: str) -> str:
+    return f"experiment:{experiment_id}"
+
+
+def _empty_results() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in RESULT_COLUMNS})
+
+
+def summarize(results: pd.DataFrame) -> pd.DataFrame:
+    """Mean and (sample) standard deviation over seeds per (init, size), finished runs only;
+    one row per (init, size) in the order they were run."""
+    done = results[results["status"] == "done"]
+    if done.empty:
+        return pd.DataFrame(columns=["init", "size", "n_train", "runs", "acc_mean", "acc_std"])
+    numeric = done.astype({c: float for c in RESULT_COLUMNS[6:] if c in done})
+    g = numeric.groupby(["init", "size"], sort=False)
+    return g.agg(n_train=("n_train", "first"), runs=("run_id", "size"),
+                 acc_mean=("val_accuracy", "mean"), acc_std=("val_accuracy", "std"),
+                 best_mean=("best_val_accuracy", "mean"), best_std=("best_val_accuracy", "std"),
+                 unseen_mean=("unseen_accuracy", "mean"), unseen_std=("unseen_accuracy", "std"),
+                 n_unseen_mean=("n_unseen", "mean"),
+                 unseen_any_mean=("unseen_any_accuracy", "mean"),
+                 seen_mean=("seen_accuracy", "mean"),
+                 seconds_mean=("train_seconds", "mean")).reset_index()
+
+
+def _open(store: RunStore, dataset, config: ExperimentConfig, plan: Plan,
+          experiment_id: str | None) -> tuple[str, dict[str, Any], pd.DataFrame]:
+    """A new experiment record, or the stored one to resume (same config and data only)."""
+    experiment_id = experiment_id or new_run_id()
+    folder = experiment_dir(store, experiment_id)
+    record = {"config": config.to_dict(), "fingerprint": plan.fingerprint,
+              "created": time.time(), "total": len(config.cells()),
+              "classes": list(dataset.classes), "n_val": int(len(plan.val_idx)),
+              "n_pool": int(len(plan.pool))}
+    if not (folder / "experiment.json").is_file():
+        return experiment_id, record, _empty_results()
+    old = load_experiment(store, experiment_id)
+    if old.config != config or old.fingerprint != plan.fingerprint:
+        raise StoreError(f"Experiment {experiment_id} was made with other settings or data; "
+                         f"start a new experiment instead.")
+    record["created"] = old.created
+    return experiment_id, record, old.results[old.results["status"] == "done"]
+
+
+def _ordered(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    order = {(i, str(s), k): n for n, (i, s, k) in enumerate(config.cells())}
+    keys = [order.get((i, s, k), len(order)) for i, s, k in
+            zip(results["init"], results["size"], results["seed"])]
+    return results.iloc[np.argsort(keys, kind="stable")].reset_index(drop=True)
+
+
+def run_learning_curve(dataset, config: ExperimentConfig, store: RunStore, *,
+                       callback: Callable[[ExperimentEvent], None] | None = None,
+                       should_stop: Callable[[], bool] | None = None,
+                       experiment_id: str | None = None) -> pd.DataFrame:
+    """Train every (init, size, seed) of ``config`` on one fixed validation set and return the
+    results table (one row per run; ``summarize`` gives mean/std per (init, size)).
+
+    Each run is a store run labelled ``experiment:<id>``; the experiment's record and results
+    are rewritten after every run under ``store.root/experiments/<id>``. Passing the id of a
+    stored experiment resumes it: finished runs are kept, the others are trained. ``should_stop``
+    is polled between runs and between batches; a cancelled experiment keeps what it finished
+    and ends with status ``cancelled``. The id is in ``frame.attrs["experiment_id"]``.
+    """
+    if experiment_id is not None:
+        experiment_dir(store, experiment_id)  # refuse a bad id before any work
+    plan = Plan.build(dataset, config)
+    experiment_id, record, results = _open(store, dataset, config, plan, experiment_id)
+    folder = experiment_dir(store, experiment_id)
+    cells, label = config.cells(), experiment_label(experiment_id)
+    finished = {(i, s, int(k)) for i, s, k in zip(results["init"], results["size"],
+                                                   results["seed"])}
+    rows = results.to_dict("records")
+    status = "running"
+
+    def save(error: str | None = None) -> pd.DataFrame:
+        frame = _ordered(pd.DataFrame(rows, columns=RESULT_COLUMNS), config)
+        done = int((frame["status"] == "done").sum())
+        _save(folder, {**record, "status": status, "done": done, "error": error}, frame)
+        frame.attrs["experiment_id"] = experiment_id
+        return frame
+
+    def emit(kind: str, index: int, *cell, run_id: str = "", **data: Any) -> None:
+        if callback is not None:
+            init, size, seed = cell or ("", "", -1)
+            callback(ExperimentEvent(kind, experiment_id, index, len(cells), init, str(size),
+                                     seed, run_id, data))
+
+    save()
+    emit("start", 0, done=len(finished))
+    try:
+        for n, (init, size, seed) in enumerate(cells, start=1):
+            if (init, str(size), seed) in finished:
+                continue
+            if should_stop is not None and should_stop():
+                status = "cancelled"
+                break
+            emit("run_start", n, init, size, seed)
+            train_cb = None if callback is None else (
+                lambda ev, n=n, c=(init, size, seed): emit("train", n, *c, run_id=ev.run_id,
+                                                           event=ev))
+            row = train_cell(dataset, plan, config, store, init, size, seed, label=label,
+                             callback=train_cb, should_stop=should_stop)
+            rows.append(row)
+            if row["status"] == "cancelled":
+                status = "cancelled"
+                break
+            save()
+            emit("run_end", n, init, size, seed, run_id=row["run_id"], row=row)
+        else:
+            status = "done"
+    except BaseException as exc:
+        status = "failed"
+        save(error=f"{type(exc).__name__}: {exc}")
+        raise
+    frame = save()
+    emit("end", len(cells), status=status)
+    return frame
