@@ -87,3 +87,4 @@ def worker(args: argparse.Namespace) -> int:
     emit_json({"run_id": args.run_id, "status": status})
     return 0 if status in ("done", "cancelled") else 1
 import core.cli_engine  # noqa: E402,F401
+import core.cli_experiments  # noqa: E402,F401
