@@ -17,8 +17,10 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", default="bag", choices=["bag", "cnn", "gru"])
     p.add_argument("--dim", type=int, default=50)
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.01)
+    # Same as TrainConfig's defaults (see there for why 1024 / 0.05); literals, so that the
+    # parser does not import torch.
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--train-size", type=int)
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--snapshot-every", type=int, default=0, help="also snapshot every N steps")
@@ -86,5 +88,28 @@ def worker(args: argparse.Namespace) -> int:
     status = run_worker(RunStore(args.store), args.run_id, max_jobs=args.max_jobs)
     emit_json({"run_id": args.run_id, "status": status})
     return 0 if status in ("done", "cancelled") else 1
+
+
+def _configure_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", default=default_store())
+    p.add_argument("--poll", type=float, default=0.5)
+    p.add_argument("--no-warm", action="store_true", help="skip the UMAP warm-up (PCA views)")
+
+
+@command("engine", _configure_engine,
+         "(internal) keep every run's projections and comparisons computed; started by the dashboard")
+def engine(args: argparse.Namespace) -> int:
+    from core.project import configure_numba_cache
+
+    configure_numba_cache()  # before umap is imported, so compiled code is reused
+    from core.engine import run_engine
+    from core.store import RunStore
+
+    served = run_engine(RunStore(args.store), poll=args.poll, warm=not args.no_warm)
+    emit_json({"engine": "stopped" if served else "already running"})
+    return 0
+
+
+# Feature modules register their own subcommands.
 import core.cli_engine  # noqa: E402,F401
 import core.cli_experiments  # noqa: E402,F401

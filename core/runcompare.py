@@ -425,18 +425,20 @@ def _nan_tree(obj: Any) -> Any:
 
 
 def compare_run(store: RunStore, run_id: str, config: CompareConfig = CompareConfig(), *,
-                progress: Progress | None = None, use_cache: bool = True) -> RunComparison:
+                progress: Progress | None = None, use_cache: bool = True,
+                cached_only: bool = False) -> RunComparison | None:
     """Compare every snapshot of a run with a pretrained space (see module docstring).
 
     Results are cached under ``store.cache_dir(run_id)``; a repeated request with the same
     settings and snapshot count is read back without recomputation (``cached=True``). The
     returned object is always what the cache holds, so first and later calls are identical.
-    ``progress(done, total)`` is called after each computed snapshot.
+    ``progress(done, total)`` is called after each computed snapshot. With ``cached_only``
+    nothing is computed: a cache miss returns None (page loads must never compute this).
     """
     folder = store.cache_dir(run_id) / f"compare-{cache_key(store, run_id, config)}"
-    if use_cache:
+    if use_cache or cached_only:
         hit = _read_cache(folder, run_id, config)
-        if hit is not None:
+        if hit is not None or cached_only:
             return hit
     result = _compute(store, run_id, config, progress)
     if not use_cache:
@@ -465,11 +467,11 @@ class RunProjection:
 
 
 def project_run(store: RunStore, run_id: str, config: Any = None, *,
-                max_unseen: int = 500) -> RunProjection:
+                max_unseen: int = 500, cached_only: bool = False) -> RunProjection | None:
     """Project the run's most frequent training words (plus up to ``max_unseen`` pretrained
     words never seen in training) in every snapshot, through core.project's disk cache.
     The latest result per method is also kept as ``cache/projection_<method>_*`` arrays so
-    exports can reuse its coordinates."""
+    exports can reuse its coordinates. With ``cached_only`` a cache miss returns None."""
     from core import project
 
     config = config or project.ProjectionConfig()
@@ -484,13 +486,19 @@ def project_run(store: RunStore, run_id: str, config: Any = None, *,
                                 in_pretrained=in_pre, max_unseen=max_unseen)
     if len(rows) < 3:
         raise ExplorerError(f"Run {run_id} has only {len(rows)} words to project (need 3).")
-    frames = [np.asarray(store.load_snapshot(run_id, s["idx"]))[rows] for s in run.snapshots]
     cache = project.ProjectionCache(store.cache_dir(run_id) / "projection")
     rows_hash = hashlib.sha256(rows.tobytes()).hexdigest()[:12]
-    result = project.cached_sequence(cache, frames, config,
-                                     key=f"{run_id}-s{run.n_snapshots}-r{rows_hash}")
-    store.save_array(run_id, f"cache/projection_{config.method}_rows", rows)
-    store.save_array(run_id, f"cache/projection_{config.method}_coords", result.stacked)
+    key = f"{run_id}-s{run.n_snapshots}-r{rows_hash}"
+    if cached_only:
+        result = cache.get(f"{key}-{project.array_key((), config)}")
+        if result is None:
+            return None
+    else:
+        frames = [np.asarray(store.load_snapshot(run_id, s["idx"]))[rows]
+                  for s in run.snapshots]
+        result = project.cached_sequence(cache, frames, config, key=key)
+        store.save_array(run_id, f"cache/projection_{config.method}_rows", rows)
+        store.save_array(run_id, f"cache/projection_{config.method}_coords", result.stacked)
     tokens = vocab["token"].astype(str).tolist()
     return RunProjection(rows, [tokens[i] for i in rows], result.coords, result.trust,
                          result.seconds, result.method)

@@ -1,0 +1,91 @@
+"""The engine keeps views computed off the page: live previews while training, stable
+finished-run views after, and page reads that never compute UMAP."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import runviews
+from core.data import Dataset
+from core.engine import Engine, engine_running, run_engine
+from core.store import RunStore
+from core.train import TrainConfig, train_run
+from tests.conftest import TWENTY_LINES, make_keyed_vectors
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture
+def tiny_ds():
+    texts, labels = zip(*TWENTY_LINES)
+    return Dataset.from_lists(list(texts) * 3, list(labels) * 3)
+
+
+def _run(store, ds, **kw):
+    return train_run(ds, TrainConfig(epochs=3, batch_size=8, doc_sample=12, **kw), store).run_id
+
+
+def test_pca_engine_serves_live_and_finished_views(store, tiny_ds):
+    run_id = _run(store, tiny_ds)
+    assert runviews.latest_live(store, run_id) is None
+    engine = Engine(store, warm=False, method="pca")
+    assert engine.tick() >= 1
+    live = runviews.latest_live(store, run_id)
+    assert live.snapshot == 3 and live.coords.shape == (len(live.words), 2)
+    assert runviews.views_state(store, run_id) == "ready"
+    evo = runviews.evolution(store, run_id, "pca")
+    assert evo.coords.shape == (4, len(evo.words), 2)
+    pre = runviews.pretrained_view(store, run_id, "pca")
+    assert pre.coords.shape == (1, len(evo.words), 2)
+    docs = runviews.document_views(store, run_id, "pca")
+    assert docs.learned.shape == (4, 12, 2) and docs.pretrained.shape == (12, 2)
+    assert runviews.comparison(store, run_id) is not None
+    assert engine.tick() == 0  # nothing left to do
+
+
+def test_page_reads_never_compute_umap(store, tiny_ds):
+    run_id = _run(store, tiny_ds)
+    assert runviews.evolution(store, run_id, "umap") is None
+    assert runviews.pretrained_view(store, run_id, "umap") is None
+    assert runviews.document_views(store, run_id, "umap") is None
+    assert runviews.comparison(store, run_id) is None
+
+
+def test_live_frames_of_unchanged_words_stay_put(store, tiny_ds, tmp_path):
+    path = tmp_path / "vecs.txt"
+    make_keyed_vectors().save_word2vec_format(str(path), binary=False)
+    run_id = _run(store, tiny_ds, init=str(path), freeze=True)
+    Engine(store, warm=False, method="pca").tick()
+    frames = [np.asarray(store.load_array(run_id, f"cache/live_{i:04d}")) for i in range(4)]
+    assert all(np.array_equal(f, frames[0]) for f in frames[1:])
+
+
+def test_one_engine_per_store(store):
+    lock_holder = store.root / ".engine.lock"
+    import fcntl
+
+    with open(lock_holder, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        assert engine_running(store)
+        assert run_engine(store, warm=False, should_stop=lambda: True) is False
+    assert not engine_running(store)
+
+
+@pytest.mark.slow
+def test_umap_engine_end_to_end_frozen_run_is_stable(store, tiny_ds, tmp_path):
+    """With UMAP: a frozen embedding gives the same picture in every frame."""
+    path = tmp_path / "vecs.txt"
+    make_keyed_vectors().save_word2vec_format(str(path), binary=False)
+    run_id = _run(store, tiny_ds, init=str(path), freeze=True)
+    engine = Engine(store, warm=True, method="umap")
+    engine.warm.ready.wait(timeout=600)
+    engine.tick()
+    assert runviews.views_state(store, run_id) == "ready", store.get_run(run_id).info
+    evo = runviews.evolution(store, run_id, "umap")
+    assert evo.method.startswith("umap")
+    extent = np.ptp(evo.coords[-1], axis=0).max()
+    assert np.abs(evo.coords - evo.coords[-1]).max() <= 1e-6 * max(extent, 1.0)
+    assert runviews.document_views(store, run_id, "umap") is not None
