@@ -44,7 +44,9 @@ class ModelConfig:
 class EmbeddingClassifier(nn.Module):
     """``embedding`` (the lookup table) -> ``pool`` (document vector) -> ``out`` (logits).
 
-    Batches are padded ``LongTensor``s of shape (batch, length) with 0 as padding.
+    Batches are padded ``LongTensor``s of shape (batch, length) with 0 as padding. The bag
+    also takes the flat form ``EmbeddingBag`` knows: 1-D ids plus ``offsets`` (start of each
+    text), which skips the padding work.
     """
 
     def __init__(self, config: ModelConfig, weights: np.ndarray | None = None,
@@ -86,10 +88,13 @@ class EmbeddingClassifier(nn.Module):
         """A copy of the lookup table; without the copy the array would alias live weights."""
         return self.embedding.weight.detach().cpu().numpy().copy()
 
-    def pool(self, ids: torch.Tensor) -> torch.Tensor:
+    def pool(self, ids: torch.Tensor, offsets: torch.Tensor | None = None) -> torch.Tensor:
         """Document vectors: the output of the layer after the embedding."""
         if self.config.arch == "bag":
-            return self.embedding(ids)
+            return self.embedding(ids, offsets)
+        if offsets is not None:
+            raise ValueError(f"offsets (flat input) work with arch 'bag' only, not "
+                             f"{self.config.arch!r}")
         mask = ids != PAD
         vectors = self.embedding(ids)
         if self.config.arch == "cnn":
@@ -103,5 +108,5 @@ class EmbeddingClassifier(nn.Module):
         _, hidden = self.gru(packed)
         return torch.cat([hidden[0], hidden[1]], dim=1)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.out(self.pool(ids))
+    def forward(self, ids: torch.Tensor, offsets: torch.Tensor | None = None) -> torch.Tensor:
+        return self.out(self.pool(ids, offsets))
