@@ -140,6 +140,7 @@ def main() -> None:
                              seconds=float("nan"), unmoved_max=transform_batch_dependence(seq, cfg),
                              unmoved_median=float("nan"), trust_final=float("nan"),
                              trust_median=float("nan")))
+            print(table(rows[-1:], list(rows[-1])).splitlines()[-1], file=sys.stderr)
     print(f"### Strategies ({args.frames} frames, 50-d, {int(FROZEN_SHARE * 100)} % rows frozen)\n")
     print(table(rows, list(rows[0])))
     if args.fresh:
