@@ -7,10 +7,12 @@ so the first page appears before they are loaded.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -256,3 +258,28 @@ def check_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
         return {"error": str(exc)}
     except Exception as exc:  # noqa: BLE001
         return {"error": f"Unexpected problem ({type(exc).__name__}): {exc}"}
+
+
+EXPORTS = {"word2vec": ("word2vec text", "txt"), "projector": ("TensorBoard projector", "zip"),
+           "csv": ("word table", "csv")}
+
+
+def export_download(run_id: str, fmt: str) -> Callable[[], bytes]:
+    """A deferred download for st.download_button: core.export renders the files only when
+    the button is clicked; several files are zipped. A failure becomes a short text file,
+    since nothing can be drawn on the page from inside a download."""
+    def render() -> bytes:
+        from core import export
+
+        try:
+            files = export.export_bytes(store(), run_id, fmt)
+        except Exception as exc:  # noqa: BLE001
+            return f"Export failed: {exc}\n".encode()
+        if len(files) == 1:
+            return next(iter(files.values()))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in files.items():
+                zf.writestr(name, data)
+        return buffer.getvalue()
+    return render

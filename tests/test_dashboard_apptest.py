@@ -175,6 +175,10 @@ def test_train_form_submits_a_job_and_shows_the_finished_run(app, store_dir):
     curves = plotly_specs(app)
     assert [len(trace["x"]) for trace in curves[0]["data"]] == [2, 2]
 
+    app.switch_page("views/runs.py").run()
+    assert [b.label for b in app.download_button] == [
+        "Download word2vec text", "Download TensorBoard projector", "Download word table"]
+
 
 def test_pickle_vector_file_is_refused_with_the_core_message(app):
     app.switch_page("views/train.py").run()
@@ -253,6 +257,7 @@ def test_runs_compare_two(app, store_dir):
     table = app.table[0].value
     assert list(table.columns) == [b, a]
     assert table.loc["final val accuracy"].tolist() == ["90.0%", "70.0%"]
+    assert not app.download_button  # runs without snapshots have nothing to export
 
 
 def test_a_live_run_cannot_be_deleted(app, store_dir):
@@ -262,3 +267,20 @@ def test_a_live_run_cannot_be_deleted(app, store_dir):
     assert any("cancel it" in v for v in values(app.warning))
     from core.store import RunStore
     assert RunStore(store_dir).get_run(run_id).status == "queued"
+
+
+def test_export_download_renders_word2vec_text(store_dir):
+    """The deferred download calls core.export; checked on a run with one snapshot."""
+    import numpy as np
+    from core.store import RunStore
+    from dashboard import services
+
+    store = RunStore(store_dir)
+    run_id = fake_run(store_dir)
+    store.save_frame(run_id, "vocab", pd.DataFrame({
+        "token": ["<pad>", "<unk>", "good", "bad"], "count": [0, 0, 3, 2],
+        "train_count": [0, 0, 3, 2], "count_0": [0, 0, 3, 0], "count_1": [0, 0, 0, 2]}))
+    store.add_snapshot(run_id, 0, 0, 0, np.arange(8, dtype=np.float32).reshape(4, 2))
+    text = services.export_download(run_id, "word2vec")().decode()
+    assert text.splitlines()[0] == "2 2"
+    assert [line.split()[0] for line in text.splitlines()[1:]] == ["good", "bad"]

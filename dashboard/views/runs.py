@@ -47,6 +47,15 @@ if left.button("Open", type="primary", disabled=picked == active):
 if right.button("Delete…"):
     state.put(state.CONFIRM_DELETE, picked)
 
+if by_id[picked].n_snapshots:
+    cols = st.columns(len(services.EXPORTS))
+    for col, (fmt, (name, ext)) in zip(cols, services.EXPORTS.items()):
+        col.download_button(f"Download {name}", services.export_download(picked, fmt),
+                            file_name=f"{picked}-{fmt}.{ext}", key=f"download_{fmt}_{picked}",
+                            help="Vectors of the last snapshot.")
+else:
+    st.caption("This run has no snapshots yet, so there is nothing to download.")
+
 pending = state.get(state.CONFIRM_DELETE)
 if pending in by_id:
     if by_id[pending].status in services.LIVE:
