@@ -46,6 +46,14 @@ W_W2V = "w_train_w2v"
 W_VECTORS_UPLOAD = "w_train_vectors_upload"
 W_RUN_PICK = "w_runs_pick"
 W_COMPARE = "w_runs_compare"
+W_VIEW_RUN = "w_view_run"        # run picker of Evolution/Compare/Documents, suffixed by page
+W_EVO_COLOR = "w_evo_color"
+W_EVO_WORDS = "w_evo_words"
+W_EVO_EPOCH = "w_evo_epoch"       # only when too many words to animate
+W_CMP_WORD = "w_cmp_word"
+W_CMP_EPOCH = "w_cmp_epoch"
+W_CMP_SPACE = "w_cmp_space"
+W_DOC_EPOCH = "w_doc_epoch"
 
 
 def init() -> None:
