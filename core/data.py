@@ -321,8 +321,10 @@ def _read_jsonl(text: str, name: str, max_rows: int) -> pd.DataFrame:
             continue
         try:
             record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            msg = getattr(exc, "msg", "nested too deeply")
+        except (ValueError, RecursionError) as exc:
+            # ValueError besides JSONDecodeError: integers over Python's 4300-digit limit
+            msg = getattr(exc, "msg", None) or ("nested too deeply" if isinstance(
+                exc, RecursionError) else "a number is too long")
             raise DataError(f"'{name}' line {lineno} is not valid JSON ({msg})") from None
         if not isinstance(record, dict):
             raise DataError(f"'{name}' line {lineno} is not a JSON object like "
@@ -337,7 +339,7 @@ def _read_json_array(text: str, name: str, max_rows: int) -> pd.DataFrame:
     """A JSON array of objects (a common export next to JSON Lines)."""
     try:
         records = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: integers over 4300 digits
         where = f"line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else "somewhere"
         raise DataError(f"'{name}' is not valid JSON ({where})") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
