@@ -71,13 +71,14 @@ def new_run_id() -> str:
 
 def check_run_id(run_id: str) -> str:
     """Refuse anything that is not a run id, so user-supplied ids cannot escape the store."""
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+    # fullmatch: match() lets '$' accept a trailing newline
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
         raise StoreError(f"'{run_id}' is not a valid run id (expected e.g. 20260101-120000-a1b2c3).")
     return run_id
 
 
 def _check_name(name: str) -> str:
-    if not _NAME.match(name) or ".." in name:
+    if not _NAME.fullmatch(name) or ".." in name:
         raise StoreError(f"'{name}' is not an allowed file name in the run store.")
     return name
 
