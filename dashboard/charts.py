@@ -1,0 +1,279 @@
+"""What the Evolution, Learned vs pretrained and Documents views share: the run picker, the
+"UMAP if cached, else PCA" loading rule, and the plotly figure builders.
+
+No maths here: coordinates, neighbours and scores come from core (core.runviews); this module
+only selects and formats them. Large point sets use WebGL (``go.Scattergl``) and never
+per-point annotations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import services, state
+
+MAX_ANIMATED = 3000  # words: above this the figure gets no frames (a Streamlit slider instead)
+POLL_SECONDS = 2.0
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+           "#7f7f7f", "#bcbd22", "#17becf")
+SEEN, UNSEEN = "#4c78a8", "#f58518"
+_MAP = dict(margin=dict(l=10, r=10, t=40, b=10), height=520, plot_bgcolor="#fafafa",
+            legend=dict(orientation="h", yanchor="top", y=-0.04, x=0), hoverlabel=dict(align="left"))
+_AXIS = dict(showticklabels=False, title=None, zeroline=False, showgrid=False)
+
+
+# ---------------------------------------------------------------------------- page helpers
+def pick_run(page: str):
+    """The run this page shows (the active run, changeable with a selectbox), or None after
+    telling the user why there is nothing to show."""
+    runs = services.attempt(services.store().list_runs)
+    if runs is None:
+        return None
+    if not runs:
+        st.info("No run yet: train one on the **Train** page first.")
+        st.page_link("views/train.py", label="Go to Train", icon=":material/model_training:")
+        return None
+    by_id = {r.run_id: r for r in runs}
+    ids, active = list(by_id), state.get(state.ACTIVE_RUN)
+    key = f"{state.W_VIEW_RUN}_{page}"
+    run_id = st.selectbox(
+        "Run", ids, index=ids.index(active) if active in ids else 0, key=key,
+        format_func=lambda i: f"{i} · {by_id[i].status} · init {by_id[i].config.get('init')}"
+                              f" · {by_id[i].config.get('arch')}",
+        on_change=lambda: services.open_run(st.session_state[key]))
+    run = by_id[run_id]
+    if run.status in services.LIVE:
+        st.info("This run is still training: its live preview is on the **Train** page; this "
+                "page fills in when it finishes.")
+        return None
+    if run.n_snapshots == 0:
+        st.warning(f"Run {run_id} ({run.status}) has no saved snapshots, so there is nothing "
+                   "to show. Pick another run or train a new one.")
+        return None
+    return run
+
+
+def load_layout(run, reader: Callable[..., Any], **kw: Any) -> tuple[Any, bool]:
+    """``reader(store, run_id, method, cached_only=True)`` with UMAP when the engine has it,
+    else PCA (computed on request in well under a second). Returns (result, still_pending)."""
+    store, views = services.store(), run.info.get("views", "pending")
+    if run.info.get("views_method", "umap") != "pca":
+        got = services.attempt(reader, store, run.run_id, "umap", cached_only=True, **kw)
+        if got is not None:
+            return got, False
+    pending = run.status == "done" and views in ("pending", "computing")
+    if views == "failed":
+        st.warning("The UMAP layout could not be computed "
+                   f"({run.info.get('views_error', 'no reason recorded')}); showing PCA.")
+    elif pending:
+        st.caption(":material/hourglass_top: UMAP layout is being computed… showing the PCA "
+                   "layout meanwhile; the page updates by itself.")
+    return services.attempt(reader, store, run.run_id, "pca", cached_only=True, **kw), pending
+
+
+def poll_until_ready(run_id: str) -> None:
+    """Rerun the page once the engine has finished this run's views."""
+    from core.runviews import views_state
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def poll() -> None:
+        if services.attempt(views_state, services.store(), run_id) in ("ready", "failed"):
+            st.rerun()
+
+    poll()
+
+
+def epoch_labels(run) -> list[str]:
+    return ["start" if s["epoch"] == 0 and s["step"] == 0 else f"epoch {s['epoch']}"
+            for s in run.snapshots]
+
+
+def join_words(words: Sequence[str], n: int = 6) -> str:
+    return ", ".join(list(words)[:n])
+
+
+# ---------------------------------------------------------------------------- evolution
+@dataclass(frozen=True)
+class Colour:
+    """Either ``values`` (T x n, continuous) or ``groups`` (name -> (indices, colour))."""
+
+    title: str
+    values: np.ndarray | None = None
+    groups: dict[str, tuple[np.ndarray, str]] | None = None
+    scale: str = "RdBu"
+    mid: float | None = 0.0
+
+
+def _ranges(coords: np.ndarray) -> tuple[list[float], list[float]]:
+    lo, hi = np.nanmin(coords, axis=(0, 1)), np.nanmax(coords, axis=(0, 1))
+    pad = (hi - lo) * 0.04 + 1e-6
+    return [float(lo[0] - pad[0]), float(hi[0] + pad[0])], [float(lo[1] - pad[1]),
+                                                            float(hi[1] + pad[1])]
+
+
+def _point_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int) -> list:
+    groups = colour.groups or {colour.title: (np.arange(len(xy)), None)}
+    traces = []
+    for n, (name, (idx, solid)) in enumerate(groups.items()):
+        marker: dict[str, Any] = dict(size=6, opacity=0.8, color=solid)
+        if solid is None:
+            marker.update(color=colour.values[t], colorscale=colour.scale, cmid=colour.mid,
+                          colorbar=dict(title=colour.title, thickness=12))
+        traces.append(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
+                                   marker=marker, hovertext=[hover[i] for i in idx],
+                                   hoverinfo="text", showlegend=colour.groups is not None))
+    return traces
+
+
+def _focus_trace(xy: np.ndarray, words: Sequence[str], focus: Sequence[int]) -> go.Scattergl:
+    # WebGL too: an SVG trace would be drawn under the WebGL points and its labels hidden
+    return go.Scattergl(x=xy[list(focus), 0], y=xy[list(focus), 1], mode="markers+text",
+                        text=[words[i] for i in focus], textposition="top center",
+                        name="searched", marker=dict(size=18, symbol="circle-open", color="black",
+                                                     line=dict(width=3)),
+                        textfont=dict(size=15, color="black"), hoverinfo="skip", showlegend=False)
+
+
+def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[str],
+                     hover: Sequence[Sequence[str]], colour: Colour, focus: Sequence[int] = (),
+                     frame: int = -1, animate: bool = True) -> go.Figure:
+    """Words over the snapshots (``coords`` T x n x 2, stable layout): frame ``frame`` drawn,
+    one animation frame per snapshot with a slider and play/pause when ``animate``; the
+    ``focus`` words circled, with their trail across all snapshots."""
+    t_count, frame = len(coords), frame % len(coords)
+    def frame_data(t: int) -> list:
+        return _point_traces(coords[t], hover[t], colour, t) + [_focus_trace(coords[t], words, focus)]
+    fig = go.Figure(frame_data(frame))
+    n_animated = len(fig.data)
+    for i in focus:
+        fig.add_trace(go.Scattergl(x=coords[:, i, 0], y=coords[:, i, 1], mode="lines+markers",
+                                 name=f"trail: {words[i]}", line=dict(width=2, dash="dot"),
+                                 marker=dict(size=6), hovertext=[f"{words[i]} — {l}" for l in labels],
+                                 hoverinfo="text"))
+    xr, yr = _ranges(coords)
+    fig.update_layout(title=f"Learned word vectors — {labels[frame]}", xaxis=dict(range=xr, **_AXIS),
+                      yaxis=dict(range=yr, **_AXIS), uirevision="evolution", **_MAP)
+    if animate and t_count > 1:
+        fig.frames = [go.Frame(data=frame_data(t), traces=list(range(n_animated)), name=str(t),
+                               layout=dict(title_text=f"Learned word vectors — {labels[t]}"))
+                      for t in range(t_count)]
+        still = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+        fig.update_layout(
+            sliders=[dict(active=frame, currentvalue=dict(prefix="Snapshot: "), pad=dict(t=30),
+                          steps=[dict(method="animate", label=labels[t], args=[[str(t)], still])
+                                 for t in range(t_count)])],
+            updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="right",
+                              yanchor="top", pad=dict(t=30, r=10), showactive=False, buttons=[
+                dict(label="▶ Play", method="animate", args=[None, dict(
+                    frame=dict(duration=800, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
+                dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
+            height=_MAP["height"] + 90)
+    return fig
+
+
+def histogram(groups: dict[str, pd.Series], title: str, x_title: str,
+              bins: dict | None = None) -> go.Figure:
+    """Overlaid histograms, one per named group (e.g. seen / never seen in training);
+    ``bins`` is plotly's xbins (start, end, size), else 40 automatic bins."""
+    fig = go.Figure()
+    for (name, values), colour in zip(groups.items(), (SEEN, UNSEEN) + PALETTE):
+        if len(values):
+            fig.add_trace(go.Histogram(x=values, name=f"{name} ({len(values):,})", opacity=0.7,
+                                       marker_color=colour, nbinsx=None if bins else 40,
+                                       xbins=bins))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="words", barmode="overlay",
+                      **{**_MAP, "height": 340, "legend": dict(orientation="h", y=-0.25)})
+    return fig
+
+
+def top_bars(words: Sequence[str], values: Sequence[float], title: str, x_title: str,
+             hover: Sequence[str] | None = None) -> go.Figure:
+    """Horizontal bars, first item on top."""
+    fig = go.Figure(go.Bar(x=list(values)[::-1], y=list(words)[::-1], orientation="h",
+                           marker_color=SEEN, hovertext=None if hover is None else list(hover)[::-1]))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_type="category",
+                      **{**_MAP, "height": max(300, 22 * len(words) + 90), "plot_bgcolor": None})
+    return fig
+
+
+# ---------------------------------------------------------------------------- maps
+def word_map(xy: np.ndarray, words: Sequence[str], seen: np.ndarray, title: str,
+             hover: Sequence[str], focus: int | None = None,
+             neighbours: Sequence[int] = ()) -> go.Figure:
+    """One projection of the words: seen / never-seen points, the ``focus`` word circled and
+    its ``neighbours`` (indices into ``words``) labelled."""
+    fig = go.Figure()
+    faded = 0.6 if focus is None else 0.3  # the picked word and its neighbours stand out
+    for name, mask, colour in (("seen in training", seen, SEEN), ("never seen", ~seen, UNSEEN)):
+        idx = np.flatnonzero(mask)
+        fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
+                                   marker=dict(size=5, color=colour, opacity=faded),
+                                   hovertext=[hover[i] for i in idx], hoverinfo="text"))
+    if neighbours:
+        fig.add_trace(go.Scattergl(x=xy[list(neighbours), 0], y=xy[list(neighbours), 1],
+                                   mode="markers+text", text=[words[i] for i in neighbours],
+                                   textposition="bottom center", name="its neighbours here",
+                                   marker=dict(size=10, color="#2ca02c", line=dict(width=1, color="black")),
+                                   textfont=dict(size=13, color="#145214"), hoverinfo="text"))
+    if focus is not None:
+        fig.add_trace(_focus_trace(xy, words, [focus]))
+    fig.update_layout(title=title, xaxis=_AXIS, yaxis=_AXIS, **_MAP)
+    return fig
+
+
+def document_map(xy: np.ndarray, labels: Sequence[str], classes: Sequence[str],
+                 texts: Sequence[str], title: str, ranges=None) -> go.Figure:
+    """Documents coloured by their label (same colour per class in every figure)."""
+    fig = go.Figure()
+    labels = np.asarray(labels)
+    for c, name in enumerate(classes):
+        idx = np.flatnonzero(labels == name)
+        fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=str(name),
+                                   marker=dict(size=6, color=PALETTE[c % len(PALETTE)], opacity=0.75),
+                                   hovertext=[f"<b>{name}</b><br>{texts[i]}" for i in idx],
+                                   hoverinfo="text"))
+    axes = ({} if ranges is None else dict(xaxis=dict(range=ranges[0], **_AXIS),
+                                             yaxis=dict(range=ranges[1], **_AXIS)))
+    fig.update_layout(title=title, **{"xaxis": _AXIS, "yaxis": _AXIS, **axes}, **_MAP)
+    return fig
+
+
+def stable_ranges(coords: np.ndarray):
+    """Axis ranges covering every frame, so a slider does not rescale the picture."""
+    return _ranges(coords)
+
+
+def truncate(text: str, n: int = 90) -> str:
+    text = str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ---------------------------------------------------------------------------- measures
+MEASURES = (("mean_jaccard", "mean Jaccard@k with GloVe"), ("cka", "CKA with GloVe"),
+            ("wordsim353_rho", "WordSim353 ρ"), ("simlex999_rho", "SimLex999 ρ"),
+            ("val_accuracy", "validation accuracy"))
+
+
+def measures_figure(snapshots: pd.DataFrame, reference: dict, labels: Sequence[str]) -> go.Figure:
+    """The comparison's global measures per snapshot; GloVe's own word-similarity scores on
+    the same words as dashed reference lines."""
+    fig = go.Figure()
+    for (key, name), colour in zip(MEASURES, PALETTE):
+        if key in snapshots and snapshots[key].notna().any():
+            fig.add_trace(go.Scatter(x=list(labels), y=snapshots[key], mode="lines+markers",
+                                     name=name, line=dict(color=colour)))
+    for key, name, colour in (("wordsim353", "WordSim353 ρ of GloVe", PALETTE[2]),
+                              ("simlex999", "SimLex999 ρ of GloVe", PALETTE[3])):
+        rho = (reference.get(key) or {}).get("rho")
+        if rho is not None and np.isfinite(rho):
+            fig.add_trace(go.Scatter(x=[labels[0], labels[-1]], y=[rho, rho], mode="lines",
+                                     name=name, line=dict(color=colour, dash="dash")))
+    fig.update_layout(title="Learned space vs GloVe over training", yaxis_title="score",
+                      **{**_MAP, "height": 380, "plot_bgcolor": None,
+                         "legend": dict(orientation="h", y=-0.15)})
+    return fig
