@@ -67,17 +67,37 @@ def process_alive(pid: int | None, run_id: str) -> bool:
     return not zombie and run_id in cmdline
 
 
+SUBMIT_GRACE = 30.0  # seconds a queued run may still be in submit() before its worker exists
+_DIED = "The training process stopped unexpectedly; epochs finished before that are kept."
+
+
+def _worker_gone(run) -> bool:
+    if run.status not in _LIVE or not run.info.get("worker"):
+        return False  # finished, or trained in-process by the CLI (no worker to watch)
+    if run.status == "queued" and time.time() - run.updated < SUBMIT_GRACE:
+        return False  # submit() may not have started the worker and recorded its pid yet
+    return not process_alive(run.pid, run.run_id)
+
+
 def reconcile(store: RunStore) -> list[str]:
     """Mark queued/running runs whose worker is gone as failed; returns their ids.
     Runs trained in-process by the CLI have no worker process and are left alone."""
     failed = []
     for run in store.list_runs():
-        if run.status in _LIVE and run.info.get("worker") and not process_alive(run.pid, run.run_id):
-            store.set_status(run.run_id, "failed",
-                             error="The training process stopped unexpectedly; epochs "
-                                   "finished before that are kept.")
+        if _worker_gone(run):
+            store.set_status(run.run_id, "failed", error=_DIED)
             failed.append(run.run_id)
     return failed
+
+
+def refresh(store: RunStore, run_id: str):
+    """The run as stored, marked failed first if its worker died (kill -9, OOM) while the
+    dashboard is up: a live view polling this never shows "running" forever."""
+    run = store.get_run(run_id)
+    if _worker_gone(run):
+        store.set_status(run_id, "failed", error=_DIED)
+        run = store.get_run(run_id)
+    return run
 
 
 def busy_slots(store: RunStore) -> int:

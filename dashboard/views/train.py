@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core import jobs
 from core.model import ARCHS
 from core.pretrained import ACCEPTED_FORMATS
 from core.train import TrainConfig
@@ -119,7 +120,8 @@ def live_panel(run_id: str) -> None:
 
     @st.fragment(run_every=1.0 if live else None)
     def panel() -> None:
-        run = services.attempt(services.store().get_run, run_id)
+        # refresh, not get_run: a worker killed while the server is up turns into "failed"
+        run = services.attempt(jobs.refresh, services.store(), run_id)
         if run is None:
             return
         draw(run)
