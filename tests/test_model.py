@@ -65,3 +65,16 @@ def test_bad_model_config(field, value):
     kwargs[field] = value
     with pytest.raises(ValueError, match=field):
         ModelConfig(**kwargs)
+
+
+def test_bag_flat_input_matches_padded():
+    model = _model("bag").eval()
+    flat = torch.tensor([2, 3, 4, 5, 6, 7, 8, 9, 1])
+    offsets = torch.tensor([0, 3, 8])
+    torch.testing.assert_close(model(flat, offsets), model(IDS))
+
+
+@pytest.mark.parametrize("arch", ["cnn", "gru"])
+def test_offsets_refused_outside_bag(arch):
+    with pytest.raises(ValueError, match="bag"):
+        _model(arch).pool(torch.tensor([2, 3, 4]), torch.tensor([0]))
