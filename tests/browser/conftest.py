@@ -142,6 +142,6 @@ def screenshot(page, name: str) -> Path:
 
 
 def go_to(page, title: str, url_path: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     page.wait_for_url(f"**/{url_path}*")
     wait_idle(page)
