@@ -19,7 +19,8 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=5)
     # Same as TrainConfig's defaults (see there for why 1024 / 0.05); literals, so that the
     # parser does not import torch.
-    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="rows per update (default: automatic, ~20 updates per epoch, <= 1024)")
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--train-size", type=int)
     p.add_argument("--val-fraction", type=float, default=0.2)

@@ -10,15 +10,15 @@ on ONE validation set. Choices callers depend on:
   seed the subsets are nested (100 within 500 within all) and stratified to one row per class.
   The train seed also drives the random init, word2vec and the batch order; it never moves the
   validation set (``train.split_indices`` ties both to one seed, which is why the split is
-  built here instead of by ``train_run``).
+  built here and handed to ``train_run``).
 * Unseen-word documents (see ``unseen_flags``): validation documents containing at least one
   *key word* that occurs in none of THIS run's training texts. A key word is a token whose
   documents in the full data set (all rows, all splits) belong at least ``KEY_PURITY`` to one
   class. The subset therefore shrinks as the training size grows; its size is reported. The
   looser "any token unseen in training" subset is reported next to it.
-* Predictions: after training, every validation document is classified by the trained model
-  and stored per run as the table ``val_predictions``, so ``unseen_word_accuracy`` works on any
-  run an experiment made (the store keeps no output bias, so it cannot be rebuilt later).
+* Predictions: ``train_run`` stores every run's validation predictions (``val_predictions``);
+  an experiment adds its unseen-key-word flags to that table. Plain runs have only the looser
+  any-unseen-token flag, which ``unseen_word_accuracy`` then uses.
 * Persistence: runs are ordinary store runs labelled ``experiment:<id>``; the experiment (config,
   status, progress, results) lives in ``store.root/experiments/<id>/`` and can be resumed.
 """
@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -95,7 +94,7 @@ class ExperimentConfig:
         return TrainConfig(arch=self.arch, dim=self.dim, init=name, w2v_algorithm=algorithm,
                            freeze=freeze, epochs=self.epochs, batch_size=self.batch_size,
                            lr=self.lr, train_size=n_train, val_fraction=self.val_fraction,
-                           seed=seed, doc_sample=self.doc_sample)
+                           seed=seed, doc_sample=self.doc_sample, snapshots=self.snapshots)
 
     def cells(self) -> list[tuple[str, int | str, int]]:
         """Every (init, size, seed), in run order: sizes ascending within each seed."""
@@ -221,96 +220,11 @@ class Plan:
 
 # ----------------------------------------------------------------------------- one run
 
-def _prepare(plan: Plan, tconf, train_idx: np.ndarray):
-    """``train.prepare`` on the experiment's fixed split (the vocabulary covers every text)."""
-    from core.text import Vocab, VocabConfig
-    from core.train import Prepared, initial_weights
-
-    mask = np.zeros(len(plan.labels), dtype=bool)
-    mask[train_idx] = True
-    vocab = Vocab.build(plan.tokens, mask, plan.labels, plan.n_classes,
-                        VocabConfig(min_count=tconf.min_count, max_size=tconf.max_vocab))
-    # Same clipping as train.prepare: at most max_len ids, and never an empty text.
-    ids = [(vocab.encode(t)[: tconf.max_len] if t else np.array([1], dtype=np.int64))
-           for t in plan.tokens]
-    weights, found, cov = initial_weights(vocab, plan.tokens, train_idx, tconf)
-    return Prepared(vocab, ids, train_idx, plan.val_idx, plan.doc_idx, weights, found, cov)
-
-
-def _fit(dataset, prep, tconf, store: RunStore, run_id: str, keep: str,
-         callback, should_stop) -> np.ndarray:
-    """Train like ``train_run`` does (same model, trainer and snapshots) and return the trained
-    model's predicted class for every validation row. ``train_run`` hands back no model, and
-    predictions need one (the output bias is not stored)."""
-    import torch
-
-    from core import train
-    from core.model import EmbeddingClassifier, ModelConfig
-
-    torch.manual_seed(tconf.seed)
-    dim = prep.weights.shape[1]
-    model = EmbeddingClassifier(
-        ModelConfig(arch=tconf.arch, vocab_size=len(prep.vocab), dim=dim,
-                    n_classes=len(dataset.classes), hidden=tconf.hidden),
-        prep.weights, freeze=tconf.freeze)
-    info = train._start_info(dataset, prep, dim)
-    store.update_info(run_id, **info)
-    train._save_inputs(store, run_id, dataset, prep)
-    trainer = train._Trainer(model, prep, dataset.labels, tconf, store, run_id, callback,
-                             should_stop)
-    trainer.emit("start", 0, **info, epochs=tconf.epochs)
-    trainer.snapshot(0)
-    with _threads(1 if tconf.arch == "bag" else None):
-        _epochs(trainer, tconf, store, run_id, keep)
-    return _predict(trainer, prep.val_idx)
-
-
-@contextmanager
-def _threads(n: int | None):
-    """The bag's operations are tiny: extra intra-op threads only add barrier waits, which on
-    a busy 2-core machine slow epochs down many times over (measured in bench/README.md)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _epochs(trainer, tconf, store: RunStore, run_id: str, keep: str) -> None:
-    for epoch in range(1, tconf.epochs + 1):
-        t0 = time.perf_counter()
-        train_loss = trainer.train_epoch(epoch)
-        val_loss, val_acc = trainer.evaluate()
-        metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc,
-                   "seconds": time.perf_counter() - t0, "step": trainer.step}
-        if keep == "all" or epoch == tconf.epochs:
-            trainer.snapshot(epoch)
-        store.add_epoch(run_id, epoch, metrics)
-        trainer.emit("epoch", epoch, **metrics)
-
-
-def _predict(trainer, rows: np.ndarray) -> np.ndarray:
-    import torch
-
-    trainer.model.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(rows), 2048):
-            batch = trainer.batch(torch.from_numpy(rows[start:start + 2048]))
-            out.append(trainer.model(batch).argmax(dim=1).numpy())
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-
-
-def _save_predictions(store: RunStore, run_id: str, plan: Plan, train_idx: np.ndarray,
-                      pred: np.ndarray) -> None:
+def _save_unseen_flags(store: RunStore, run_id: str, plan: Plan, train_idx: np.ndarray) -> None:
+    """Add this run's unseen-key-word flags to the validation predictions train_run stored."""
+    frame = store.load_frame(run_id, "val_predictions")
     any_u, key_u = unseen_flags(plan.tokens, train_idx, plan.val_idx, plan.keys)
-    frame = pd.DataFrame({"row": plan.val_idx, "label_id": plan.labels[plan.val_idx],
-                          "pred": pred.astype(np.int64), "unseen_any": any_u,
-                          "unseen_key": key_u})
+    frame["unseen_any"], frame["unseen_key"] = any_u, key_u
     store.save_frame(run_id, "val_predictions", frame)
 
 
@@ -325,18 +239,14 @@ def train_cell(dataset, plan: Plan, config: ExperimentConfig, store: RunStore, i
                               info={"classes": list(dataset.classes), "experiment_init": init,
                                     "split": f"experiment split_seed={config.split_seed}",
                                     "unseen_key_purity": KEY_PURITY})
+    from core import train
+
     started = time.perf_counter()
-    try:
-        prep = _prepare(plan, tconf, train_idx)
-        pred = _fit(dataset, prep, tconf, store, run_id, config.snapshots, callback, should_stop)
-        _save_predictions(store, run_id, plan, train_idx, pred)
-        store.update_info(run_id, train_seconds=time.perf_counter() - started)
-        store.set_status(run_id, "done")
-    except CancelledError:
-        store.set_status(run_id, "cancelled")
-    except BaseException as exc:
-        store.set_status(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
+    summary = train.train_run(dataset, tconf, store, run_id=run_id, callback=callback,
+                              should_stop=should_stop, split=(train_idx, plan.val_idx),
+                              tokens=plan.tokens, doc_idx=plan.doc_idx)
+    if summary.status == "done":
+        _save_unseen_flags(store, run_id, plan, train_idx)
     return _result_row(store, run_id, init, size, seed, time.perf_counter() - started)
 
 
@@ -365,21 +275,23 @@ def _accuracy(hit: np.ndarray) -> float:
 def unseen_word_accuracy(store: RunStore, run_id: str) -> dict[str, Any]:
     """Validation accuracy of one run on all documents, on the unseen-key-word documents (see
     the module docstring), on the looser any-unseen-token subset and on the rest.
-    Needs the run's stored per-document predictions (every experiment run has them)."""
+    Runs not made by an experiment have no key-word flags: their unseen subset is the
+    any-unseen-token one (``key_purity`` None)."""
     if not store.get_run(run_id).status == "done":
         raise StoreError(f"Run {run_id} has not finished; its predictions are not final.")
     try:
         frame = store.load_frame(run_id, "val_predictions")
     except StoreError:
-        raise StoreError(f"Run {run_id} has no stored validation predictions (only runs made "
-                         f"by an experiment have them).") from None
+        raise StoreError(f"Run {run_id} has no stored validation predictions (it was made "
+                         f"by an older version).") from None
     hit = (frame["pred"] == frame["label_id"]).to_numpy()
-    key, anyu = frame["unseen_key"].to_numpy(), frame["unseen_any"].to_numpy()
+    anyu = frame["unseen_any"].to_numpy()
+    key = frame["unseen_key"].to_numpy() if "unseen_key" in frame else anyu
     return {"run_id": run_id, "n_val": len(frame), "accuracy": _accuracy(hit),
             "n_unseen": int(key.sum()), "unseen_accuracy": _accuracy(hit[key]),
             "n_unseen_any": int(anyu.sum()), "unseen_any_accuracy": _accuracy(hit[anyu]),
             "n_seen": int((~key).sum()), "seen_accuracy": _accuracy(hit[~key]),
-            "key_purity": KEY_PURITY}
+            "key_purity": KEY_PURITY if "unseen_key" in frame else None}
 
 
 # ----------------------------------------------------------------------------- experiments

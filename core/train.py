@@ -41,11 +41,10 @@ class TrainConfig:
     w2v_algorithm: str = "skipgram"
     freeze: bool = False
     epochs: int = 5
-    # 1024 / 0.05 (was 64 / 0.01), measured in bench/README.md: on clickbait the bag trains
-    # ~4x faster per token at the same accuracy (0.979 after 5 epochs); on the 500-row sample
-    # the larger step learns in 5 epochs where 0.01 stayed near chance; cnn/gru on 6000 rows
-    # ended 0.5-1 point lower after 3 epochs, in half the time.
-    batch_size: int = 1024
+    # None = automatic (see effective_batch_size): 1024 on clickbait-size data, measured in
+    # bench/README.md (~4x faster per token than 64 at the same accuracy), but small enough on
+    # a few hundred texts that an epoch is still ~20 updates rather than one.
+    batch_size: int | None = None
     lr: float = 0.05
     train_size: int | None = None
     val_fraction: float = 0.2
@@ -56,6 +55,7 @@ class TrainConfig:
     doc_sample: int = 500
     max_len: int = 200
     hidden: int = 64
+    snapshots: str = "all"  # "all": step 0 and every epoch; "ends": step 0 and the last epoch
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:
@@ -66,7 +66,10 @@ class TrainConfig:
             raise ValueError(f"w2v_algorithm must be one of {W2V_ALGORITHMS}, got {self.w2v_algorithm!r}")
         _check_range("dim", self.dim, 2, 1000)
         _check_range("epochs", self.epochs, 1, 1000)
-        _check_range("batch_size", self.batch_size, 1, 65536)
+        if self.batch_size is not None:
+            _check_range("batch_size", self.batch_size, 1, 65536)
+        if self.snapshots not in ("all", "ends"):
+            raise ValueError(f"snapshots must be 'all' or 'ends', got {self.snapshots!r}")
         _check_range("snapshot_every", self.snapshot_every, 0, 10_000_000)
         _check_range("seed", self.seed, 0, 2**32 - 1)
         _check_range("min_count", self.min_count, 1, 1_000_000)
@@ -86,6 +89,14 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def effective_batch_size(config: TrainConfig, n_train: int) -> int:
+    """The configured batch size, or by default about 20 updates per epoch, between 16 and
+    1024 rows per batch."""
+    if config.batch_size is not None:
+        return config.batch_size
+    return int(min(1024, max(16, n_train // 20)))
 
 
 def _check_range(name: str, value: Any, low: int, high: int) -> None:
@@ -173,20 +184,26 @@ def _cap_training(train: np.ndarray, labels: np.ndarray, config: TrainConfig) ->
     return kept
 
 
-def prepare(dataset, config: TrainConfig) -> Prepared:
-    """Tokenise, split, build the vocabulary and the initial embedding matrix."""
+def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray] | None = None,
+            tokens: list[list[str]] | None = None, doc_idx: np.ndarray | None = None
+            ) -> Prepared:
+    """Tokenise, split, build the vocabulary and the initial embedding matrix.
+
+    Experiments pass their own fixed ``split`` (train rows, validation rows), the ``tokens``
+    they already have and the validation ``doc_idx`` to keep, so runs share them."""
     labels = np.asarray(dataset.labels)
-    token_lists = [tokenize(t) for t in dataset.texts]
-    train_idx, val_idx = split_indices(labels, config)
+    token_lists = tokens if tokens is not None else [tokenize(t) for t in dataset.texts]
+    train_idx, val_idx = split if split is not None else split_indices(labels, config)
     train_mask = np.zeros(len(labels), dtype=bool)
     train_mask[train_idx] = True
     vocab = Vocab.build(token_lists, train_mask, labels, len(dataset.classes),
                         VocabConfig(min_count=config.min_count, max_size=config.max_vocab))
     ids = [_clip(vocab.encode(toks), config.max_len) for toks in token_lists]
     weights, found, cov = initial_weights(vocab, token_lists, train_idx, config)
-    rng = np.random.default_rng(config.seed)
-    n_docs = min(config.doc_sample, len(val_idx))
-    doc_idx = np.sort(rng.choice(val_idx, size=n_docs, replace=False))
+    if doc_idx is None:
+        rng = np.random.default_rng(config.seed)
+        n_docs = min(config.doc_sample, len(val_idx))
+        doc_idx = np.sort(rng.choice(val_idx, size=n_docs, replace=False))
     return Prepared(vocab, ids, train_idx, val_idx, doc_idx, weights, found, cov)
 
 
@@ -327,6 +344,7 @@ class _Trainer:
         self.flat = _Flat(prep.ids) if config.arch == "bag" else None
         self.adam = _BagAdam(config.lr) if self.flat is not None else None
         self.optimizers = _optimizers(model, config.lr) if self.adam is None else []
+        self.batch_size = effective_batch_size(config, len(prep.train_idx))
         self.emitted_at = 0.0
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
@@ -344,7 +362,7 @@ class _Trainer:
         self.model.train()
         train_idx = torch.from_numpy(self.prep.train_idx)
         order = train_idx[torch.randperm(len(train_idx), generator=self.generator)]
-        size = self.config.batch_size
+        size = self.batch_size
         total, n_batches = 0.0, (len(order) + size - 1) // size
         if self.flat is not None:  # gather the epoch once; each batch is then a slice
             ids, offsets = self.flat.gather(order)
@@ -428,6 +446,18 @@ class _Trainer:
         return loss_sum / max(len(val), 1), correct / max(len(val), 1)
 
     @torch.no_grad()
+    def predict(self, rows: np.ndarray) -> np.ndarray:
+        """Predicted class of each row (the views and experiments read these)."""
+        self.model.eval()
+        out = []
+        for start in range(0, len(rows), 4096):
+            chunk = torch.from_numpy(np.asarray(rows[start:start + 4096]))
+            logits = (self.model(*self.flat.gather(chunk)) if self.flat is not None
+                      else self.model(self.batch(chunk)))
+            out.append(logits.argmax(dim=1).numpy())
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+    @torch.no_grad()
     def snapshot(self, epoch: int) -> None:
         self.model.eval()
         rows = torch.from_numpy(self.prep.doc_idx)
@@ -435,6 +465,8 @@ class _Trainer:
         idx = self.n_snapshots
         self.store.save_array(self.run_id, f"snapshots/out_{idx:04d}",
                               self.model.out.weight.detach().numpy().copy())
+        self.store.save_array(self.run_id, f"snapshots/bias_{idx:04d}",
+                              self.model.out.bias.detach().numpy().copy())
         self.store.add_snapshot(self.run_id, idx, epoch, self.step,
                                 self.model.embedding_matrix(), docs)
         self.n_snapshots += 1
@@ -481,12 +513,16 @@ def _start_info(dataset, prep: Prepared, dim: int) -> dict[str, Any]:
 
 def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | None = None,
               callback: Callable[[TrainEvent], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> RunSummary:
+              should_stop: Callable[[], bool] | None = None,
+              split: tuple[np.ndarray, np.ndarray] | None = None,
+              tokens: list[list[str]] | None = None,
+              doc_idx: np.ndarray | None = None) -> RunSummary:
     """Train one model, snapshotting the embedding at step 0 and after every epoch.
 
     ``run_id`` may name a run created beforehand (e.g. queued by a job runner); otherwise a
     new one is created. Cancellation ends with status ``cancelled`` and keeps what was
-    written; any other failure is recorded as ``failed`` and re-raised.
+    written; any other failure is recorded as ``failed`` and re-raised. ``split``,
+    ``tokens`` and ``doc_idx`` are passed to ``prepare`` (experiments fix them).
     """
     torch.manual_seed(config.seed)
     if run_id is None:
@@ -495,7 +531,7 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
         store.set_status(run_id, "running")
     started = time.perf_counter()
     try:
-        prep = prepare(dataset, config)
+        prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx)
         return _train_prepared(dataset, prep, config, store, run_id, callback, should_stop,
                                started)
     except CancelledError:
@@ -530,16 +566,34 @@ def _train_prepared(dataset, prep: Prepared, config: TrainConfig, store: RunStor
             metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc,
                        "seconds": time.perf_counter() - t0, "loop_seconds": loop_seconds,
                        "step": trainer.step}
-            if not (config.snapshot_every and trainer.step % config.snapshot_every == 0):
+            if _snapshot_due(config, epoch, trainer.step):
                 trainer.snapshot(epoch)
             store.add_epoch(run_id, epoch, metrics)
             trainer.emit("epoch", epoch, **metrics)
+        _save_predictions(store, run_id, prep, dataset.labels, trainer.predict(prep.val_idx))
     seconds = time.perf_counter() - started
     store.update_info(run_id, train_seconds=seconds)
     store.set_status(run_id, "done")
     summary = _summary(store, run_id, seconds)
     trainer.emit("end", config.epochs, **summary.to_dict())
     return summary
+
+
+def _snapshot_due(config: TrainConfig, epoch: int, step: int) -> bool:
+    if config.snapshot_every and step % config.snapshot_every == 0:
+        return False  # the step snapshot was just taken
+    return config.snapshots == "all" or epoch == config.epochs
+
+
+def _save_predictions(store: RunStore, run_id: str, prep: Prepared, labels: np.ndarray,
+                      pred: np.ndarray) -> None:
+    """The final model's prediction for every validation row, with whether the row holds a
+    word never seen in training (the "unseen words" measure reads this)."""
+    seen = prep.vocab.seen_in_training
+    unseen = np.array([bool((~seen[prep.ids[i]]).any()) for i in prep.val_idx], dtype=bool)
+    store.save_frame(run_id, "val_predictions", pd.DataFrame({
+        "row": prep.val_idx, "label_id": np.asarray(labels)[prep.val_idx],
+        "pred": pred.astype(np.int64), "unseen_any": unseen}))
 
 
 def _summary(store: RunStore, run_id: str, seconds: float) -> RunSummary:

@@ -235,9 +235,18 @@ def test_unseen_word_accuracy_matches_stored_accuracy(finished):
     assert by_size["4"] >= by_size["all"]  # more training rows leave fewer words unseen
 
 
+def test_unseen_word_accuracy_of_a_plain_run_uses_any_unseen_token(tmp_path, tiny):
+    store = RunStore(tmp_path)
+    summary = train_run(tiny, TrainConfig(epochs=1, batch_size=4), store)
+    u = unseen_word_accuracy(store, summary.run_id)
+    assert u["key_purity"] is None and u["n_unseen"] == u["n_unseen_any"]
+    assert u["accuracy"] == pytest.approx(summary.val_accuracy[-1])
+
+
 def test_unseen_word_accuracy_needs_predictions(tmp_path, tiny):
     store = RunStore(tmp_path)
     summary = train_run(tiny, TrainConfig(epochs=1, batch_size=4), store)
+    (store.run_dir(summary.run_id) / "val_predictions.parquet").unlink()
     with pytest.raises(StoreError, match="no stored validation predictions"):
         unseen_word_accuracy(store, summary.run_id)
 
