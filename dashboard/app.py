@@ -45,7 +45,9 @@ def sidebar() -> None:
             st.caption(f"Active run: `{active}`")
 
 
-st.set_page_config(page_title="Embedding Explorer", page_icon=":material/scatter_plot:",
+# An emoji, not ":material/...": Streamlit's page fetches material favicons from
+# fonts.gstatic.com, while an emoji becomes a data: URL (no request leaves the machine).
+st.set_page_config(page_title="Embedding Explorer", page_icon="📈",
                    layout="wide")
 state.init()
 services.start_warm_up()
