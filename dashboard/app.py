@@ -39,7 +39,7 @@ def sidebar() -> None:
         choice = services.data_choice()
         if choice is not None:
             what = "bundled sample" if choice.is_sample else "uploaded"
-            st.caption(f"Data: **{choice.filename}** ({what})")
+            st.caption(f"Data: **{services.plain(choice.filename)}** ({what})")
         active = state.get(state.ACTIVE_RUN)
         if active:  # no status here: the sidebar is not redrawn by the live progress panel
             st.caption(f"Active run: `{active}`")

@@ -29,6 +29,16 @@ _OFF = ("0", "false", "no", "off")
 
 
 # ------------------------------------------------------------------------------ errors
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
+
+
+def plain(text: object) -> str:
+    """User-controlled text (file names, labels, ids from the URL, messages quoting them) made
+    safe for Markdown widgets: every Markdown character is escaped, so a name such as
+    ``![x](http://host/x.png)`` shows as text and makes the browser fetch nothing."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
 def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call into core; on failure show the message with ``st.error`` and return None.
 
@@ -39,9 +49,9 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except ValueError as exc:  # includes core.errors.ExplorerError
-        st.error(str(exc))
+        st.error(plain(exc))
     except Exception as exc:  # noqa: BLE001 - the UI must survive any core failure
-        st.error(f"Unexpected problem ({type(exc).__name__}): {exc}")
+        st.error(plain(f"Unexpected problem ({type(exc).__name__}): {exc}"))
     return None
 
 
@@ -214,7 +224,7 @@ def sync_active_run() -> None:
         try:
             store().get_run(param)
         except ExplorerError as exc:
-            st.warning(f"The run named in the address could not be opened: {exc}")
+            st.warning(f"The run named in the address could not be opened: {plain(exc)}")
             del st.query_params["run"]
             return
         state.put(state.ACTIVE_RUN, param)

@@ -38,7 +38,7 @@ if choice.is_sample:
     st.info("Using the **bundled sample**: short travel reviews labelled positive or negative. "
             "Upload a file above to use your own data.")
 else:
-    st.success(f"Using your file **{choice.filename}**. It is kept for this browser session "
+    st.success(f"Using your file **{services.plain(choice.filename)}**. It is kept for this browser session "
                "only (a refresh returns to the sample); runs trained on it stay in the store.")
     if st.button("Use the bundled sample instead"):
         for key in (state.UPLOAD, state.TEXT_COLUMN, state.LABEL_COLUMN):
@@ -61,7 +61,8 @@ def column_picker(where, label: str, key: str, chosen: str | None, detected: str
 
 det_text, det_label = info["detected"]
 if info["detect_problem"]:
-    st.warning(f"Could not pick the columns automatically: {info['detect_problem']}")
+    st.warning(f"Could not pick the columns automatically: "
+               f"{services.plain(info['detect_problem'])}")
 left, right = st.columns(2)
 text_col = column_picker(left, "Text column", state.W_TEXT_COLUMN,
                          state.get(state.TEXT_COLUMN), det_text, 0)
@@ -108,7 +109,7 @@ if n_dropped or report.n_truncated or report.notes:
     if report.n_truncated:
         st.write(f"{report.n_truncated:,} long texts were shortened.")
     for note in report.notes:
-        st.write(f"Note: {note}")
+        st.write(f"Note: {services.plain(note)}")
 else:
     st.caption("Nothing: every row had a text and a label.")
 

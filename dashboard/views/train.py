@@ -23,8 +23,8 @@ loaded = services.current_dataset()
 if loaded is None:
     st.stop()
 choice, dataset = loaded
-st.caption(f"Data: **{choice.filename}** — {len(dataset):,} texts, classes: "
-           + ", ".join(dataset.classes))
+st.caption(f"Data: **{services.plain(choice.filename)}** — {len(dataset):,} texts, classes: "
+           + ", ".join(services.plain(c) for c in dataset.classes))
 
 init = st.radio("Start the word vectors from", list(INITS), format_func=INITS.get,
                 horizontal=True, key=state.W_INIT)
@@ -43,10 +43,10 @@ if init == "file":
             state.put(state.VECTORS, services.check_vectors_upload(up.name, up.getvalue()))
     vectors = state.get(state.VECTORS)
     if vectors and "error" in vectors:
-        st.error(vectors["error"])
+        st.error(services.plain(vectors["error"]))
         vectors = None
     elif vectors:
-        st.success(f"{vectors['name']}: {vectors['words']:,} words × {vectors['dim']} dimensions")
+        st.success(f"{services.plain(vectors['name'])}: {vectors['words']:,} words × {vectors['dim']} dimensions")
 pretrained = init != "random"
 
 with st.form("train_form", border=True):
