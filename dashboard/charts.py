@@ -157,7 +157,9 @@ def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[
                                  hoverinfo="text"))
     xr, yr = _ranges(coords)
     fig.update_layout(title=f"Learned word vectors — {labels[frame]}", xaxis=dict(range=xr, **_AXIS),
-                      yaxis=dict(range=yr, **_AXIS), uirevision="evolution", **_MAP)
+                      yaxis=dict(range=yr, **_AXIS), uirevision="evolution",
+                      **{**_MAP, "legend": dict(orientation="h", yanchor="bottom", y=1.0,
+                                                xanchor="center", x=0.5)})  # clear of slider and toolbar
     if animate and t_count > 1:
         fig.frames = [go.Frame(data=frame_data(t), traces=list(range(n_animated)), name=str(t),
                                layout=dict(title_text=f"Learned word vectors — {labels[t]}"))
@@ -170,7 +172,9 @@ def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[
             updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="right",
                               yanchor="top", pad=dict(t=30, r=10), showactive=False, buttons=[
                 dict(label="▶ Play", method="animate", args=[None, dict(
-                    frame=dict(duration=800, redraw=True), fromcurrent=True, transition=dict(duration=0))]),
+                    # from the first snapshot: the figure opens on the last one
+                    frame=dict(duration=800, redraw=True), fromcurrent=False,
+                    transition=dict(duration=0))]),
                 dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
             height=_MAP["height"] + 90)
     return fig
@@ -185,7 +189,7 @@ def histogram(groups: dict[str, pd.Series], title: str, x_title: str,
         if len(values):
             fig.add_trace(go.Histogram(x=values, name=f"{name} ({len(values):,})", opacity=0.7,
                                        marker_color=colour, nbinsx=None if bins else 40,
-                                       xbins=bins))
+                                       xbins=bins, bingroup="all"))  # same bins for all
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="words", barmode="overlay",
                       **{**_MAP, "height": 340, "legend": dict(orientation="h", y=-0.25)})
     return fig

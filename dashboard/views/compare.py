@@ -84,9 +84,9 @@ else:
     st.subheader(f"Neighbours of '{word}'")
     st.caption(f"Trained on {int(row['train_count']):,} times · Jaccard@{comp.config.k} "
                f"overlap of the two neighbour lists: {row['jaccard']:.2f}")
-    st.dataframe(pd.DataFrame({f"learned ({labels[t]})": list(row["neighbors"]),
-                               "GloVe": list(row["neighbors_pretrained"])},
-                              index=range(1, len(row["neighbors"]) + 1)), key="neighbours")
+    st.table(pd.DataFrame({f"learned ({labels[t]})": list(row["neighbors"]),
+                           "GloVe": list(row["neighbors_pretrained"])},
+                          index=range(1, len(row["neighbors"]) + 1)))
     st.markdown(f":green[**Gained**] {', '.join(row['gained']) or '—'}  \n"
                 f":red[**Lost**] {', '.join(row['lost']) or '—'}")
 

@@ -11,8 +11,8 @@ from dashboard import charts, services, state
 st.title("Documents")
 st.write("Each point is one validation text as the classifier sees it, right after the "
          "embedding layer (left), next to the same text as the average of its GloVe word "
-         "vectors (right). Training pulls the classes apart on the left; GloVe knows nothing "
-         "about the labels, so on the right they mix.")
+         "vectors (right). Training pulls the classes apart on the left; GloVe was never told "
+         "the labels, so on the right they overlap more.")
 run = charts.pick_run("documents")
 if run is None:
     st.stop()
