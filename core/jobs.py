@@ -107,9 +107,10 @@ def busy_slots(store: RunStore) -> int:
 
 
 @contextmanager
-def _slot(store: RunStore, run_id: str, max_jobs: int,
-          cancelled: Callable[[], bool]) -> Iterator[bool]:
-    """Hold one of ``max_jobs`` file-lock slots; yields False if cancelled while waiting."""
+def slot(store: RunStore, job_id: str, max_jobs: int,
+         cancelled: Callable[[], bool]) -> Iterator[bool]:
+    """Hold one of ``max_jobs`` file-lock slots (shared by training runs and experiments);
+    yields False if cancelled while waiting."""
     folder = store.root / ".slots"
     folder.mkdir(exist_ok=True)
     while True:
@@ -131,16 +132,21 @@ def _slot(store: RunStore, run_id: str, max_jobs: int,
         time.sleep(0.5)
 
 
-def _poller(store: RunStore, run_id: str, every: float = 0.5) -> Callable[[], bool]:
-    """A cheap should_stop: asks the database at most every ``every`` seconds."""
+def poller(check: Callable[[], bool], every: float = 0.5) -> Callable[[], bool]:
+    """A cheap should_stop: calls ``check`` (a store or file look-up) at most every ``every``
+    seconds and repeats its last answer in between."""
     state = {"at": 0.0, "stop": False}
 
     def should_stop() -> bool:
         now = time.monotonic()
         if now - state["at"] >= every:
-            state["at"], state["stop"] = now, store.cancel_requested(run_id)
+            state["at"], state["stop"] = now, check()
         return state["stop"]
     return should_stop
+
+
+def _poller(store: RunStore, run_id: str, every: float = 0.5) -> Callable[[], bool]:
+    return poller(lambda: store.cancel_requested(run_id), every)
 
 
 def load_job_dataset(store: RunStore, run_id: str):
@@ -161,7 +167,7 @@ def run_worker(store: RunStore, run_id: str, max_jobs: int = DEFAULT_MAX_JOBS,
         raise StoreError(f"Run {run_id} is {run.status}, not queued.")
     store.set_pid(run_id, os.getpid())
     should_stop = _poller(store, run_id)
-    with _slot(store, run_id, max_jobs, should_stop) as got_slot:
+    with slot(store, run_id, max_jobs, should_stop) as got_slot:
         if not got_slot:
             store.set_status(run_id, "cancelled")
             return "cancelled"
