@@ -97,3 +97,21 @@ def experiment(args: argparse.Namespace) -> int:
     emit_json({"experiment_id": exp.experiment_id, "status": exp.status, "runs": exp.done,
                "total": exp.total, "summary": summary})
     return 0 if exp.status == "done" else 1
+
+
+def _configure_worker(p: argparse.ArgumentParser) -> None:
+    p.add_argument("experiment_id")
+    p.add_argument("--store", default=default_store())
+    p.add_argument("--max-jobs", type=int, default=1)
+
+
+@command("experiment-worker", _configure_worker,
+         "(internal) run a queued experiment; started by the dashboard")
+def experiment_worker(args: argparse.Namespace) -> int:
+    from core.experiment_jobs import run_experiment_worker
+    from core.store import RunStore
+
+    status = run_experiment_worker(RunStore(args.store), args.experiment_id,
+                                   max_jobs=args.max_jobs)
+    emit_json({"experiment_id": args.experiment_id, "status": status})
+    return 0 if status in ("done", "cancelled") else 1
