@@ -22,6 +22,7 @@ POLL_SECONDS = 2.0
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")
 SEEN, UNSEEN = "#4c78a8", "#f58518"
+TRAILS = ("#111111", "#6a3d9a", "#01665e", "#8c510a", "#c51b7d", "#4d4d4d", "#1b7837", "#b35806")
 _MAP = dict(margin=dict(l=10, r=10, t=40, b=10), height=520, plot_bgcolor="#fafafa",
             legend=dict(orientation="h", yanchor="top", y=-0.04, x=0), hoverlabel=dict(align="left"))
 _AXIS = dict(showticklabels=False, title=None, zeroline=False, showgrid=False)
@@ -150,11 +151,11 @@ def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[
         return _point_traces(coords[t], hover[t], colour, t) + [_focus_trace(coords[t], words, focus)]
     fig = go.Figure(frame_data(frame))
     n_animated = len(fig.data)
-    for i in focus:
-        fig.add_trace(go.Scattergl(x=coords[:, i, 0], y=coords[:, i, 1], mode="lines+markers",
-                                 name=f"trail: {words[i]}", line=dict(width=2, dash="dot"),
-                                 marker=dict(size=6), hovertext=[f"{words[i]} — {l}" for l in labels],
-                                 hoverinfo="text"))
+    for n, i in enumerate(focus):  # dark trails: they must show on any colour scale
+        fig.add_trace(go.Scattergl(
+            x=coords[:, i, 0], y=coords[:, i, 1], mode="lines+markers", name=f"trail: {words[i]}",
+            line=dict(width=2.5, dash="dot", color=TRAILS[n % len(TRAILS)]), marker=dict(size=7),
+            hovertext=[f"{words[i]} — {label}" for label in labels], hoverinfo="text"))
     xr, yr = _ranges(coords)
     fig.update_layout(title=f"Learned word vectors — {labels[frame]}", xaxis=dict(range=xr, **_AXIS),
                       yaxis=dict(range=yr, **_AXIS), uirevision="evolution",
