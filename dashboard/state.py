@@ -25,6 +25,9 @@ ACTIVE_RUN = "active_run"         # run id the Train/Evolution/... views show, m
 CONFIRM_DELETE = "runs_confirm_delete"  # run id waiting for "Yes, delete"
 FLASH = "flash"                   # one-shot message shown after a rerun: (kind, text)
 
+# -- experiments (Experiments view) ----------------------------------------------------------
+EXPERIMENT = "experiment_open"    # id of the experiment the view shows (None = the newest)
+
 DEFAULTS: dict[str, Any] = {
     UPLOAD: None,
     UPLOAD_FILE_ID: None,
@@ -35,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     ACTIVE_RUN: None,
     CONFIRM_DELETE: None,
     FLASH: None,
+    EXPERIMENT: None,
 }
 
 # -- widget keys (their values are owned by Streamlit) ----------------------------------------
@@ -54,6 +58,12 @@ W_CMP_WORD = "w_cmp_word"
 W_CMP_EPOCH = "w_cmp_epoch"
 W_CMP_SPACE = "w_cmp_space"
 W_DOC_EPOCH = "w_doc_epoch"
+W_EXP_SIZES = "w_exp_sizes"
+W_EXP_INITS = "w_exp_inits"
+W_EXP_SEEDS = "w_exp_seeds"
+W_EXP_EPOCHS = "w_exp_epochs"
+W_EXP_PICK = "w_exp_pick"
+W_SEM_PAIRS = "w_sem_pairs"
 
 
 def init() -> None:
