@@ -282,3 +282,106 @@ def measures_figure(snapshots: pd.DataFrame, reference: dict, labels: Sequence[s
                       **{**_MAP, "height": 380, "plot_bgcolor": None,
                          "legend": dict(orientation="h", y=-0.15)})
     return fig
+
+
+# ---------------------------------------------------------------------------- experiments
+_LINES = {**_MAP, "height": 400, "plot_bgcolor": None,
+          "legend": dict(orientation="h", yanchor="top", y=-0.18, x=0)}
+
+
+def size_label(size: str, n_train: float) -> str:
+    """'100', or 'all (400)' for the whole training pool."""
+    return f"all ({int(n_train):,})" if str(size) == "all" else str(size)
+
+
+def learning_curve_figure(summary: pd.DataFrame, mean: str = "acc_mean", std: str = "acc_std",
+                          title: str = "Validation accuracy vs training size") -> go.Figure:
+    """One line per init over the training size (log x): mean over seeds, ± one standard
+    deviation as error bars (none with a single seed)."""
+    fig = go.Figure()
+    for n, (init, rows) in enumerate(summary.groupby("init", sort=False)):
+        rows = rows.sort_values("n_train")
+        spread = rows[std].fillna(0).to_numpy(dtype=float)
+        fig.add_trace(go.Scatter(
+            x=rows["n_train"].astype(float).tolist(), y=rows[mean].astype(float).tolist(),
+            mode="lines+markers", name=str(init), line=dict(color=PALETTE[n % len(PALETTE)]),
+            error_y=dict(type="data", array=spread.tolist(), visible=bool(spread.any())),
+            customdata=[[size_label(s, t), int(r)] for s, t, r in
+                        zip(rows["size"], rows["n_train"], rows["runs"])],
+            hovertemplate="%{fullData.name}<br>size %{customdata[0]}: %{y:.1%} "
+                          "(mean of %{customdata[1]} runs)<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="training texts (log scale)",
+                      yaxis_title="accuracy", yaxis_tickformat=".0%", **_LINES)
+    fig.update_xaxes(type="log")
+    return fig
+
+
+def unseen_figure(summary: pd.DataFrame) -> go.Figure:
+    """Accuracy on the validation documents whose key words never occur in training, bars per
+    init and size, each labelled with how many documents that subset holds."""
+    fig = go.Figure()
+    for n, (init, rows) in enumerate(summary.groupby("init", sort=False)):
+        rows = rows.sort_values("n_train")
+        spread = rows["unseen_std"].fillna(0).to_numpy(dtype=float)
+        fig.add_trace(go.Bar(
+            x=[size_label(s, t) for s, t in zip(rows["size"], rows["n_train"])],
+            y=rows["unseen_mean"].astype(float).tolist(), name=str(init),
+            marker_color=PALETTE[n % len(PALETTE)],
+            error_y=dict(type="data", array=spread.tolist(), visible=bool(spread.any())),
+            text=[f"n={m:.0f}" if np.isfinite(m) else "n=0"
+                  for m in rows["n_unseen_mean"].astype(float)],
+            textposition="outside", cliponaxis=False,
+            hovertemplate="%{fullData.name}, size %{x}: %{y:.1%} on %{text} documents"
+                          "<extra></extra>"))
+    fig.update_layout(title="Accuracy on documents whose key words never occur in training",
+                      xaxis_title="training texts", yaxis_title="accuracy", barmode="group",
+                      yaxis_tickformat=".0%", xaxis_type="category", **_LINES)
+    return fig
+
+
+# ---------------------------------------------------------------------------- semantics
+SEMANTICS = (("wordsim353_rho", "WordSim353 ρ"), ("simlex999_rho", "SimLex999 ρ"),
+             ("jaccard_at_k", "Jaccard@k with GloVe"), ("cka", "CKA with GloVe"))
+
+
+def semantics_figure(table: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
+    """core.probes.semantics_over_epochs per snapshot: the task (validation accuracy, thick)
+    next to the general-semantics measures; GloVe's own benchmark scores dashed."""
+    fig = go.Figure()
+    x = list(labels)
+    for (key, name), colour in zip(SEMANTICS, PALETTE[1:]):
+        if table[key].notna().any():
+            fig.add_trace(go.Scatter(x=x, y=table[key], mode="lines+markers", name=name,
+                                     line=dict(color=colour)))
+    for key, name, colour in (("wordsim353", "WordSim353 ρ of GloVe", PALETTE[1]),
+                              ("simlex999", "SimLex999 ρ of GloVe", PALETTE[2])):
+        rho = float(table[f"{key}_rho_reference"].iloc[0])
+        if np.isfinite(rho):
+            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[rho, rho], mode="lines", name=name,
+                                     line=dict(color=colour, dash="dash", width=1)))
+    fig.add_trace(go.Scatter(x=x, y=table["val_accuracy"], mode="lines+markers",
+                             name="validation accuracy (the task)", connectgaps=True,
+                             line=dict(color="black", width=4)))
+    fig.update_layout(title="The task vs general word semantics, per epoch", yaxis_title="score",
+                      **_LINES)
+    return fig
+
+
+def pair_figure(pairs: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
+    """Cosine similarity of each word pair per snapshot in the learned space (solid) and in
+    GloVe (dashed, constant), one colour per pair."""
+    fig = go.Figure()
+    steps = sorted(pairs["snapshot"].unique())
+    x = [labels[i] if i < len(labels) else str(s) for i, s in enumerate(steps)]
+    for n, ((a, b), rows) in enumerate(pairs.groupby(["word_a", "word_b"], sort=False)):
+        colour = PALETTE[n % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=x, y=rows.sort_values("snapshot")["cosine"], name=f"{a} / {b}",
+                                 mode="lines+markers", line=dict(color=colour)))
+        ref = float(rows["cosine_glove"].iloc[0])
+        if np.isfinite(ref):
+            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[ref, ref], mode="lines",
+                                     name=f"{a} / {b} in GloVe",
+                                     line=dict(color=colour, dash="dash", width=1)))
+    fig.update_layout(title="Word-pair similarity over training", yaxis_title="cosine",
+                      yaxis_range=[-1.05, 1.05], **_LINES)
+    return fig

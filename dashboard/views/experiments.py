@@ -1,0 +1,145 @@
+"""Experiments: few-shot learning curves on the current data set — every (start vectors,
+training size, seed) trained on one fixed validation set in a worker process; progress read
+from the store (a refresh loses nothing), charts and a CSV of the results."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core import experiment_jobs as ej
+from core.experiments import BUILTIN_INITS, ExperimentConfig, list_experiments
+from dashboard import charts, services, state, widgets
+
+SIZES = (50, 100, 200, 500, 1000, 2000)
+INIT_NAMES = {"random": "random", "glove": "GloVe (fine-tuned)", "glove-frozen": "GloVe (frozen)",
+              "word2vec": "word2vec skip-gram (your texts)", "word2vec-cbow": "word2vec CBOW (your texts)"}
+DEFAULT = ExperimentConfig()
+
+st.title("Experiments")
+st.write("Does a pretrained start help when labelled examples are few? This trains the same "
+         "model from each starting point on growing slices of your training data — several "
+         "seeds each — and scores every run on the same validation set.")
+loaded = services.current_dataset()
+if loaded is None:
+    st.stop()
+choice, dataset = loaded
+store = services.store()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def pool_size(sha: str, text_column, label_column, _labels) -> int:
+    """Rows left for training after the experiment's validation split."""
+    from core.train import split_indices
+
+    return len(split_indices(np.asarray(_labels), DEFAULT.train_config("random", None, 0))[0])
+
+
+pool = services.attempt(pool_size, choice.sha, state.get(state.TEXT_COLUMN),
+                        state.get(state.LABEL_COLUMN), dataset.labels)
+if pool is None:
+    st.stop()
+st.caption(f"Data: **{services.plain(choice.filename)}** — {pool:,} texts to train on, "
+           f"{len(dataset) - pool:,} for validation.")
+offered = [s for s in SIZES if s < pool] + ["all"]
+a, b = st.columns(2)
+sizes = a.multiselect("Training sizes", offered, key=state.W_EXP_SIZES,
+                      default=[s for s in (100, 500, "all") if s in offered],
+                      format_func=lambda s: f"all ({pool:,})" if s == "all" else str(s))
+inits = b.multiselect("Start the word vectors from", BUILTIN_INITS, default=["random", "glove"],
+                      format_func=INIT_NAMES.get, key=state.W_EXP_INITS)
+a, b = st.columns(2)
+seeds = a.slider("Seeds per setting", 1, 5, 3, key=state.W_EXP_SEEDS,
+                 help="Each setting is trained this many times; the charts show mean ± spread.")
+epochs = b.number_input("Epochs per run", 1, 200, DEFAULT.epochs, key=state.W_EXP_EPOCHS)
+sizes = sorted(sizes, key=lambda s: pool if s == "all" else s)
+n_runs = len(sizes) * len(inits) * seeds
+st.caption(f"**{n_runs} runs** ({len(inits)} starts × {len(sizes)} sizes × {seeds} seeds), "
+           f"{int(epochs)} epochs each. Runs take turns with training jobs (one at a time).")
+if st.button("Launch", type="primary", disabled=n_runs == 0):
+    config = services.attempt(ExperimentConfig, sizes=tuple(sizes), inits=tuple(inits),
+                              seeds=int(seeds), epochs=int(epochs))
+    new = config and services.attempt(ej.submit_experiment, store, dataset, config)
+    if new:
+        state.put(state.EXPERIMENT, new)
+
+st.divider()
+services.attempt(ej.reconcile_experiments, store)
+past = services.attempt(list_experiments, store) or []
+if not past:
+    st.caption("No experiment yet: choose the settings above and press Launch.")
+    st.stop()
+by_id = {e.experiment_id: e for e in past}
+ids, opened = list(by_id), state.get(state.EXPERIMENT)
+exp_id = st.selectbox(
+    "Experiment", ids, index=ids.index(opened) if opened in ids else 0, key=state.W_EXP_PICK,
+    format_func=lambda i: f"{i} · {by_id[i].status} · {by_id[i].done}/{by_id[i].total} runs · "
+                          + ", ".join(by_id[i].config.inits),
+    on_change=lambda: state.put(state.EXPERIMENT, st.session_state[state.W_EXP_PICK]))
+
+
+def _gap_sentence(summary, mean: str) -> str:
+    """'With 50 texts, glove reaches 71% vs 55% from random.' from the smallest size."""
+    first = summary[summary["n_train"] == summary["n_train"].min()].dropna(subset=[mean])
+    if len(first) < 2:
+        return ""
+    best, worst = first.loc[first[mean].idxmax()], first.loc[first[mean].idxmin()]
+    return (f"With {charts.size_label(best['size'], best['n_train'])} training texts, "
+            f"**{best['init']}** reaches {best[mean]:.0%} against {worst[mean]:.0%} for "
+            f"**{worst['init']}**.")
+
+
+def results(exp) -> None:
+    summary = exp.summary()
+    if summary.empty:
+        st.caption("The charts appear when the first run has finished.")
+        return
+    st.plotly_chart(charts.learning_curve_figure(summary))
+    st.caption("Mean validation accuracy over the seeds (bars: ± one standard deviation). "
+               "A gap on the left, closing to the right, is the pretrained start helping while "
+               "examples are few. " + _gap_sentence(summary, "acc_mean"))
+    st.plotly_chart(charts.unseen_figure(summary))
+    st.caption("The same runs on only the validation documents containing a key word (one "
+               "that points to a class) never seen in training; *n* is how many such documents. "
+               "A random start knows nothing of these words — a GloVe start knows their "
+               "neighbours. " + _gap_sentence(summary, "unseen_mean"))
+    st.dataframe(exp.results, hide_index=True)
+    st.download_button("Download results (CSV)", exp.results.to_csv(index=False),
+                       file_name=f"experiment-{exp.experiment_id}.csv", mime="text/csv")
+
+
+def progress_text(exp) -> str:
+    now = services.attempt(ej.progress, store, exp.experiment_id) or {}
+    if exp.status == "queued":
+        return "Waiting for a free slot (a training run or another experiment is using it)…"
+    if exp.status == "running" and now:
+        return (f"Run {now['index']} of {now['total']}: {now['init']}, size {now['size']}, "
+                f"seed {now['seed']} — epoch {now['epoch']}/{now['epochs']}")
+    return f"{exp.done} of {exp.total} runs finished"
+
+
+def panel(exp_id: str) -> None:
+    first = services.attempt(ej.refresh_experiment, store, exp_id)
+    live = first is not None and first.status in ej.LIVE
+
+    @st.fragment(run_every=1.5 if live else None)
+    def draw() -> None:
+        exp = services.attempt(ej.refresh_experiment, store, exp_id)
+        if exp is None:
+            return
+        st.subheader(f"Experiment `{exp_id}` — {widgets.status_text(exp.status)}")
+        if exp.status == "failed":
+            st.error(f"The experiment failed: {services.plain(exp.error or 'no reason recorded')}")
+        elif exp.status == "cancelled":
+            st.warning("Cancelled. The runs finished before that are kept.")
+        st.progress(exp.done / max(exp.total, 1), text=progress_text(exp))
+        if exp.status in ej.LIVE and st.button("Cancel experiment"):
+            services.attempt(ej.cancel_experiment, store, exp_id)
+            st.info("Cancel requested; the experiment stops after the current batch.")
+        if live and exp.status not in ej.LIVE:
+            st.rerun()  # draw once more, without the timer
+        results(exp)
+
+    draw()
+
+
+panel(exp_id)
