@@ -24,6 +24,8 @@ PAGES = (
     ("evolution.py", "Evolution", "evolution", ":material/timeline:"),
     ("compare.py", "Learned vs pretrained", "compare", ":material/compare_arrows:"),
     ("documents.py", "Documents", "documents", ":material/description:"),
+    ("experiments.py", "Experiments", "experiments", ":material/science:"),
+    ("semantics.py", "General vs task semantics", "semantics", ":material/psychology:"),
     ("runs.py", "Runs", "runs", ":material/history:"),
 )
 

@@ -80,7 +80,8 @@ def test_navigation_lists_only_existing_views_in_order(app):
     views = REPO / "dashboard" / "views"
     expected = [title for name, title, *_ in PAGES if (views / name).is_file()]
     assert expected[:2] == ["Data", "Train"] and expected[-1] == "Runs"
-    order = ["Data", "Train", "Evolution", "Learned vs pretrained", "Documents", "Runs"]
+    order = ["Data", "Train", "Evolution", "Learned vs pretrained", "Documents", "Experiments",
+             "General vs task semantics", "Runs"]
     assert [t for t in order if t in expected] == expected
 
 
