@@ -24,7 +24,8 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 SEEN, UNSEEN = "#4c78a8", "#f58518"
 TRAILS = ("#111111", "#6a3d9a", "#01665e", "#8c510a", "#c51b7d", "#4d4d4d", "#1b7837", "#b35806")
 _MAP = dict(margin=dict(l=10, r=10, t=40, b=10), height=520, plot_bgcolor="#fafafa",
-            legend=dict(orientation="h", yanchor="top", y=-0.04, x=0), hoverlabel=dict(align="left"))
+            legend=dict(orientation="h", yanchor="top", y=-0.04, x=0),
+            hoverlabel=dict(align="left"))
 _AXIS = dict(showticklabels=False, title=None, zeroline=False, showgrid=False)
 
 
@@ -148,7 +149,8 @@ def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[
     ``focus`` words circled, with their trail across all snapshots."""
     t_count, frame = len(coords), frame % len(coords)
     def frame_data(t: int) -> list:
-        return _point_traces(coords[t], hover[t], colour, t) + [_focus_trace(coords[t], words, focus)]
+        return (_point_traces(coords[t], hover[t], colour, t)
+                + [_focus_trace(coords[t], words, focus)])
     fig = go.Figure(frame_data(frame))
     n_animated = len(fig.data)
     for n, i in enumerate(focus):  # dark trails: they must show on any colour scale
@@ -157,15 +159,17 @@ def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[
             line=dict(width=2.5, dash="dot", color=TRAILS[n % len(TRAILS)]), marker=dict(size=7),
             hovertext=[f"{words[i]} — {label}" for label in labels], hoverinfo="text"))
     xr, yr = _ranges(coords)
-    fig.update_layout(title=f"Learned word vectors — {labels[frame]}", xaxis=dict(range=xr, **_AXIS),
-                      yaxis=dict(range=yr, **_AXIS), uirevision="evolution",
-                      **{**_MAP, "legend": dict(orientation="h", yanchor="bottom", y=1.0,
-                                                xanchor="center", x=0.5)})  # clear of slider and toolbar
+    top_legend = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="center", x=0.5)
+    fig.update_layout(title=f"Learned word vectors — {labels[frame]}",
+                      xaxis=dict(range=xr, **_AXIS), yaxis=dict(range=yr, **_AXIS),
+                      uirevision="evolution",
+                      **{**_MAP, "legend": top_legend})  # clear of the slider and toolbar
     if animate and t_count > 1:
         fig.frames = [go.Frame(data=frame_data(t), traces=list(range(n_animated)), name=str(t),
                                layout=dict(title_text=f"Learned word vectors — {labels[t]}"))
                       for t in range(t_count)]
-        still = dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))
+        still = dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                     transition=dict(duration=0))
         fig.update_layout(
             sliders=[dict(active=frame, currentvalue=dict(prefix="Snapshot: "), pad=dict(t=30),
                           steps=[dict(method="animate", label=labels[t], args=[[str(t)], still])
@@ -200,7 +204,8 @@ def top_bars(words: Sequence[str], values: Sequence[float], title: str, x_title:
              hover: Sequence[str] | None = None) -> go.Figure:
     """Horizontal bars, first item on top."""
     fig = go.Figure(go.Bar(x=list(values)[::-1], y=list(words)[::-1], orientation="h",
-                           marker_color=SEEN, hovertext=None if hover is None else list(hover)[::-1]))
+                           marker_color=SEEN,
+                           hovertext=None if hover is None else list(hover)[::-1]))
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_type="category",
                       **{**_MAP, "height": max(300, 22 * len(words) + 90), "plot_bgcolor": None})
     return fig
@@ -223,7 +228,8 @@ def word_map(xy: np.ndarray, words: Sequence[str], seen: np.ndarray, title: str,
         fig.add_trace(go.Scattergl(x=xy[list(neighbours), 0], y=xy[list(neighbours), 1],
                                    mode="markers+text", text=[words[i] for i in neighbours],
                                    textposition="bottom center", name="its neighbours here",
-                                   marker=dict(size=10, color="#2ca02c", line=dict(width=1, color="black")),
+                                   marker=dict(size=10, color="#2ca02c",
+                                               line=dict(width=1, color="black")),
                                    textfont=dict(size=13, color="#145214"), hoverinfo="text"))
     if focus is not None:
         fig.add_trace(_focus_trace(xy, words, [focus]))
@@ -239,7 +245,8 @@ def document_map(xy: np.ndarray, labels: Sequence[str], classes: Sequence[str],
     for c, name in enumerate(classes):
         idx = np.flatnonzero(labels == name)
         fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=str(name),
-                                   marker=dict(size=6, color=PALETTE[c % len(PALETTE)], opacity=0.75),
+                                   marker=dict(size=6, color=PALETTE[c % len(PALETTE)],
+                                               opacity=0.75),
                                    hovertext=[f"<b>{name}</b><br>{texts[i]}" for i in idx],
                                    hoverinfo="text"))
     axes = ({} if ranges is None else dict(xaxis=dict(range=ranges[0], **_AXIS),

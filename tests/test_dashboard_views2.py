@@ -15,7 +15,7 @@ from conftest import REPO, TWENTY_LINES
 APP = str(REPO / "dashboard" / "app.py")
 
 
-def _train(root, views: bool):
+def _train(root, views: bool, **kw):
     from core.data import Dataset
     from core.engine import Engine
     from core.store import RunStore
@@ -24,7 +24,8 @@ def _train(root, views: bool):
     store = RunStore(root)
     texts, labels = zip(*TWENTY_LINES)
     ds = Dataset.from_lists(list(texts) * 3, list(labels) * 3)
-    run_id = train_run(ds, TrainConfig(epochs=3, batch_size=8, doc_sample=12), store).run_id
+    run_id = train_run(ds, TrainConfig(epochs=3, batch_size=8, doc_sample=12, **kw),
+                       store).run_id
     if views:
         Engine(store, warm=False, method="pca").tick()
     return run_id
@@ -171,6 +172,21 @@ def test_compare_epoch_slider_and_global_measures(app):
     assert "validation accuracy" in lines
     most, least = tables(app, "jaccard")
     assert most["jaccard"].is_monotonic_increasing and least["jaccard"].is_monotonic_decreasing
+
+
+def test_word2vec_run_offers_its_init_vectors_as_a_third_space(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    _train(root, views=True, init="word2vec")
+    monkeypatch.setenv("EXPLORER_STORE", str(root))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    open_page(at, "compare")
+    assert figure(at, "GloVe 6B 50d")
+    at.radio(key="w_cmp_space").set_value("init").run()
+    assert not at.exception and not at.error
+    init = figure(at, "its word2vec init vectors")
+    assert "its neighbours here" not in [t["name"] for t in init["data"]]  # those are GloVe's
 
 
 # ------------------------------------------------------------------------------ Documents

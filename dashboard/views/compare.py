@@ -36,7 +36,7 @@ if views is None:
 if pending:
     charts.poll_until_ready(run.run_id)
 evo, pre = views
-if space == "init" and pre.method.endswith("pca") and not pending:
+if space == "init" and pre.method.endswith("pca") and run.info.get("views_method") != "pca":
     st.caption("PCA layout: the UMAP layout of the init vectors is not precomputed.")
 comp = services.attempt(runviews.comparison, services.store(), run.run_id)
 if comp is None:

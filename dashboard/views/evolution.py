@@ -45,7 +45,8 @@ def colours() -> dict[str, charts.Colour]:
     frames = tables[:n_frames] + tables[-1:] * (n_frames - len(tables)) if tables else []
     if len(classes) == 2 and tables and tables[-1]["direction"].notna().any():
         out[f"leaning to '{classes[1]}' (classifier direction)"] = charts.Colour(
-            f"{classes[0]} ← → {classes[1]}", np.stack([f["direction"].to_numpy(float) for f in frames]))
+            f"{classes[0]} ← → {classes[1]}",
+            np.stack([f["direction"].to_numpy(float) for f in frames]))
     for c in classes if tables else []:
         z = tables[0][f"z_{c}"].to_numpy(float)
         out[f"association with '{c}' in the training texts"] = charts.Colour(

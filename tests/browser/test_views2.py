@@ -19,7 +19,8 @@ pytestmark = pytest.mark.browser
 PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
 STATE = """(n) => { const gd = document.querySelectorAll('%s')[n];
   return {title: gd._fullLayout.title.text, x: Array.from(gd._fullData[0].x).slice(0, 50),
-          points: gd._fullData[0].x.length, frames: (gd._transitionData._frames || []).length}; }""" % PLOT
+          points: gd._fullData[0].x.length,
+          frames: (gd._transitionData._frames || []).length}; }""" % PLOT
 
 
 def train(store, path, **kw) -> str:
