@@ -1,0 +1,188 @@
+"""Experiments and General vs task semantics views through AppTest: a tiny stored experiment
+(TWENTY_LINES x3, two inits, two sizes, two seeds) gives the charts known data."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO, TWENTY_LINES
+
+APP = str(REPO / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def store_dir(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "runs"
+    monkeypatch.setenv("EXPLORER_STORE", str(root))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset():
+    from core.data import Dataset
+
+    lines = TWENTY_LINES * 3
+    return Dataset.from_lists([t for t, _ in lines], [lab for _, lab in lines])
+
+
+@pytest.fixture(scope="module")
+def experiment_store(tmp_path_factory, tiny_dataset):
+    """One finished experiment, made once for the module and copied per test."""
+    from core.experiments import ExperimentConfig, run_learning_curve
+    from core.store import RunStore
+
+    root = tmp_path_factory.mktemp("exp") / "runs"
+    config = ExperimentConfig(sizes=(10, "all"), inits=("random", "glove"), seeds=2, epochs=2,
+                              doc_sample=10)
+    frame = run_learning_curve(tiny_dataset, config, RunStore(root))
+    return root, frame.attrs["experiment_id"]
+
+
+@pytest.fixture
+def with_experiment(store_dir, experiment_store):
+    import shutil
+
+    shutil.copytree(experiment_store[0], store_dir)
+    return experiment_store[1]
+
+
+def open_page(view: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(f"views/{view}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def test_sizes_offered_are_below_the_training_pool(store_dir):
+    at = open_page("experiments.py")
+    sizes = at.multiselect(key="w_exp_sizes")
+    assert sizes.options == ["50", "100", "200", "all (400)"]  # sample: 500 rows, 100 validate
+    assert sizes.value == [100, "all"]
+    assert at.multiselect(key="w_exp_inits").value == ["random", "glove"]
+    assert any("**12 runs**" in c for c in texts(at.caption))
+    assert any("No experiment yet" in c for c in texts(at.caption))
+
+
+def test_estimate_follows_the_settings(store_dir):
+    at = open_page("experiments.py")
+    at.multiselect(key="w_exp_inits").set_value(["random", "glove", "word2vec"])
+    at.slider(key="w_exp_seeds").set_value(5).run()
+    assert any("**30 runs** (3 starts × 2 sizes × 5 seeds)" in c for c in texts(at.caption))
+    at.multiselect(key="w_exp_inits").set_value([]).run()
+    assert at.button[0].label == "Launch" and at.button[0].disabled
+
+
+def test_stored_experiment_draws_curve_unseen_chart_and_csv(with_experiment):
+    at = open_page("experiments.py")
+    assert not at.error
+    assert at.selectbox(key="w_exp_pick").value == with_experiment
+    curve, unseen = specs(at)
+    assert [t["name"] for t in curve["data"]] == ["random", "glove"]
+    assert [t["x"] for t in curve["data"]] == [[10.0, 48.0], [10.0, 48.0]]  # all = 48 rows
+    assert curve["layout"]["xaxis"]["type"] == "log"
+    assert all(t["error_y"]["visible"] is not None for t in curve["data"])
+    assert [t["name"] for t in unseen["data"]] == ["random", "glove"]
+    assert unseen["data"][0]["x"] == ["10", "all (48)"]
+    assert all(label.startswith("n=") for label in unseen["data"][0]["text"])
+    assert [b.label for b in at.get("download_button")] == ["Download results (CSV)"]
+    assert len(at.dataframe[0].value) == 8  # 2 inits x 2 sizes x 2 seeds
+    assert any("± one standard deviation" in c for c in texts(at.caption))
+    assert [p.value for p in at.progress] == [100]
+
+
+def test_launch_submits_an_experiment_job(store_dir, monkeypatch):
+    from core import experiment_jobs
+
+    submitted = []
+
+    def fake_submit(store, dataset, config):
+        submitted.append(config)
+        return "20990101-000000-abcdef"
+
+    monkeypatch.setattr(experiment_jobs, "submit_experiment", fake_submit)
+    at = open_page("experiments.py")
+    at.multiselect(key="w_exp_sizes").set_value([50, 100])
+    at.slider(key="w_exp_seeds").set_value(1)
+    at.number_input(key="w_exp_epochs").set_value(2)
+    at.button[0].click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    (config,) = submitted
+    assert config.sizes == (50, 100) and config.inits == ("random", "glove")
+    assert config.seeds == 1 and config.epochs == 2
+    assert at.session_state["experiment_open"] == "20990101-000000-abcdef"
+
+
+def test_live_experiment_shows_progress_and_cancel(store_dir, tiny_dataset, monkeypatch):
+    from core import experiment_jobs as ej
+    from core.experiments import ExperimentConfig, experiment_dir
+    from core.store import RunStore
+
+    class Idle:  # no worker: the experiment stays queued, its pid is this test's process
+        pid = __import__("os").getpid()
+
+        def __init__(self, *a, **k):
+            pass
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(ej.subprocess, "Popen", Idle)
+    store = RunStore(store_dir)
+    exp_id = ej.submit_experiment(store, tiny_dataset, ExperimentConfig(
+        sizes=(10,), inits=("random",), seeds=1, epochs=2))
+    at = open_page("experiments.py")
+    assert any("queued" in s for s in texts(at.subheader))
+    assert "Waiting for a free slot" in at.progress[0].text
+    cancel = [b for b in at.button if b.label == "Cancel experiment"]
+    cancel[0].click().run()
+    assert (experiment_dir(store, exp_id) / "cancel").exists()
+
+
+def test_semantics_without_comparison_says_it_is_being_computed(with_experiment):
+    at = open_page("semantics.py")
+    assert any("being computed by the background engine" in i for i in texts(at.info))
+    pairs = specs(at)[0]  # the word-pair probe is cheap: drawn on page load
+    names = [t["name"] for t in pairs["data"]]
+    assert names[:2] == ["alps / himalayas", "alps / himalayas in GloVe"]
+    assert pairs["data"][0]["x"] == ["start", "epoch 1", "epoch 2"]
+
+
+def test_semantics_chart_from_the_cached_comparison(with_experiment, store_dir):
+    from core import runviews
+    from core.store import RunStore
+
+    store = RunStore(store_dir)
+    for run in store.list_runs():
+        runviews.comparison(store, run.run_id, cached_only=False)
+    at = open_page("semantics.py")
+    assert not at.error, texts(at.error)
+    semantics, pairs = specs(at)
+    names = [t["name"] for t in semantics["data"]]
+    assert names[-1] == "validation accuracy (the task)"
+    assert "CKA with GloVe" in names and "Jaccard@k with GloVe" in names
+    assert semantics["data"][-1]["x"] == ["start", "epoch 1", "epoch 2"]
+    assert any("Validation accuracy" in c and "CKA with GloVe" in c for c in texts(at.caption))
+
+
+def test_word_pairs_input_is_parsed_and_bad_input_is_an_error(with_experiment):
+    at = open_page("semantics.py")
+    at.text_input(key="w_sem_pairs").set_value("good/bad, lake/zzzunknown").run()
+    names = [t["name"] for t in specs(at)[-1]["data"]]
+    assert names[0] == "good / bad" and "lake / zzzunknown" in names
+    assert any("zzzunknown" in c for c in texts(at.caption))
+    at.text_input(key="w_sem_pairs").set_value("good-bad").run()
+    assert not at.exception
+    assert any("word/word" in e for e in texts(at.error))
