@@ -60,7 +60,7 @@ with st.form("train_form", border=True):
     a, b, c, d = st.columns(4)
     epochs = a.number_input("Epochs", 1, 1000, DEFAULT.epochs)
     lr = b.number_input("Learning rate", 0.0001, 10.0, DEFAULT.lr, format="%.4f")
-    batch = c.number_input("Batch size", 1, 65536, DEFAULT.batch_size)
+    batch = c.number_input("Batch size", 1, 65536, DEFAULT.batch_size, placeholder="automatic")
     seed = d.number_input("Seed", 0, 2**32 - 1, DEFAULT.seed)
     cap = st.number_input("Use at most this many training texts (0 = all)", 0, 100_000_000, 0,
                           help="The validation set stays the same, so capped runs compare "
@@ -74,7 +74,8 @@ if submitted:
         config = services.attempt(
             TrainConfig, arch=arch, dim=int(dim), init=vectors["path"] if vectors else init,
             w2v_algorithm=algorithm, freeze=pretrained and freeze == "freeze",
-            epochs=int(epochs), lr=float(lr), batch_size=int(batch), seed=int(seed),
+            epochs=int(epochs), lr=float(lr), seed=int(seed),
+            batch_size=int(batch) if batch else None,
             train_size=int(cap) or None)
         run_id = config and services.attempt(services.submit, dataset, config,
                                              label=choice.filename)
