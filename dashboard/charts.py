@@ -319,7 +319,9 @@ def learning_curve_figure(summary: pd.DataFrame, mean: str = "acc_mean", std: st
                           "(mean of %{customdata[1]} runs)<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="training texts (log scale)",
                       yaxis_title="accuracy", yaxis_tickformat=".0%", **_LINES)
-    fig.update_xaxes(type="log")
+    ticks = summary.drop_duplicates("n_train").sort_values("n_train")  # ticks at the sizes run
+    fig.update_xaxes(type="log", tickvals=ticks["n_train"].astype(float).tolist(),
+                     ticktext=[size_label(s, t) for s, t in zip(ticks["size"], ticks["n_train"])])
     return fig
 
 

@@ -99,7 +99,7 @@ def test_stored_experiment_draws_curve_unseen_chart_and_csv(with_experiment):
     assert all(label.startswith("n=") for label in unseen["data"][0]["text"])
     assert [b.label for b in at.get("download_button")] == ["Download results (CSV)"]
     assert len(at.dataframe[0].value) == 8  # 2 inits x 2 sizes x 2 seeds
-    assert any("± one standard deviation" in c for c in texts(at.caption))
+    assert any("standard deviation" in c for c in texts(at.caption))
     assert [p.value for p in at.progress] == [100]
 
 

@@ -72,8 +72,9 @@ by_id = {e.experiment_id: e for e in past}
 ids, opened = list(by_id), state.get(state.EXPERIMENT)
 exp_id = st.selectbox(
     "Experiment", ids, index=ids.index(opened) if opened in ids else 0, key=state.W_EXP_PICK,
-    format_func=lambda i: f"{i} · {by_id[i].status} · {by_id[i].done}/{by_id[i].total} runs · "
-                          + ", ".join(by_id[i].config.inits),
+    # a label that never changes: a keyed selectbox keeps showing the label it was picked with
+    format_func=lambda i: f"{i} · {', '.join(by_id[i].config.inits)} · sizes "
+                          f"{', '.join(map(str, by_id[i].config.sizes))} · {by_id[i].total} runs",
     on_change=lambda: state.put(state.EXPERIMENT, st.session_state[state.W_EXP_PICK]))
 
 
@@ -94,7 +95,8 @@ def results(exp) -> None:
         st.caption("The charts appear when the first run has finished.")
         return
     st.plotly_chart(charts.learning_curve_figure(summary))
-    st.caption("Mean validation accuracy over the seeds (bars: ± one standard deviation). "
+    st.caption("Mean validation accuracy over the seeds (with several seeds, bars show ± one "
+               "standard deviation). "
                "A gap on the left, closing to the right, is the pretrained start helping while "
                "examples are few. " + _gap_sentence(summary, "acc_mean"))
     st.plotly_chart(charts.unseen_figure(summary))

@@ -1,0 +1,67 @@
+"""The Experiments view in real Chromium: configure a tiny learning-curve experiment on the
+bundled sample, launch it, watch its progress and see the learning curve drawn."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import go_to, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def choose(page, label: str, wanted: list[str]) -> None:
+    """Set a multiselect to exactly ``wanted`` (option texts), in that order."""
+    box = page.get_by_test_id("stMultiSelect").filter(has_text=label)
+    box.get_by_role("button", name="Clear all").click()
+    wait_idle(page)
+    for option in wanted:
+        box.locator("input").click()
+        page.get_by_role("option", name=option, exact=True).click()
+        wait_idle(page)
+    page.keyboard.press("Escape")
+
+
+def test_launch_tiny_experiment_and_see_the_curve(page, app_url):
+    page.goto(app_url)
+    wait_idle(page)
+    go_to(page, "Experiments", "experiments")
+    main = page.get_by_test_id("stMain")
+    assert "400 texts to train on" in main.inner_text()
+    choose(page, "Training sizes", ["50", "100"])
+    choose(page, "Start the word vectors from", ["random", "GloVe (fine-tuned)"])
+    page.get_by_role("slider").focus()
+    page.keyboard.press("Home")  # 1 seed
+    wait_idle(page)
+    epochs = page.get_by_label("Epochs per run")
+    epochs.fill("2")
+    epochs.press("Enter")
+    wait_idle(page)
+    main.get_by_text("4 runs").wait_for()  # 2 starts x 2 sizes x 1 seed
+    screenshot(page, "exp-01-configured")
+
+    page.get_by_role("button", name="Launch").click()
+    wait_idle(page)
+    progress = page.get_by_test_id("stProgress")
+    progress.wait_for()
+    assert page.get_by_role("button", name="Cancel experiment").count() <= 1
+    screenshot(page, "exp-02-progress")
+
+    main.get_by_text("4 of 4 runs finished").wait_for(timeout=240_000)
+    curve = page.get_by_test_id("stPlotlyChart").first
+    curve.locator(".js-plotly-plot .main-svg").first.wait_for()
+    points = curve.locator("g.trace.scatter path.point")
+    points.first.wait_for()
+    assert points.count() == 4  # 2 inits x 2 sizes
+    assert page.get_by_role("button", name="Download results (CSV)").is_visible()
+    assert page.get_by_test_id("stAlertContentError").count() == 0
+    assert page.get_by_test_id("stException").count() == 0
+    wait_idle(page)
+    picked = page.get_by_test_id("stSelectbox").filter(has_text="Experiment").inner_html()
+    assert "random, glove · sizes 50, 100 · 4 runs" in picked
+    screenshot(page, "exp-03-done")
+
+    go_to(page, "General vs task semantics", "semantics")  # the probe of one of its runs
+    pairs = page.get_by_test_id("stPlotlyChart").last
+    pairs.locator("g.trace.scatter path.point").first.wait_for()
+    assert page.get_by_test_id("stException").count() == 0
+    screenshot(page, "exp-04-semantics")
