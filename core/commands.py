@@ -95,6 +95,7 @@ def _configure_engine(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=default_store())
     p.add_argument("--poll", type=float, default=0.5)
     p.add_argument("--no-warm", action="store_true", help="skip the UMAP warm-up (PCA views)")
+    p.add_argument("--parent", type=int, help="stop when this process (the server) ends")
 
 
 @command("engine", _configure_engine,
@@ -103,10 +104,11 @@ def engine(args: argparse.Namespace) -> int:
     from core.project import configure_numba_cache
 
     configure_numba_cache()  # before umap is imported, so compiled code is reused
-    from core.engine import run_engine
+    from core.engine import parent_watch, run_engine
     from core.store import RunStore
 
-    served = run_engine(RunStore(args.store), poll=args.poll, warm=not args.no_warm)
+    served = run_engine(RunStore(args.store), poll=args.poll, warm=not args.no_warm,
+                        should_stop=parent_watch(args.parent))
     emit_json({"engine": "stopped" if served else "already running"})
     return 0
 

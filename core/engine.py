@@ -10,6 +10,7 @@ makes sure only one engine serves a store; the dashboard starts it with ``ensure
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import sys
 import threading
@@ -130,12 +131,32 @@ def engine_running(store: RunStore) -> bool:
     return False
 
 
-def ensure_engine(store: RunStore) -> bool:
-    """Start the engine process for this store unless one runs; True if one was started."""
+def parent_watch(pid: int | None) -> Callable[[], bool] | None:
+    """A should_stop that fires once process ``pid`` (the server that started us) is gone,
+    so an engine never outlives its server as an orphan."""
+    if not pid:
+        return None
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return os.getppid() != pid
+    return gone
+
+
+def ensure_engine(store: RunStore, parent: int | None = None) -> bool:
+    """Start the engine process for this store unless one runs; True if one was started.
+    With ``parent`` (the server's pid) the engine stops when that process ends."""
     if engine_running(store):
         return False
     log = open(store.root / "engine.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "core", "engine", "--store", str(store.root)],
+    extra = ["--parent", str(parent)] if parent else []
+    proc = subprocess.Popen([sys.executable, "-m", "core", "engine", "--store", str(store.root),
+                             *extra],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                             start_new_session=True, cwd=Path(__file__).resolve().parents[1])
     log.close()

@@ -90,24 +90,22 @@ def start_warm_up() -> dict[str, Any]:
     if os.environ.get("EXPLORER_WARM_UP", "1").lower() in _OFF:
         status["state"] = "skipped"
         return status
-    threading.Thread(target=_warm_up, args=(status,), name="explorer-warm-up",
+    threading.Thread(target=_warm_up, args=(status, store_root()), name="explorer-warm-up",
                      daemon=True).start()
     return status
 
 
-def _warm_up(status: dict[str, Any]) -> None:
-    # Runs outside any script run: no Streamlit calls here, only core.
+def _warm_up(status: dict[str, Any], root: Path) -> None:
+    # Runs outside any script run: no Streamlit calls here, only core. UMAP is not warmed
+    # here: the engine process (core/engine.py) owns every projection and compiles UMAP once.
     try:
         from core import pretrained
+        from core.engine import ensure_engine
+        from core.store import RunStore
 
+        ensure_engine(RunStore(root), parent=os.getpid())
         pretrained.glove()
         import core.train  # noqa: F401  (torch: makes the first "Train" click fast)
-        from core import project
-
-        if hasattr(project, "warm_up"):
-            if hasattr(project, "configure_numba_cache"):
-                project.configure_numba_cache(os.environ.get("NUMBA_CACHE_DIR") or None)
-            project.warm_up()
         status["state"] = "done"
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs speed later
         status.update(state="failed", error=f"{type(exc).__name__}: {exc}")
@@ -251,6 +249,18 @@ def cancel(run_id: str) -> None:
     from core import jobs
 
     jobs.cancel(store(), run_id)
+
+
+def live_preview(run_id: str):
+    """The newest live 2-D frame the engine wrote for this run (None before the first), with
+    each word's seen-in-training flag. Reads files only; the engine does the projecting."""
+    from core import runviews
+
+    frame = runviews.latest_live(store(), run_id)
+    if frame is None:
+        return None
+    train_counts = store().load_vocab(run_id)["train_count"].to_numpy()
+    return frame, train_counts[frame.rows] > 0
 
 
 def busy_slots() -> int:

@@ -2,6 +2,8 @@
 finished-run views after, and page reads that never compute UMAP."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,32 @@ def test_umap_engine_end_to_end_frozen_run_is_stable(store, tiny_ds, tmp_path):
     extent = np.ptp(evo.coords[-1], axis=0).max()
     assert np.abs(evo.coords - evo.coords[-1]).max() <= 1e-6 * max(extent, 1.0)
     assert runviews.document_views(store, run_id, "umap") is not None
+
+
+def test_engine_process_stops_with_its_server(store):
+    """A server starts one engine per store; the engine ends when the server process ends, so
+    no engine is left behind as an orphan."""
+    import subprocess
+    import sys
+    import time
+
+    from core.engine import ensure_engine
+
+    fake_server = ("import os, sys, time; from core.engine import ensure_engine; "
+                   "from core.store import RunStore; "
+                   "ensure_engine(RunStore(sys.argv[1]), parent=os.getpid()); time.sleep(600)")
+    server = subprocess.Popen([sys.executable, "-c", fake_server, str(store.root)],
+                              cwd=str(Path(__file__).resolve().parents[1]))
+    try:
+        deadline = time.monotonic() + 60
+        while not engine_running(store) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert engine_running(store)
+        assert ensure_engine(store) is False  # one per store
+    finally:
+        server.kill()
+        server.wait()
+    deadline = time.monotonic() + 60
+    while engine_running(store) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not engine_running(store)

@@ -8,7 +8,7 @@ from core import jobs
 from core.model import ARCHS
 from core.pretrained import ACCEPTED_FORMATS
 from core.train import TrainConfig
-from dashboard import services, state, widgets
+from dashboard import charts, services, state, widgets
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
          "word2vec": "word2vec trained on your texts", "file": "Your word-vector file"}
@@ -108,9 +108,25 @@ def draw(run) -> None:
         left, right = st.columns(2)
         left.plotly_chart(widgets.loss_figure(run.epochs, n))
         right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n))
+    live_map(run)
     if run.status in services.LIVE and st.button("Cancel this run"):
         services.attempt(services.cancel, run.run_id)
         st.info("Cancel requested; the run stops after the current batch.")
+
+
+def live_map(run) -> None:
+    """The embedding table itself, moving: the engine projects each new snapshot starting
+    from the previous layout, so words glide as the loss pushes them."""
+    found = run.n_snapshots and services.attempt(services.live_preview, run.run_id)
+    if not found:
+        return
+    frame, seen = found
+    label = "start" if frame.snapshot == 0 else f"snapshot {frame.snapshot}"
+    st.plotly_chart(charts.word_map(
+        frame.coords, frame.words, seen, hover=frame.words,
+        title=f"Word vectors now — {label} ({frame.method.upper()}, {len(frame.words)} words)"))
+    st.caption("Each point is a row of the embedding layer. Words used in training move as the "
+               "loss updates them; words never seen in training (orange) keep their start.")
 
 
 def live_panel(run_id: str) -> None:
