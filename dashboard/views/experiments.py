@@ -11,8 +11,9 @@ from core.experiments import BUILTIN_INITS, ExperimentConfig, list_experiments
 from dashboard import charts, services, state, widgets
 
 SIZES = (50, 100, 200, 500, 1000, 2000)
-INIT_NAMES = {"random": "random", "glove": "GloVe (fine-tuned)", "glove-frozen": "GloVe (frozen)",
-              "word2vec": "word2vec skip-gram (your texts)", "word2vec-cbow": "word2vec CBOW (your texts)"}
+INIT_NAMES = {"random": "random", "glove": "GloVe (fine-tuned)",
+              "glove-frozen": "GloVe (frozen)", "word2vec": "word2vec skip-gram (your texts)",
+              "word2vec-cbow": "word2vec CBOW (your texts)"}
 DEFAULT = ExperimentConfig()
 
 st.title("Experiments")

@@ -43,7 +43,8 @@ def semantics() -> None:
     st.plotly_chart(charts.semantics_figure(table, labels[: len(table)]))
     acc = table["val_accuracy"].dropna()
     st.caption(
-        f"Validation accuracy {'n/a' if acc.empty else f'{acc.iloc[0]:.0%} → {acc.iloc[-1]:.0%}'}"
+        f"Validation accuracy "
+        f"{'n/a' if acc.empty else f'{acc.iloc[0]:.0%} → {acc.iloc[-1]:.0%}'}"
         f"; SimLex999 ρ {_change(table, 'simlex999_rho')}, WordSim353 ρ "
         f"{_change(table, 'wordsim353_rho')}, CKA with GloVe {_change(table, 'cka')}. "
         "If the task line rises while the others stay flat (or fall from a GloVe start), the "
@@ -66,15 +67,16 @@ st.subheader("Word pairs")
 text = st.text_input("Word pairs (word/word, comma-separated)", key=state.W_SEM_PAIRS,
                      value=", ".join(f"{a}/{b}" for a, b in probes.DEFAULT_PAIRS))
 pairs = services.attempt(parse_pairs, text)
-table = pairs and services.attempt(probes.pair_similarity_over_epochs, store, run.run_id, pairs)
+table = pairs and services.attempt(probes.pair_similarity_over_epochs, store, run.run_id,
+                                   pairs)
 if table is not None and len(table):
     st.plotly_chart(charts.pair_figure(table, labels))
     missing = sorted({w for m in table["missing"] if m for w in m.split(",")})
     unseen = table[(table["missing"] == "") & ~table["seen"]][["word_a", "word_b"]]
     st.caption(
         "Solid: cosine similarity in the learned space at each snapshot; dashed: the same pair "
-        "in GloVe. Words that point to the same label can drift together (good/great), while words "
-        "the task never needed keep whatever the start gave them."
+        "in GloVe. Words that point to the same label can drift together (good/great), while "
+        "words the task never needed keep whatever the start gave them."
         + (f" Not in this run's vocabulary: {services.plain(', '.join(missing))}." if missing
            else "")
         + (" Pairs with a word never seen in training (only training texts update a row): "
