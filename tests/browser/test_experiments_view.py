@@ -21,7 +21,7 @@ def choose(page, label: str, wanted: list[str]) -> None:
     page.keyboard.press("Escape")
 
 
-def test_launch_tiny_experiment_and_see_the_curve(page, app_url):
+def test_launch_tiny_experiment_and_see_the_curve(page, app_url, store_dir):
     page.goto(app_url)
     wait_idle(page)
     go_to(page, "Experiments", "experiments")
@@ -60,8 +60,13 @@ def test_launch_tiny_experiment_and_see_the_curve(page, app_url):
     assert "random, glove · sizes 50, 100 · 4 runs" in picked
     screenshot(page, "exp-03-done")
 
-    go_to(page, "General vs task semantics", "semantics")  # the probe of one of its runs
-    pairs = page.get_by_test_id("stPlotlyChart").last
-    pairs.locator("g.trace.scatter path.point").first.wait_for()
+    from core import runviews
+    from core.store import RunStore
+
+    store = RunStore(store_dir)  # what the background engine would cache for the newest run
+    runviews.comparison(store, store.list_runs()[0].run_id, cached_only=False)
+    go_to(page, "General vs task semantics", "semantics")
+    charts = page.get_by_test_id("stPlotlyChart")
+    charts.nth(1).locator("g.trace.scatter path.point").first.wait_for()  # semantics + pairs
     assert page.get_by_test_id("stException").count() == 0
     screenshot(page, "exp-04-semantics")
