@@ -12,7 +12,6 @@ Medians over ``--reps``. Timings on the shared 2-core machines vary by 30-50 %.
 from __future__ import annotations
 
 import argparse
-import gzip
 import statistics
 import sys
 import tempfile
@@ -23,30 +22,17 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "clickbait"
 
 from core import compare, runcompare  # noqa: E402
+from shared_data import load_dataset  # noqa: E402
 from core.store import RunStore  # noqa: E402
-
-
-def clickbait_dataset():
-    from core.data import Dataset
-
-    texts, labels = [], []
-    for fname, label in (("clickbait_data.gz", "clickbait"), ("non_clickbait_data.gz", "news")):
-        with gzip.open(DATA / fname, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    texts.append(line.strip())
-                    labels.append(label)
-    return Dataset.from_lists(texts, labels)
 
 
 def make_run(store: RunStore, epochs: int) -> str:
     from core.train import TrainConfig, train_run
 
     t0 = time.perf_counter()
-    summary = train_run(clickbait_dataset(), TrainConfig(init="glove", epochs=epochs), store)
+    summary = train_run(load_dataset(), TrainConfig(init="glove", epochs=epochs), store)
     print(f"trained {summary.run_id}: vocab {summary.vocab_size}, {summary.snapshots} snapshots, "
           f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return summary.run_id

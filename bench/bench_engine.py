@@ -17,7 +17,6 @@ cost minutes). Prints a markdown table.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import shutil
 import statistics
@@ -29,27 +28,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "clickbait"
-
-
-def clickbait_dataset():
-    from core.data import Dataset
-
-    texts, labels = [], []
-    for name, label in (("clickbait_data.gz", "clickbait"), ("non_clickbait_data.gz", "news")):
-        with gzip.open(DATA / name, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    texts.append(line.strip())
-                    labels.append(label)
-    return Dataset.from_lists(texts, labels)
+from shared_data import load_dataset  # noqa: E402
 
 
 def make_run(store) -> str:
     from core.train import TrainConfig, train_run
 
     config = TrainConfig(init="glove", epochs=10, seed=0)
-    return train_run(clickbait_dataset(), config, store).run_id
+    return train_run(load_dataset(), config, store).run_id
 
 
 def clear_views(store, run_id: str) -> None:

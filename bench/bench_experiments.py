@@ -10,7 +10,6 @@ table as Markdown plus the total wall time.
 from __future__ import annotations
 
 import argparse
-import gzip
 import sys
 import tempfile
 import time
@@ -18,20 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "clickbait"
-
-
-def load_clickbait():
-    from core.data import Dataset
-
-    texts, labels = [], []
-    for name, label in (("clickbait_data.gz", "clickbait"), ("non_clickbait_data.gz", "news")):
-        with gzip.open(DATA / name, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    texts.append(line.strip())
-                    labels.append(label)
-    return Dataset.from_lists(texts, labels)
+from shared_data import load_dataset  # noqa: E402
 
 
 def markdown(summary, seconds: float) -> str:
@@ -62,7 +48,7 @@ def main() -> None:
     args = p.parse_args()
     config = ExperimentConfig(sizes=parse_sizes(args.sizes), inits=args.inits.split(","),
                               seeds=args.seeds, epochs=args.epochs, snapshots="ends")
-    dataset = load_clickbait()
+    dataset = load_dataset()
     with tempfile.TemporaryDirectory() as tmp:
         store = RunStore(args.store or tmp)
 

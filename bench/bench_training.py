@@ -19,7 +19,6 @@ Timings vary 30-50 % on the shared 2-core machines: read medians and the same-ru
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import resource
@@ -34,28 +33,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "clickbait"
-FILES = (("clickbait_data.gz", "clickbait"), ("non_clickbait_data.gz", "news"))
+from shared_data import load_dataset  # noqa: E402
 THREADS = 2
 DIM = 50
-
-
-def load_rows() -> tuple[list[str], list[str]]:
-    """Headlines and labels, read from ../shared (read-only; nothing is copied into the repo)."""
-    texts, labels = [], []
-    for fname, label in FILES:
-        with gzip.open(DATA / fname, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    texts.append(line.strip())
-                    labels.append(label)
-    return texts, labels
-
-
-def load_dataset():
-    from core.data import Dataset
-
-    return Dataset.from_lists(*load_rows())
 
 
 def peak_rss_mb() -> float:
