@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import go_to, screenshot, wait_idle
 
@@ -96,7 +97,7 @@ def test_upload_train_reload_and_list(page, app_url, store_dir, clickbait_csv, c
     assert page.get_by_text(run_id).count() > 0 and page.get_by_text(other).count() > 0
     compare = page.get_by_test_id("stPlotlyChart").first
     compare.locator(".main-svg").first.wait_for()
-    assert compare.locator("g.trace.scatter").count() == 2  # one accuracy line per run
+    expect(compare.locator("g.trace.scatter")).to_have_count(2)  # one accuracy line per run
     assert run_id in page.url  # the active run stays in the address across pages
     no_errors(page)
     screenshot(page, "07-runs")

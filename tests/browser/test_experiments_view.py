@@ -3,6 +3,7 @@ bundled sample, launch it, watch its progress and see the learning curve drawn."
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import go_to, screenshot, wait_idle
 
@@ -50,8 +51,7 @@ def test_launch_tiny_experiment_and_see_the_curve(page, app_url, store_dir):
     curve = page.get_by_test_id("stPlotlyChart").first
     curve.locator(".js-plotly-plot .main-svg").first.wait_for()
     points = curve.locator("g.trace.scatter path.point")
-    points.first.wait_for()
-    assert points.count() == 4  # 2 inits x 2 sizes
+    expect(points).to_have_count(4, timeout=30_000)  # 2 inits x 2 sizes; traces draw one by one
     assert page.get_by_role("button", name="Download results (CSV)").is_visible()
     assert page.get_by_test_id("stAlertContentError").count() == 0
     assert page.get_by_test_id("stException").count() == 0

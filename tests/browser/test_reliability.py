@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import REPO
 from tests.hostile import corpus
@@ -108,7 +109,8 @@ def test_hostile_data_uploads_show_their_message(guarded, app_url):
             except Exception:
                 screenshot(page, f"rel-fail-{case.id}")
                 raise AssertionError(f"{case.id}: {alerts(page)}")
-            assert page.get_by_test_id("stAlertContentError").count() >= 1, case.id
+            # the error may render a moment after the warning: wait for it, don't sample once
+            expect(page.get_by_test_id("stAlertContentError").first).to_be_visible(timeout=20_000)
         assert page.get_by_test_id("stException").count() == 0, case.id
         seen.append(case.id)
         if case.id in ("zip-bomb-renamed-csv", "label-with-markdown-image"):

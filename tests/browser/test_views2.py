@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import (ARTIFACTS, REPO, _free_port, _need_browser, _wait_healthy, screenshot,
                        wait_idle)
@@ -129,22 +130,22 @@ def test_compare_word_neighbours_are_listed(vpage, views_url, views_store):
     page.get_by_text("Neighbours of 'himalayas'").wait_for()
     table = page.get_by_test_id("stTable")
     rows = table.locator("tbody tr")
-    assert rows.count() == 10
+    expect(rows).to_have_count(10)
     glove = [r.locator("td").nth(1).inner_text() for r in rows.all()]
     assert all(glove), glove
     assert page.get_by_text("Gained", exact=True).is_visible()
     assert page.get_by_text("Lost", exact=True).is_visible()
-    assert page.locator(PLOT).count() == 4  # two maps, Jaccard histogram, measures
+    expect(page.locator(PLOT)).to_have_count(4)  # two maps, Jaccard histogram, measures
     screenshot(page, "v2-03-compare-himalayas")
 
 
 def test_documents_side_by_side(vpage, views_url, views_store):
     page = vpage
     open_view(page, views_url, "documents", views_store[1])
-    assert page.locator(PLOT).count() == 2
+    expect(page.locator(PLOT)).to_have_count(2)
     learned, pretrained = page.evaluate(STATE, 0), page.evaluate(STATE, 1)
     assert "Learned" in learned["title"] and "Pretrained" in pretrained["title"]
-    assert page.get_by_test_id("stMetric").count() == 4
+    expect(page.get_by_test_id("stMetric")).to_have_count(4)
     screenshot(page, "v2-04-documents")
 
 
