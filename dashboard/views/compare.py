@@ -78,17 +78,17 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout; orange words never occur
 if word is None:
     st.info("Pick a word to see its nearest neighbours in both spaces.")
 elif row is None:
-    st.info(f"'{word}' is not among the compared words (GloVe does not know it), so it has "
+    st.info(f"'{services.plain(word)}' is not among the compared words (GloVe does not know it), so it has "
             "no neighbour list.")
 else:
-    st.subheader(f"Neighbours of '{word}'")
+    st.subheader(f"Neighbours of '{services.plain(word)}'")
     st.caption(f"Trained on {int(row['train_count']):,} times · Jaccard@{comp.config.k} "
                f"overlap of the two neighbour lists: {row['jaccard']:.2f}")
     st.table(pd.DataFrame({f"learned ({labels[t]})": list(row["neighbors"]),
                            "GloVe": list(row["neighbors_pretrained"])},
                           index=range(1, len(row["neighbors"]) + 1)))
-    st.markdown(f":green[**Gained**] {', '.join(row['gained']) or '—'}  \n"
-                f":red[**Lost**] {', '.join(row['lost']) or '—'}")
+    gained, lost = (", ".join(services.plain(w) for w in row[k]) or "—" for k in ("gained", "lost"))
+    st.markdown(f":green[**Gained**] {gained}  \n:red[**Lost**] {lost}")
 
 st.subheader("Which words changed")
 st.plotly_chart(charts.histogram(
