@@ -7,7 +7,7 @@ PORT    ?= 8501
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export EXPLORER_STORE  ?= $(CURDIR)/runs
 
-.PHONY: run test install bench clean
+.PHONY: run test install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,9 +22,6 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs --durations=15
-
-bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .cache runs .pytest_cache
