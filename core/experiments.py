@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from core.errors import CancelledError, DataError, StoreError
+from core.errors import DataError, StoreError
 from core.store import RunStore, check_run_id, new_run_id
 
 BUILTIN_INITS = ("random", "glove", "glove-frozen", "word2vec", "word2vec-cbow")

@@ -96,3 +96,30 @@ def clickbait_csv(tmp_path_factory, clickbait_rows) -> Path:
     path = tmp_path_factory.mktemp("clickbait") / "clickbait.csv"
     pd.DataFrame(clickbait_rows, columns=["headline", "label"]).to_csv(path, index=False)
     return path
+
+
+def wait_for_run(store, run_id: str, predicate, timeout: float = 180.0, every: float = 0.2):
+    """Poll the store until ``predicate(run)`` holds; on timeout fail with the last state and
+    the worker's log (jobs run in other processes, so their errors are only there)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        run = store.get_run(run_id)
+        if predicate(run):
+            return run
+        if time.monotonic() > deadline:
+            log = store.run_dir(run_id) / "worker.log"
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+            raise AssertionError(f"timed out; last state {run}; worker log:\n{tail}")
+        time.sleep(every)
+
+
+def medium_dataset():
+    """2,000 texts over 300 made-up words: long enough epochs to kill or cancel mid-run."""
+    from core.data import Dataset
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    texts = [" ".join(rng.choice(words, 12)) for _ in range(2000)]
+    return Dataset.from_lists(texts, ["a" if i % 2 else "b" for i in range(2000)])

@@ -5,7 +5,6 @@ use the bundled sample and two epochs, and wait on the run store, not on the clo
 """
 from __future__ import annotations
 
-import io
 import json
 import pickle
 import time

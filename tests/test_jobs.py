@@ -6,13 +6,12 @@ import os
 import signal
 import time
 
-import numpy as np
 import pytest
 
 from core import jobs
-from core.data import Dataset
 from core.store import RunStore
 from core.train import TrainConfig
+from tests.conftest import medium_dataset, wait_for_run
 
 pytestmark = pytest.mark.slow
 
@@ -24,54 +23,40 @@ def store(tmp_path):
 
 @pytest.fixture
 def medium_ds():
-    rng = np.random.default_rng(0)
-    words = [f"w{i}" for i in range(300)]
-    texts = [" ".join(rng.choice(words, 12)) for _ in range(2000)]
-    labels = ["a" if "w1" in t.split() or i % 2 else "b" for i, t in enumerate(texts)]
-    return Dataset.from_lists(texts, labels)
-
-
-def _wait(store, run_id, predicate, timeout=120):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        run = store.get_run(run_id)
-        if predicate(run):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"timed out; last state {store.get_run(run_id)}")
+    return medium_dataset()
 
 
 def test_job_runs_to_done_in_its_own_process(store, medium_ds):
     run_id = jobs.submit(store, medium_ds, TrainConfig(epochs=2, batch_size=32, doc_sample=10))
-    run = _wait(store, run_id, lambda r: r.status in ("done", "failed"))
+    run = wait_for_run(store, run_id, lambda r: r.status in ("done", "failed"))
     assert run.status == "done", run.error
     assert run.pid != os.getpid() and run.n_snapshots == 3
 
 
 def test_cancel_running_job(store, medium_ds):
     run_id = jobs.submit(store, medium_ds, TrainConfig(epochs=500, batch_size=8))
-    _wait(store, run_id, lambda r: r.n_snapshots >= 1)
+    wait_for_run(store, run_id, lambda r: r.n_snapshots >= 1)
     jobs.cancel(store, run_id)
-    run = _wait(store, run_id, lambda r: r.status != "running")
+    run = wait_for_run(store, run_id, lambda r: r.status != "running")
     assert run.status == "cancelled"
 
 
 def test_second_job_queues_until_a_slot_frees(store, medium_ds):
     first = jobs.submit(store, medium_ds, TrainConfig(epochs=500, batch_size=8), max_jobs=1)
-    _wait(store, first, lambda r: r.status == "running")
+    wait_for_run(store, first, lambda r: r.status == "running")
     second = jobs.submit(store, medium_ds, TrainConfig(epochs=1), max_jobs=1)
     time.sleep(2.0)
     assert store.get_run(second).status == "queued"
     assert jobs.busy_slots(store) == 1
     jobs.cancel(store, first)
-    assert _wait(store, second, lambda r: r.status in ("done", "failed")).status == "done"
+    assert wait_for_run(store, second, lambda r: r.status in ("done", "failed")).status == "done"
 
 
 def test_killed_worker_is_marked_failed_and_snapshots_survive(store, medium_ds):
     run_id = jobs.submit(store, medium_ds, TrainConfig(epochs=500, batch_size=8))
-    run = _wait(store, run_id, lambda r: r.n_snapshots >= 2)
+    run = wait_for_run(store, run_id, lambda r: r.n_snapshots >= 2)
     os.kill(run.pid, signal.SIGKILL)
-    _wait(store, run_id, lambda r: not jobs.process_alive(r.pid, r.run_id), timeout=10)
+    wait_for_run(store, run_id, lambda r: not jobs.process_alive(r.pid, r.run_id), timeout=10)
     assert jobs.reconcile(store) == [run_id]
     run = store.get_run(run_id)
     assert run.status == "failed" and "stopped unexpectedly" in run.error

@@ -67,16 +67,17 @@ def store_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("browser-store") / "runs"
 
 
-@pytest.fixture(scope="session")
-def app_url(store_dir) -> str:
-    """`streamlit run dashboard/app.py` on 127.0.0.1:<free port>; stopped at session end."""
-    _need_browser()
+def serve(store: Path, log: Path, warm_up: bool = True) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run dashboard/app.py` on 127.0.0.1:<free port> over ``store``; returns
+    the process and its URL once /_stcore/health answers. ``warm_up=False`` skips the
+    background warm-up (and so the projection engine)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    log = ARTIFACTS / "streamlit-server.log"
-    env = {**os.environ, "EXPLORER_STORE": str(store_dir),
+    env = {**os.environ, "EXPLORER_STORE": str(store),
            "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".cache" / "numba"))}
-    with open(log, "wb") as out:
+    if not warm_up:
+        env["EXPLORER_WARM_UP"] = "0"
+    with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
              "--server.headless", "true", "--server.address", "127.0.0.1",
@@ -85,14 +86,30 @@ def app_url(store_dir) -> str:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc, url
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(store_dir) -> str:
+    """The dashboard over the session's store; stopped at session end."""
+    _need_browser()
+    proc, url = serve(store_dir, ARTIFACTS / "streamlit-server.log")
+    try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -19,11 +19,10 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from conftest import REPO
+from conftest import REPO, wait_for_run
 from tests.hostile import corpus
 
-from .conftest import (CHROMIUM_ARGS, _free_port, _wait_healthy, screenshot,  # noqa: F401
-                       wait_idle)
+from .conftest import screenshot, serve, stop, wait_idle
 
 pytestmark = pytest.mark.browser
 MARKER = Path(os.environ.get("TMPDIR", "/tmp")) / f"browser-pickle-marker-{os.getpid()}"
@@ -222,38 +221,6 @@ def test_two_sessions_train_at_once_closed_tab_finds_its_run(guarded, app_url, s
 
 
 # ------------------------------------------------------------------------------ faults
-def _serve(store: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "EXPLORER_STORE": str(store), "EXPLORER_WARM_UP": "0"}
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
-             "true", "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    _wait_healthy(url, proc, log)
-    return proc, url
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def _wait_store(store, run_id, predicate, timeout=180):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        run = store.get_run(run_id)
-        if predicate(run):
-            return run
-        time.sleep(0.2)
-    raise AssertionError(f"timed out: {store.get_run(run_id)}")
-
-
 def test_killed_worker_and_server_restart(guarded, tmp_path):
     """kill -9 of the worker mid-epoch shows "failed" live; after a server restart the
     finished run and the killed run's finished epochs are listed and open."""
@@ -266,25 +233,25 @@ def test_killed_worker_and_server_restart(guarded, tmp_path):
     store = RunStore(root)
     data = load_dataset(REPO / "sample_data" / "sample.csv")
     done = jobs.submit(store, data, TrainConfig(epochs=2))
-    _wait_store(store, done, lambda r: r.status == "done")
+    wait_for_run(store, done, lambda r: r.status == "done")
     victim = jobs.submit(store, data, TrainConfig(epochs=300, batch_size=4))
-    proc, url = _serve(root, log)
+    proc, url = serve(root, log, warm_up=False)
     try:
         page = guarded().page()
         page.goto(f"{url}/train?run={victim}")
         wait_idle(page)
         heading(page, victim).filter(has_text="running").wait_for(timeout=120_000)
-        run = _wait_store(store, victim, lambda r: len(r.epochs) >= 2)
+        run = wait_for_run(store, victim, lambda r: len(r.epochs) >= 2)
         time.sleep(0.3)  # inside the next epoch
         os.kill(run.pid, signal.SIGKILL)
         page.get_by_text("The training process stopped unexpectedly").wait_for(timeout=30_000)
         heading(page, victim).filter(has_text="failed").wait_for()
         screenshot(page, "rel-worker-killed")
     finally:
-        _stop(proc)
+        stop(proc)
     kept = len(store.get_run(victim).epochs)
 
-    proc, url = _serve(root, log)  # the restart
+    proc, url = serve(root, log, warm_up=False)  # the restart
     try:
         page = guarded().page()
         page.goto(f"{url}/runs")
@@ -303,7 +270,7 @@ def test_killed_worker_and_server_restart(guarded, tmp_path):
             assert epochs in page.get_by_test_id("stProgress").inner_text()
             page.get_by_test_id("stPlotlyChart").first.locator(".main-svg").first.wait_for()
     finally:
-        _stop(proc)
+        stop(proc)
     assert kept >= 2 and len(RunStore(root).get_run(victim).epochs) == kept
     for snap in RunStore(root).get_run(victim).snapshots:
         assert RunStore(root).load_snapshot(victim, snap["idx"]).shape[0] > 100

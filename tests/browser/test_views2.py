@@ -6,15 +6,11 @@ nor disturb the runs of test_dashboard_browser.py. Screenshots: test-artifacts/s
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import (ARTIFACTS, REPO, _free_port, _need_browser, _wait_healthy, screenshot,
-                       wait_idle)
+from .conftest import ARTIFACTS, REPO, _need_browser, screenshot, serve, stop, wait_idle
 
 pytestmark = pytest.mark.browser
 PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
@@ -49,25 +45,11 @@ def views_store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def views_url(views_store):
     _need_browser()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port, log = _free_port(), ARTIFACTS / "streamlit-views2.log"
-    env = {**os.environ, "EXPLORER_STORE": str(views_store[0].root), "EXPLORER_WARM_UP": "0"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
-             "true", "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = serve(views_store[0].root, ARTIFACTS / "streamlit-views2.log", warm_up=False)
     try:
-        _wait_healthy(url, proc, log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ bounded (tracemalloc peak; pyarrow's own allocator is bounded by the subprocess 
 from __future__ import annotations
 
 import tracemalloc
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

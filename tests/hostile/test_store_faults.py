@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from core import jobs
-from core.data import Dataset
 from core.errors import StoreError
 from core.store import RunStore, check_run_id
+from tests.conftest import medium_dataset, wait_for_run
 
 REPO = Path(__file__).resolve().parents[2]
 TRAVERSALS = ["../../etc", "..", ".", "/etc/passwd", "20260101-120000-abcdef/../../etc",
@@ -118,20 +118,7 @@ def test_kill_9_mid_write_never_leaves_a_readable_half_array(store):
 
 @pytest.fixture
 def medium_ds():
-    rng = np.random.default_rng(0)
-    words = [f"w{i}" for i in range(300)]
-    texts = [" ".join(rng.choice(words, 12)) for _ in range(2000)]
-    return Dataset.from_lists(texts, ["a" if i % 2 else "b" for i in range(2000)])
-
-
-def _wait(store, run_id, predicate, timeout=180):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        run = store.get_run(run_id)
-        if predicate(run):
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"timed out; last state {store.get_run(run_id)}")
+    return medium_dataset()
 
 
 @pytest.mark.slow
@@ -142,12 +129,12 @@ def test_worker_kill_9_mid_epoch_then_restart(store, medium_ds):
     from core.train import TrainConfig
 
     done = jobs.submit(store, medium_ds, TrainConfig(epochs=2, batch_size=64, doc_sample=10))
-    assert _wait(store, done, lambda r: r.status in ("done", "failed")).status == "done"
+    assert wait_for_run(store, done, lambda r: r.status in ("done", "failed")).status == "done"
     victim = jobs.submit(store, medium_ds, TrainConfig(epochs=500, batch_size=8, doc_sample=10))
-    run = _wait(store, victim, lambda r: len(r.epochs) >= 2)
+    run = wait_for_run(store, victim, lambda r: len(r.epochs) >= 2)
     time.sleep(random.Random(5).uniform(0.05, 0.5))  # somewhere inside the next epoch
     os.kill(run.pid, signal.SIGKILL)
-    _wait(store, victim, lambda r: not jobs.process_alive(r.pid, r.run_id), timeout=10)
+    wait_for_run(store, victim, lambda r: not jobs.process_alive(r.pid, r.run_id), timeout=10)
     assert jobs.refresh(store, victim).status == "failed"  # seen live, no restart needed
 
     restarted = RunStore(store.root)  # a new server process opens the same store
