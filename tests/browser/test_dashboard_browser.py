@@ -23,7 +23,7 @@ def no_errors(page) -> None:
 def test_data_page_opens_on_the_sample(page, app_url):
     page.goto(app_url)
     wait_idle(page)
-    assert page.get_by_text("Using the bundled sample").is_visible()
+    expect(page.get_by_text("Using the bundled sample")).to_be_visible()
     chart = page.get_by_test_id("stPlotlyChart").first
     chart.locator(".js-plotly-plot .main-svg").first.wait_for()
     page.get_by_text("Distinct words in GloVe").wait_for()

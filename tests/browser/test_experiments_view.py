@@ -52,7 +52,7 @@ def test_launch_tiny_experiment_and_see_the_curve(page, app_url, store_dir):
     curve.locator(".js-plotly-plot .main-svg").first.wait_for()
     points = curve.locator("g.trace.scatter path.point")
     expect(points).to_have_count(4, timeout=30_000)  # 2 inits x 2 sizes; traces draw one by one
-    assert page.get_by_role("button", name="Download results (CSV)").is_visible()
+    expect(page.get_by_role("button", name="Download results (CSV)")).to_be_visible()
     assert page.get_by_test_id("stAlertContentError").count() == 0
     assert page.get_by_test_id("stException").count() == 0
     wait_idle(page)

@@ -115,8 +115,8 @@ def test_compare_word_neighbours_are_listed(vpage, views_url, views_store):
     expect(rows).to_have_count(10)
     glove = [r.locator("td").nth(1).inner_text() for r in rows.all()]
     assert all(glove), glove
-    assert page.get_by_text("Gained", exact=True).is_visible()
-    assert page.get_by_text("Lost", exact=True).is_visible()
+    expect(page.get_by_text("Gained", exact=True)).to_be_visible()
+    expect(page.get_by_text("Lost", exact=True)).to_be_visible()
     expect(page.locator(PLOT)).to_have_count(4)  # two maps, Jaccard histogram, measures
     screenshot(page, "v2-03-compare-himalayas")
 
