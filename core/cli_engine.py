@@ -69,6 +69,8 @@ def _configure_project(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id")
     p.add_argument("--method", default="umap", choices=["umap", "pca"])
     p.add_argument("--words", type=int, default=2000, help="words projected (10..50000)")
+    p.add_argument("--word", action="append", default=[], dest="extra_words",
+                   help="also project this word (repeatable)")
     p.add_argument("--store", default=default_store())
 
 
@@ -85,7 +87,7 @@ def project_cmd(args: argparse.Namespace) -> int:
     if args.method == "umap":
         project.configure_numba_cache()  # before umap's import, so compiled code is reused
         sys.stderr.write("projecting with UMAP (the first use compiles, which takes a while)\n")
-    result = project_run(store, args.run_id, config)
+    result = project_run(store, args.run_id, config, extra_words=args.extra_words)
     emit_json({"run_id": args.run_id, "method": result.method, "n_words": len(result.rows),
                "snapshots": [{"snapshot": i, "trustworthiness": t}
                              for i, t in enumerate(result.trust)],

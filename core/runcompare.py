@@ -27,7 +27,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -467,11 +467,13 @@ class RunProjection:
 
 
 def project_run(store: RunStore, run_id: str, config: Any = None, *,
-                max_unseen: int = 500, cached_only: bool = False) -> RunProjection | None:
+                max_unseen: int = 500, cached_only: bool = False,
+                extra_words: Sequence[str] = ()) -> RunProjection | None:
     """Project the run's most frequent training words (plus up to ``max_unseen`` pretrained
     words never seen in training) in every snapshot, through core.project's disk cache.
     The latest result per method is also kept as ``cache/projection_<method>_*`` arrays so
-    exports can reuse its coordinates. With ``cached_only`` a cache miss returns None."""
+    exports can reuse its coordinates. With ``cached_only`` a cache miss returns None.
+    ``extra_words`` (words the user asks for) are projected too; unknown ones are an error."""
     from core import project
 
     config = config or project.ProjectionConfig()
@@ -481,8 +483,13 @@ def project_run(store: RunStore, run_id: str, config: Any = None, *,
     vocab = store.load_vocab(run_id)
     in_pre = (vocab["in_pretrained"].to_numpy() if "in_pretrained" in vocab.columns
               else np.zeros(len(vocab), dtype=bool))
+    tokens = vocab["token"].astype(str).tolist()
+    missing = [w for w in extra_words if w not in set(tokens)]
+    if missing:
+        raise ExplorerError(f"Not in this run's vocabulary: {', '.join(missing[:10])}.")
     rows = project.select_words(vocab["count"].to_numpy(), vocab["train_count"].to_numpy(),
-                                n_top=config.n_words, include_unseen=max_unseen > 0,
+                                n_top=config.n_words, extra_words=list(extra_words),
+                                itos=tokens, include_unseen=max_unseen > 0,
                                 in_pretrained=in_pre, max_unseen=max_unseen)
     if len(rows) < 3:
         raise ExplorerError(f"Run {run_id} has only {len(rows)} words to project (need 3).")
@@ -499,7 +506,6 @@ def project_run(store: RunStore, run_id: str, config: Any = None, *,
         result = project.cached_sequence(cache, frames, config, key=key)
         store.save_array(run_id, f"cache/projection_{config.method}_rows", rows)
         store.save_array(run_id, f"cache/projection_{config.method}_coords", result.stacked)
-    tokens = vocab["token"].astype(str).tolist()
     return RunProjection(rows, [tokens[i] for i in rows], result.coords, result.trust,
                          result.seconds, result.method)
 

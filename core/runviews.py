@@ -109,13 +109,16 @@ def latest_live(store: RunStore, run_id: str) -> LiveFrame | None:
 # ------------------------------------------------------------------------- finished-run views
 
 def evolution(store: RunStore, run_id: str, method: str = "umap",
-              cached_only: bool = True) -> WordFrames | None:
+              cached_only: bool = True, n_words: int = 2000,
+              extra_words: tuple[str, ...] = ()) -> WordFrames | None:
     """Stable word positions over all snapshots (UMAP: one fit on the final snapshot, the
-    others transformed). PCA is always computed on request: it takes well under a second."""
+    others transformed). PCA is always computed on request: it takes about a second, so it
+    also serves large views (``n_words`` up to 50,000) and words the user adds."""
     from core.runcompare import project_run
 
-    result = project_run(store, run_id, _projection_config(method),
-                         max_unseen=EVOLUTION_UNSEEN, cached_only=cached_only and method != "pca")
+    result = project_run(store, run_id, _projection_config(method, n_words),
+                         max_unseen=EVOLUTION_UNSEEN, cached_only=cached_only and method != "pca",
+                         extra_words=extra_words)
     if result is None:
         return None
     return WordFrames(result.rows, result.words, np.stack(result.coords), result.trust,

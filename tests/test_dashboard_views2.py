@@ -110,6 +110,23 @@ def test_evolution_highlights_a_word_with_its_trail(app):
     assert all(f["data"][1]["text"] == ["good", "bad"] for f in fig["frames"])
 
 
+def test_evolution_all_words_added_words_and_trustworthiness(app):
+    open_page(app, "evolution")
+    n_top = len(figure(app, "Learned word vectors")["data"][0]["hovertext"])
+    assert any("trustworthiness 0." in c.value or "trustworthiness 1." in c.value
+               for c in app.caption)
+    app.radio(key="w_evo_scope").set_value("all words (PCA, up to 50,000)").run()
+    assert not app.exception
+    assert any(c.value.startswith("PCA layout") for c in app.caption)
+    app.radio(key="w_evo_scope").set_value("most frequent (UMAP)").run()
+    app.text_input(key="w_evo_add").set_value("Himalayas, zebra").run()
+    assert any("zebra" in e.value for e in app.error)  # an unknown word is a message
+    app.text_input(key="w_evo_add").set_value("himalayas").run()
+    hover = figure(app, "Learned word vectors")["data"][0]["hovertext"]
+    assert any(h.startswith("<b>himalayas</b>") for h in hover)
+    assert len(hover) >= n_top
+
+
 def test_evolution_colour_choices(app):
     open_page(app, "evolution")
     options = app.selectbox(key="w_evo_color").options

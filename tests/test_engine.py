@@ -120,3 +120,20 @@ def test_engine_process_stops_with_its_server(store):
     while engine_running(store) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not engine_running(store)
+
+
+def test_user_words_and_large_pca_views(store, tiny_ds):
+    """Words the user asks for are projected too; PCA serves any number of words on request."""
+    from core.errors import ExplorerError
+
+    run_id = _run(store, tiny_ds)
+    small = runviews.evolution(store, run_id, "pca", n_words=10)
+    assert "himalayas" not in small.words[:10]
+    asked = runviews.evolution(store, run_id, "pca", n_words=10, extra_words=("himalayas",))
+    assert "himalayas" in asked.words and len(asked.words) == len(small.words) + 1
+    everything = runviews.evolution(store, run_id, "pca", n_words=50_000)
+    seen = (store.load_vocab(run_id)["train_count"] > 0).sum() - 0
+    assert len(everything.words) >= seen - 2  # every seen word except <pad>/<unk>
+    assert 0.0 <= everything.trust[-1] <= 1.0
+    with pytest.raises(ExplorerError, match="Not in this run's vocabulary: zebra"):
+        runviews.evolution(store, run_id, "pca", extra_words=("zebra",))

@@ -15,12 +15,23 @@ st.write("Each point is one row of the embedding table: a word's vector, reduced
 run = charts.pick_run("evolution")
 if run is None:
     st.stop()
-evo, pending = charts.load_layout(run, runviews.evolution)
+store = services.store()
+ALL_WORDS = "all words (PCA, up to 50,000)"
+top, add = st.columns([1, 2])
+scope = top.radio("Words", ["most frequent (UMAP)", ALL_WORDS], horizontal=True,
+                  key=state.W_EVO_SCOPE)
+typed = add.text_input("Add words to the picture (comma-separated)", key=state.W_EVO_ADD)
+extra = tuple(dict.fromkeys(w.strip().lower() for w in typed.split(",") if w.strip()))
+if scope == ALL_WORDS or extra:  # the engine's UMAP layout has a fixed word list: use PCA
+    evo, pending = services.attempt(runviews.evolution, store, run.run_id, "pca",
+                                    n_words=50_000 if scope == ALL_WORDS else 2000,
+                                    extra_words=extra), False
+else:
+    evo, pending = charts.load_layout(run, runviews.evolution)
 if evo is None:
     st.stop()
 if pending:
     charts.poll_until_ready(run.run_id)
-store = services.store()
 vocab = services.attempt(store.load_vocab, run.run_id)
 if vocab is None:
     st.stop()
@@ -80,7 +91,9 @@ unseen_note = ("with random initial vectors they stay where they started, since 
                "ever reaches their rows" if init == "random" else
                "they keep the place their initial vectors gave them, which is where the "
                "pretrained knowledge helps")
-st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words "
+st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, "
+           f"trustworthiness {evo.trust[-1]:.2f} (the share of each word's 2-D neighbours "
+           "that are also its neighbours in the full space: 1 = faithful) "
            f"({(~seen).sum():,} of them never seen in training: {unseen_note}). "
            + ("Press ▶ Play or drag the slider; hover a point for its nearest neighbours."
               if animate else "Too many words to animate: pick a snapshot above."))
