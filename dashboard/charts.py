@@ -22,6 +22,7 @@ POLL_SECONDS = 2.0
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf")
 SEEN, UNSEEN = "#4c78a8", "#f58518"
+NO_VALUE = "#d3d3d3"  # points without a colour value
 TRAILS = ("#111111", "#6a3d9a", "#01665e", "#8c510a", "#c51b7d", "#4d4d4d", "#1b7837", "#b35806")
 _MAP = dict(margin=dict(l=10, r=10, t=40, b=10), height=520, plot_bgcolor="#fafafa",
             legend=dict(orientation="h", yanchor="top", y=-0.04, x=0),
@@ -119,16 +120,33 @@ def _ranges(coords: np.ndarray) -> tuple[list[float], list[float]]:
 
 
 def _point_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int) -> list:
-    groups = colour.groups or {colour.title: (np.arange(len(xy)), None)}
+    if colour.groups is None:
+        return _value_traces(xy, hover, colour, t)
+    return [go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
+                         marker=dict(size=6, opacity=0.8, color=solid),
+                         hovertext=[hover[i] for i in idx], hoverinfo="text")
+            for name, (idx, solid) in colour.groups.items()]
+
+
+def _value_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int) -> list:
+    """Points coloured by a value, drawn over light-grey points that have none (words outside
+    the compared set): without this, plotly paints missing values dark and they swamp the
+    picture. The grey trace exists in every frame or in none (an empty WebGL trace stalls
+    plotly's animation), decided over all frames so each frame has the same traces."""
+    values = np.asarray(colour.values[t], dtype=float)
+    has = np.isfinite(values)
+    parts = [(np.flatnonzero(has), dict(size=6, opacity=0.8, color=values[has],
+                                        colorscale=colour.scale, cmid=colour.mid,
+                                        colorbar=dict(title=colour.title, thickness=12)),
+              colour.title)]
+    if not np.isfinite(np.asarray(colour.values, dtype=float)).all():
+        parts.insert(0, (np.flatnonzero(~has), dict(size=4, opacity=0.5, color=NO_VALUE),
+                         "no value"))
     traces = []
-    for n, (name, (idx, solid)) in enumerate(groups.items()):
-        marker: dict[str, Any] = dict(size=6, opacity=0.8, color=solid)
-        if solid is None:
-            marker.update(color=colour.values[t], colorscale=colour.scale, cmid=colour.mid,
-                          colorbar=dict(title=colour.title, thickness=12))
+    for idx, marker, name in parts:
         traces.append(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
                                    marker=marker, hovertext=[hover[i] for i in idx],
-                                   hoverinfo="text", showlegend=colour.groups is not None))
+                                   hoverinfo="text", showlegend=False))
     return traces
 
 

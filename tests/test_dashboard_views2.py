@@ -79,6 +79,15 @@ def figure(at: AppTest, prefix: str) -> dict:
 
 
 # ------------------------------------------------------------------------------ Evolution
+def points(traces: list) -> tuple[list, np.ndarray]:
+    """Hover texts and x of the word points (not the searched circle or the trails)."""
+    own = [t for t in traces if t.get("name") != "searched"
+           and not t.get("name", "").startswith("trail: ")]
+    hover = [h for t in own for h in (t.get("hovertext") or [])]
+    xs = [arr(t["x"]) for t in own if t.get("x") is not None]
+    return hover, np.concatenate(xs) if xs else np.zeros(0)
+
+
 def test_evolution_animates_every_snapshot_with_neighbours_in_the_hover(app):
     open_page(app, "evolution")
     fig = figure(app, "Learned word vectors")
@@ -86,13 +95,13 @@ def test_evolution_animates_every_snapshot_with_neighbours_in_the_hover(app):
     steps = fig["layout"]["sliders"][0]["steps"]
     assert [s["label"] for s in steps] == ["start", "epoch 1", "epoch 2", "epoch 3"]
     assert fig["data"][0]["type"] == "scattergl"
-    hover = fig["data"][0]["hovertext"]
+    hover, _ = points(fig["data"])
     good = next(h for h in hover if h.startswith("<b>good</b>"))
     assert "nearest:" in good and "trained on" in good
     # a word's position differs between the first and the last frame: the vectors moved
-    first, last = fig["frames"][0]["data"][0], fig["frames"][-1]["data"][0]
-    assert len(arr(first["x"])) == len(hover)
-    assert not np.allclose(arr(first["x"]), arr(last["x"]))
+    first, last = points(fig["frames"][0]["data"])[1], points(fig["frames"][-1]["data"])[1]
+    assert len(first) == len(hover)
+    assert not np.allclose(first, last)
     assert figure(app, "Most-moved words")["data"][0]["type"] == "bar"
     assert any("Drift" in t for t in figures(app))
 
@@ -107,12 +116,13 @@ def test_evolution_highlights_a_word_with_its_trail(app):
     assert all(len(t["hovertext"]) == 4 for t in trails)  # one point per snapshot
     focus = [t for t in fig["data"] if t.get("name") == "searched"]
     assert focus and focus[0]["text"] == ["good", "bad"]
-    assert all(f["data"][1]["text"] == ["good", "bad"] for f in fig["frames"])
+    assert all(next(t for t in f["data"] if t.get("name") == "searched")["text"]
+               == ["good", "bad"] for f in fig["frames"])
 
 
 def test_evolution_all_words_added_words_and_trustworthiness(app):
     open_page(app, "evolution")
-    n_top = len(figure(app, "Learned word vectors")["data"][0]["hovertext"])
+    n_top = len(points(figure(app, "Learned word vectors")["data"])[0])
     assert any("trustworthiness 0." in c.value or "trustworthiness 1." in c.value
                for c in app.caption)
     app.radio(key="w_evo_scope").set_value("all words (PCA, up to 50,000)").run()
@@ -122,7 +132,7 @@ def test_evolution_all_words_added_words_and_trustworthiness(app):
     app.text_input(key="w_evo_add").set_value("Himalayas, zebra").run()
     assert any("zebra" in e.value for e in app.error)  # an unknown word is a message
     app.text_input(key="w_evo_add").set_value("himalayas").run()
-    hover = figure(app, "Learned word vectors")["data"][0]["hovertext"]
+    hover = points(figure(app, "Learned word vectors")["data"])[0]
     assert any(h.startswith("<b>himalayas</b>") for h in hover)
     assert len(hover) >= n_top
 
