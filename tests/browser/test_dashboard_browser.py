@@ -101,3 +101,11 @@ def test_upload_train_reload_and_list(page, app_url, store_dir, clickbait_csv, c
     assert run_id in page.url  # the active run stays in the address across pages
     no_errors(page)
     screenshot(page, "07-runs")
+
+    # export: the browser downloads the learned vectors, and gensim reads them back
+    from gensim.models import KeyedVectors
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download word2vec text").click()
+    kv = KeyedVectors.load_word2vec_format(download.value.path(), binary=False)
+    assert kv.vector_size == 50 and len(kv) > 1000 and "you" in kv.key_to_index
