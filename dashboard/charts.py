@@ -7,6 +7,8 @@ per-point annotations.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -314,6 +316,12 @@ _LINES = {**_MAP, "height": 400, "plot_bgcolor": None,
           "legend": dict(orientation="h", yanchor="top", y=-0.18, x=0)}
 
 
+def init_label(init: object) -> str:
+    """A start's name for a legend: a vector file by its file name, not its full path."""
+    text = str(init)
+    return f"file {Path(text).name}" if "/" in text else text
+
+
 def size_label(size: str, n_train: float) -> str:
     """'100', or 'all (400)' for the whole training pool."""
     return f"all ({int(n_train):,})" if str(size) == "all" else str(size)
@@ -329,7 +337,8 @@ def learning_curve_figure(summary: pd.DataFrame, mean: str = "acc_mean", std: st
         spread = rows[std].fillna(0).to_numpy(dtype=float)
         fig.add_trace(go.Scatter(
             x=rows["n_train"].astype(float).tolist(), y=rows[mean].astype(float).tolist(),
-            mode="lines+markers", name=str(init), line=dict(color=PALETTE[n % len(PALETTE)]),
+            mode="lines+markers", name=init_label(init),
+            line=dict(color=PALETTE[n % len(PALETTE)]),
             error_y=dict(type="data", array=spread.tolist(), visible=bool(spread.any())),
             customdata=[[size_label(s, t), int(r)] for s, t, r in
                         zip(rows["size"], rows["n_train"], rows["runs"])],
@@ -352,7 +361,7 @@ def unseen_figure(summary: pd.DataFrame) -> go.Figure:
         spread = rows["unseen_std"].fillna(0).to_numpy(dtype=float)
         fig.add_trace(go.Bar(
             x=[size_label(s, t) for s, t in zip(rows["size"], rows["n_train"])],
-            y=rows["unseen_mean"].astype(float).tolist(), name=str(init),
+            y=rows["unseen_mean"].astype(float).tolist(), name=init_label(init),
             marker_color=PALETTE[n % len(PALETTE)],
             error_y=dict(type="data", array=spread.tolist(), visible=bool(spread.any())),
             text=[f"n={m:.0f}" if np.isfinite(m) else "n=0"

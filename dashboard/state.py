@@ -62,6 +62,7 @@ W_CMP_SPACE = "w_cmp_space"
 W_DOC_EPOCH = "w_doc_epoch"
 W_EXP_SIZES = "w_exp_sizes"
 W_EXP_INITS = "w_exp_inits"
+W_EXP_VECTORS_UPLOAD = "w_exp_vectors_upload"  # a vector file offered as a start
 W_EXP_SEEDS = "w_exp_seeds"
 W_EXP_EPOCHS = "w_exp_epochs"
 W_EXP_PICK = "w_exp_pick"

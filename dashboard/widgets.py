@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 # Material icons, not emoji: they render without an emoji font (headless/minimal systems).
 STATUS_ICON = {"queued": ":material/hourglass_top:", "running": ":material/directions_run:",
@@ -99,3 +100,26 @@ def run_numbers(run, pretty: bool = False) -> dict[str, Any]:
         out["seconds"] = "" if out["seconds"] is None else f"{out['seconds']:.1f} s"
         out = {k: "" if v is None else str(v) for k, v in out.items()}
     return out
+
+
+def vector_file_picker(key: str) -> dict[str, Any] | None:
+    """Upload a word-vector file, checked once by core (pickle formats refused); returns
+    its description (name, path, words, dim) or None. The checked file is shared by the
+    pages that offer it (Train, Experiments)."""
+    from core.pretrained import ACCEPTED_FORMATS
+    from dashboard import services, state
+
+    up = st.file_uploader("Word-vector file", key=key,
+                          help=f"Accepted: {ACCEPTED_FORMATS}. Pickle-based files are refused.")
+    if up is not None and up.file_id != state.get(state.VECTORS_FILE_ID):
+        state.put(state.VECTORS_FILE_ID, up.file_id)
+        with st.spinner("Checking the vector file…"):
+            state.put(state.VECTORS, services.check_vectors_upload(up.name, up.getvalue()))
+    vectors = state.get(state.VECTORS)
+    if vectors and "error" in vectors:
+        st.error(services.plain(vectors["error"]))
+        return None
+    if vectors:
+        st.success(f"{services.plain(vectors['name'])}: {vectors['words']:,} words × "
+                   f"{vectors['dim']} dimensions")
+    return vectors

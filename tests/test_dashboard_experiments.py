@@ -66,6 +66,27 @@ def texts(elements) -> list[str]:
     return [str(e.value) for e in elements]
 
 
+def test_an_uploaded_vector_file_is_offered_as_a_start(store_dir):
+    at = open_page("experiments.py")
+    assert len(at.multiselect(key="w_exp_inits").options) == 5  # the built-in starts
+    text = "2 3\ngood 0.1 0.2 0.3\nbad -0.1 0.0 0.5\n".encode()
+    at.file_uploader(key="w_exp_vectors_upload").set_value(("mine.vec", text, "text/plain")).run()
+    assert not at.exception and not at.error
+    options = at.multiselect(key="w_exp_inits").options
+    assert len(options) == 6 and options[-1] == "your file mine.vec"
+
+
+def test_a_pickle_vector_file_is_refused_on_the_experiments_page(store_dir):
+    import pickle
+
+    at = open_page("experiments.py")
+    at.file_uploader(key="w_exp_vectors_upload").set_value(
+        ("vectors.pkl", pickle.dumps({"good": [0.1]}), "application/octet-stream")).run()
+    assert not at.exception
+    assert any("pickle" in e.value.lower() for e in at.error)
+    assert len(at.multiselect(key="w_exp_inits").options) == 5
+
+
 def test_sizes_offered_are_below_the_training_pool(store_dir):
     at = open_page("experiments.py")
     sizes = at.multiselect(key="w_exp_sizes")

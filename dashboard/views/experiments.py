@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from core import experiment_jobs as ej
-from core.experiments import BUILTIN_INITS, ExperimentConfig, list_experiments
+from core.experiments import ExperimentConfig, list_experiments
 from dashboard import charts, services, state, widgets
 
 SIZES = (50, 100, 200, 500, 1000, 2000)
@@ -46,8 +46,11 @@ a, b = st.columns(2)
 sizes = a.multiselect("Training sizes", offered, key=state.W_EXP_SIZES,
                       default=[s for s in (100, 500, "all") if s in offered],
                       format_func=lambda s: f"all ({pool:,})" if s == "all" else str(s))
-inits = b.multiselect("Start the word vectors from", BUILTIN_INITS, default=["random", "glove"],
-                      format_func=INIT_NAMES.get, key=state.W_EXP_INITS)
+with st.expander("Also start from your own word-vector file"):
+    vectors = widgets.vector_file_picker(state.W_EXP_VECTORS_UPLOAD)
+names = {**INIT_NAMES, **({vectors["path"]: f"your file {vectors['name']}"} if vectors else {})}
+inits = b.multiselect("Start the word vectors from", list(names), default=["random", "glove"],
+                      format_func=names.get, key=state.W_EXP_INITS)
 a, b = st.columns(2)
 seeds = a.slider("Seeds per setting", 1, 5, 3, key=state.W_EXP_SEEDS,
                  help="Each setting is trained this many times; the charts show mean ± spread.")
@@ -55,7 +58,7 @@ epochs = b.number_input("Epochs per run", 1, 200, DEFAULT.epochs, key=state.W_EX
 sizes = sorted(sizes, key=lambda s: pool if s == "all" else s)
 n_runs = len(sizes) * len(inits) * seeds
 st.caption(f"**{n_runs} runs** ({len(inits)} starts × {len(sizes)} sizes × {seeds} seeds), "
-           f"{int(epochs)} epochs each. Runs take turns with training jobs (one at a time).")
+           f"{int(epochs)} epochs each, taking turns with training jobs (one at a time).")
 if st.button("Launch", type="primary", disabled=n_runs == 0):
     config = services.attempt(ExperimentConfig, sizes=tuple(sizes), inits=tuple(inits),
                               seeds=int(seeds), epochs=int(epochs))
@@ -69,12 +72,12 @@ past = services.attempt(list_experiments, store) or []
 if not past:
     st.caption("No experiment yet: choose the settings above and press Launch.")
     st.stop()
-by_id = {e.experiment_id: e for e in past}
-ids, opened = list(by_id), state.get(state.EXPERIMENT)
+by_id, opened = {e.experiment_id: e for e in past}, state.get(state.EXPERIMENT)
+ids, starts = list(by_id), {i: ", ".join(map(charts.init_label, e.config.inits)) for i, e in by_id.items()}
 exp_id = st.selectbox(
     "Experiment", ids, index=ids.index(opened) if opened in ids else 0, key=state.W_EXP_PICK,
     # a label that never changes: a keyed selectbox keeps showing the label it was picked with
-    format_func=lambda i: f"{i} · {', '.join(by_id[i].config.inits)} · sizes "
+    format_func=lambda i: f"{i} · {starts[i]} · sizes "
                           f"{', '.join(map(str, by_id[i].config.sizes))} · {by_id[i].total} runs",
     on_change=lambda: state.put(state.EXPERIMENT, st.session_state[state.W_EXP_PICK]))
 
@@ -86,8 +89,8 @@ def _gap_sentence(summary, mean: str) -> str:
         return ""
     best, worst = first.loc[first[mean].idxmax()], first.loc[first[mean].idxmin()]
     return (f"With {charts.size_label(best['size'], best['n_train'])} training texts, "
-            f"**{best['init']}** reaches {best[mean]:.0%} against {worst[mean]:.0%} for "
-            f"**{worst['init']}**.")
+            f"**{charts.init_label(best['init'])}** reaches {best[mean]:.0%} against "
+            f"{worst[mean]:.0%} for **{charts.init_label(worst['init'])}**.")
 
 
 def results(exp) -> None:
@@ -97,13 +100,12 @@ def results(exp) -> None:
         return
     st.plotly_chart(charts.learning_curve_figure(summary))
     st.caption("Mean validation accuracy over the seeds (with several seeds, bars show ± one "
-               "standard deviation). "
-               "A gap on the left, closing to the right, is the pretrained start helping while "
-               "examples are few. " + _gap_sentence(summary, "acc_mean"))
+               "standard deviation). A gap on the left, closing to the right, is the pretrained "
+               "start helping while examples are few. " + _gap_sentence(summary, "acc_mean"))
     st.plotly_chart(charts.unseen_figure(summary))
-    st.caption("The same runs on only the validation documents containing a key word (one "
-               "that points to a class) never seen in training; *n* is how many such documents. "
-               "A random start knows nothing of these words — a GloVe start knows their "
+    st.caption("The same runs on only the validation documents containing a key word (one that "
+               "points to a class) never seen in training; *n* is how many such documents. A "
+               "random start knows nothing of these words — a GloVe start knows their "
                "neighbours. " + _gap_sentence(summary, "unseen_mean"))
     st.dataframe(exp.results, hide_index=True)
     st.download_button("Download results (CSV)", exp.results.to_csv(index=False),
@@ -112,7 +114,7 @@ def results(exp) -> None:
 
 def progress_text(exp) -> str:
     now = services.attempt(ej.progress, store, exp.experiment_id) or {}
-    if exp.status == "queued":
+    if exp.status == "queued":  # runs and experiments share the training slots
         return "Waiting for a free slot (a training run or another experiment is using it)…"
     if exp.status == "running" and now:
         return (f"Run {now['index']} of {now['total']}: {now['init']}, size {now['size']}, "

@@ -6,7 +6,6 @@ import streamlit as st
 
 from core import jobs
 from core.model import ARCHS
-from core.pretrained import ACCEPTED_FORMATS
 from core.train import TrainConfig
 from dashboard import charts, services, state, widgets
 
@@ -35,18 +34,7 @@ if init == "word2vec":
                                                        "cbow": "CBOW"}.get)
 vectors = None
 if init == "file":
-    up = st.file_uploader("Word-vector file", key=state.W_VECTORS_UPLOAD,
-                          help=f"Accepted: {ACCEPTED_FORMATS}. Pickle-based files are refused.")
-    if up is not None and up.file_id != state.get(state.VECTORS_FILE_ID):
-        state.put(state.VECTORS_FILE_ID, up.file_id)
-        with st.spinner("Checking the vector file…"):
-            state.put(state.VECTORS, services.check_vectors_upload(up.name, up.getvalue()))
-    vectors = state.get(state.VECTORS)
-    if vectors and "error" in vectors:
-        st.error(services.plain(vectors["error"]))
-        vectors = None
-    elif vectors:
-        st.success(f"{services.plain(vectors['name'])}: {vectors['words']:,} words × {vectors['dim']} dimensions")
+    vectors = widgets.vector_file_picker(state.W_VECTORS_UPLOAD)
 pretrained = init != "random"
 
 with st.form("train_form", border=True):
