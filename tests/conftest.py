@@ -123,3 +123,31 @@ def medium_dataset():
     words = [f"w{i}" for i in range(300)]
     texts = [" ".join(rng.choice(words, 12)) for _ in range(2000)]
     return Dataset.from_lists(texts, ["a" if i % 2 else "b" for i in range(2000)])
+
+
+@pytest.fixture
+def app_store(tmp_path, monkeypatch) -> Path:
+    """An empty run store for AppTest pages (via EXPLORER_STORE), with the server's
+    background warm-up (GloVe, the projection engine) switched off."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv("EXPLORER_STORE", str(root))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    return root
+
+
+@pytest.fixture(scope="module")
+def vector_run(tmp_path_factory):
+    """A finished 2-epoch run on TWENTY_LINES initialised from a small vector file:
+    (store, run_id, vector file). One per test module, so modules never share its cache."""
+    from core.data import Dataset
+    from core.store import RunStore
+    from core.train import TrainConfig, train_run
+
+    vec = tmp_path_factory.mktemp("vec") / "tiny.w2v.txt"
+    make_keyed_vectors().save_word2vec_format(str(vec), binary=False)
+    store = RunStore(tmp_path_factory.mktemp("store"))
+    texts, labels = zip(*TWENTY_LINES)
+    run_id = train_run(Dataset.from_lists(list(texts), list(labels)),
+                       TrainConfig(init=str(vec), epochs=2, val_fraction=0.5, batch_size=4),
+                       store).run_id
+    return store, run_id, vec

@@ -9,22 +9,7 @@ import sys
 import pytest
 
 from core.cli import main
-from core.data import Dataset
-from core.store import RunStore
-from core.train import TrainConfig, train_run
-from tests.conftest import REPO, TWENTY_LINES, make_keyed_vectors
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    vec = tmp_path_factory.mktemp("vec") / "tiny.w2v.txt"
-    make_keyed_vectors().save_word2vec_format(str(vec), binary=False)
-    store = RunStore(tmp_path_factory.mktemp("store"))
-    texts, labels = zip(*TWENTY_LINES)
-    run_id = train_run(Dataset.from_lists(list(texts), list(labels)),
-                       TrainConfig(init=str(vec), epochs=2, val_fraction=0.5, batch_size=4),
-                       store).run_id
-    return store, run_id, vec
+from tests.conftest import REPO
 
 
 def _run(argv, capsys) -> tuple[int, str, str]:
@@ -40,8 +25,8 @@ def _last_json(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def test_compare_subprocess_contract(tiny_run):
-    store, run_id, vec = tiny_run
+def test_compare_subprocess_contract(vector_run):
+    store, run_id, vec = vector_run
     proc = subprocess.run(
         [sys.executable, "-m", "core", "compare", run_id, "--against", str(vec), "--k", "3",
          "--store", str(store.root)],
@@ -60,8 +45,8 @@ def test_compare_subprocess_contract(tiny_run):
     assert {"wordsim353", "simlex999", "knn", "silhouette"} <= set(result["pretrained"])
 
 
-def test_compare_against_init(tiny_run, capsys):
-    store, run_id, _ = tiny_run
+def test_compare_against_init(vector_run, capsys):
+    store, run_id, _ = vector_run
     code, out, _ = _run(["compare", run_id, "--against", "init", "--k", "2", "--words", "10",
                          "--store", str(store.root)], capsys)
     assert code == 0 and _last_json(out)["snapshots"][0]["mean_jaccard"] == pytest.approx(1.0)
@@ -72,8 +57,8 @@ def test_compare_against_init(tiny_run, capsys):
     ("projector", ["vectors.tsv", "metadata.tsv"]),
     ("csv", ["words.csv"]),
 ], ids=["word2vec", "projector", "csv"])
-def test_export_lists_written_files(tiny_run, capsys, tmp_path, fmt, names):
-    store, run_id, _ = tiny_run
+def test_export_lists_written_files(vector_run, capsys, tmp_path, fmt, names):
+    store, run_id, _ = vector_run
     code, out, _ = _run(["export", run_id, "--format", fmt, "--out", str(tmp_path / "x"),
                          "--snapshot", "1", "--store", str(store.root)], capsys)
     files = _last_json(out)["files"]
@@ -81,8 +66,8 @@ def test_export_lists_written_files(tiny_run, capsys, tmp_path, fmt, names):
     assert all(os.path.isfile(f) for f in files)
 
 
-def test_project_pca_reports_trust_per_snapshot(tiny_run, capsys):
-    store, run_id, _ = tiny_run
+def test_project_pca_reports_trust_per_snapshot(vector_run, capsys):
+    store, run_id, _ = vector_run
     code, out, _ = _run(["project", run_id, "--method", "pca", "--words", "10",
                          "--store", str(store.root)], capsys)
     result = _last_json(out)
@@ -115,8 +100,8 @@ BAD = [
     "compare-few-words", "compare-missing-vectors", "export-bad-format", "export-no-out",
     "export-snapshot-past-end", "export-unknown-run", "project-bad-method",
     "project-few-words", "project-unknown-run"])
-def test_bad_input_exits_2_with_one_line(tiny_run, capsys, tmp_path, argv, message):
-    store, run_id, _ = tiny_run
+def test_bad_input_exits_2_with_one_line(vector_run, capsys, tmp_path, argv, message):
+    store, run_id, _ = vector_run
     argv = [a.format(run=run_id, tmp=tmp_path / "o") for a in argv] + ["--store", str(store.root)]
     code, out, err = _run(argv, capsys)
     assert code == 2

@@ -21,15 +21,7 @@ APP = str(REPO / "dashboard" / "app.py")
 
 
 @pytest.fixture
-def store_dir(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "runs"
-    monkeypatch.setenv("EXPLORER_STORE", str(root))
-    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
-    return root
-
-
-@pytest.fixture
-def app(store_dir) -> AppTest:
+def app(app_store) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -155,7 +147,7 @@ def wait_for_run(root: Path, run_id: str, timeout: float = 180.0):
 
 
 @pytest.mark.slow
-def test_train_form_submits_a_job_and_shows_the_finished_run(app, store_dir):
+def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store):
     app.switch_page("views/train.py").run()
     assert not app.exception and not app.error
     widget(app.number_input, "Epochs").set_value(2)
@@ -166,7 +158,7 @@ def test_train_form_submits_a_job_and_shows_the_finished_run(app, store_dir):
     run_id = app.session_state["active_run"]
     assert run_id
     assert app.query_params["run"] in (run_id, [run_id])  # AppTest may keep a list
-    run = wait_for_run(store_dir, run_id)
+    run = wait_for_run(app_store, run_id)
     assert run.status == "done", run.error
     assert run.config["epochs"] == 2 and run.config["seed"] == 3 and len(run.epochs) == 2
 
@@ -204,8 +196,8 @@ def test_text_vector_file_is_checked_and_described(app):
 
 
 # ------------------------------------------------------------------------------ ?run=
-def test_run_in_the_url_becomes_the_active_run(store_dir):
-    run_id = fake_run(store_dir)
+def test_run_in_the_url_becomes_the_active_run(app_store):
+    run_id = fake_run(app_store)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["run"] = run_id
     at.switch_page("views/train.py").run()
@@ -213,7 +205,7 @@ def test_run_in_the_url_becomes_the_active_run(store_dir):
     assert any(run_id in s and "done" in s for s in values(at.subheader))
 
 
-def test_unknown_run_in_the_url_is_a_warning(store_dir):
+def test_unknown_run_in_the_url_is_a_warning(app_store):
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["run"] = "../../etc"
     at.run()
@@ -223,9 +215,9 @@ def test_unknown_run_in_the_url_is_a_warning(store_dir):
 
 
 # ------------------------------------------------------------------------------ Runs
-def test_runs_lists_opens_and_deletes(app, store_dir):
-    older = fake_run(store_dir, (0.5, 0.7))
-    newer = fake_run(store_dir, (0.6, 0.9), init="glove")
+def test_runs_lists_opens_and_deletes(app, app_store):
+    older = fake_run(app_store, (0.5, 0.7))
+    newer = fake_run(app_store, (0.6, 0.9), init="glove")
     app.switch_page("views/runs.py").run()
     table = app.dataframe[0].value
     assert list(table["run"]) == [newer, older]
@@ -240,19 +232,19 @@ def test_runs_lists_opens_and_deletes(app, store_dir):
     assert any("cannot be undone" in v for v in values(app.warning))
     widget(app.button, "Keep it").click().run()
     from core.store import RunStore
-    assert len(RunStore(store_dir).list_runs()) == 2
+    assert len(RunStore(app_store).list_runs()) == 2
 
     widget(app.button, "Delete…").click().run()
     widget(app.button, "Yes, delete").click().run()
     assert not app.exception
-    assert [r.run_id for r in RunStore(store_dir).list_runs()] == [newer]
+    assert [r.run_id for r in RunStore(app_store).list_runs()] == [newer]
     assert app.session_state["active_run"] is None  # the deleted run was the active one
     assert list(app.dataframe[0].value["run"]) == [newer]
 
 
-def test_runs_compare_two(app, store_dir):
-    a = fake_run(store_dir, (0.5, 0.7))
-    b = fake_run(store_dir, (0.6, 0.8, 0.9), init="glove")
+def test_runs_compare_two(app, app_store):
+    a = fake_run(app_store, (0.5, 0.7))
+    b = fake_run(app_store, (0.6, 0.8, 0.9), init="glove")
     app.switch_page("views/runs.py").run()
     chart = plotly_specs(app)[0]
     assert [trace["y"] for trace in chart["data"]] == [[0.6, 0.8, 0.9], [0.5, 0.7]]
@@ -262,23 +254,23 @@ def test_runs_compare_two(app, store_dir):
     assert not app.download_button  # runs without snapshots have nothing to export
 
 
-def test_a_live_run_cannot_be_deleted(app, store_dir):
-    run_id = fake_run(store_dir, (0.5,), status="queued")
+def test_a_live_run_cannot_be_deleted(app, app_store):
+    run_id = fake_run(app_store, (0.5,), status="queued")
     app.switch_page("views/runs.py").run()
     widget(app.button, "Delete…").click().run()
     assert any("cancel it" in v for v in values(app.warning))
     from core.store import RunStore
-    assert RunStore(store_dir).get_run(run_id).status == "queued"
+    assert RunStore(app_store).get_run(run_id).status == "queued"
 
 
-def test_export_download_renders_word2vec_text(store_dir):
+def test_export_download_renders_word2vec_text(app_store):
     """The deferred download calls core.export; checked on a run with one snapshot."""
     import numpy as np
     from core.store import RunStore
     from dashboard import services
 
-    store = RunStore(store_dir)
-    run_id = fake_run(store_dir)
+    store = RunStore(app_store)
+    run_id = fake_run(app_store)
     store.save_frame(run_id, "vocab", pd.DataFrame({
         "token": ["<pad>", "<unk>", "good", "bad"], "count": [0, 0, 3, 2],
         "train_count": [0, 0, 3, 2], "count_0": [0, 0, 3, 0], "count_1": [0, 0, 0, 2]}))

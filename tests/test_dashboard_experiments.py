@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,14 +10,6 @@ from streamlit.testing.v1 import AppTest
 from conftest import REPO, TWENTY_LINES
 
 APP = str(REPO / "dashboard" / "app.py")
-
-
-@pytest.fixture
-def store_dir(tmp_path, monkeypatch) -> Path:
-    root = tmp_path / "runs"
-    monkeypatch.setenv("EXPLORER_STORE", str(root))
-    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +34,10 @@ def experiment_store(tmp_path_factory, tiny_dataset):
 
 
 @pytest.fixture
-def with_experiment(store_dir, experiment_store):
+def with_experiment(app_store, experiment_store):
     import shutil
 
-    shutil.copytree(experiment_store[0], store_dir)
+    shutil.copytree(experiment_store[0], app_store)
     return experiment_store[1]
 
 
@@ -66,7 +57,7 @@ def texts(elements) -> list[str]:
     return [str(e.value) for e in elements]
 
 
-def test_an_uploaded_vector_file_is_offered_as_a_start(store_dir):
+def test_an_uploaded_vector_file_is_offered_as_a_start(app_store):
     at = open_page("experiments.py")
     assert len(at.multiselect(key="w_exp_inits").options) == 5  # the built-in starts
     text = "2 3\ngood 0.1 0.2 0.3\nbad -0.1 0.0 0.5\n".encode()
@@ -76,7 +67,7 @@ def test_an_uploaded_vector_file_is_offered_as_a_start(store_dir):
     assert len(options) == 6 and options[-1] == "your file mine.vec"
 
 
-def test_a_pickle_vector_file_is_refused_on_the_experiments_page(store_dir):
+def test_a_pickle_vector_file_is_refused_on_the_experiments_page(app_store):
     import pickle
 
     at = open_page("experiments.py")
@@ -87,7 +78,7 @@ def test_a_pickle_vector_file_is_refused_on_the_experiments_page(store_dir):
     assert len(at.multiselect(key="w_exp_inits").options) == 5
 
 
-def test_sizes_offered_are_below_the_training_pool(store_dir):
+def test_sizes_offered_are_below_the_training_pool(app_store):
     at = open_page("experiments.py")
     sizes = at.multiselect(key="w_exp_sizes")
     assert sizes.options == ["50", "100", "200", "all (400)"]  # sample: 500 rows, 100 validate
@@ -97,7 +88,7 @@ def test_sizes_offered_are_below_the_training_pool(store_dir):
     assert any("No experiment yet" in c for c in texts(at.caption))
 
 
-def test_estimate_follows_the_settings(store_dir):
+def test_estimate_follows_the_settings(app_store):
     at = open_page("experiments.py")
     at.multiselect(key="w_exp_inits").set_value(["random", "glove", "word2vec"])
     at.slider(key="w_exp_seeds").set_value(5).run()
@@ -124,7 +115,7 @@ def test_stored_experiment_draws_curve_unseen_chart_and_csv(with_experiment):
     assert [p.value for p in at.progress] == [100]
 
 
-def test_launch_submits_an_experiment_job(store_dir, monkeypatch):
+def test_launch_submits_an_experiment_job(app_store, monkeypatch):
     from core import experiment_jobs
 
     submitted = []
@@ -146,7 +137,7 @@ def test_launch_submits_an_experiment_job(store_dir, monkeypatch):
     assert at.session_state["experiment_open"] == "20990101-000000-abcdef"
 
 
-def test_live_experiment_shows_progress_and_cancel(store_dir, tiny_dataset, monkeypatch):
+def test_live_experiment_shows_progress_and_cancel(app_store, tiny_dataset, monkeypatch):
     from core import experiment_jobs as ej
     from core.experiments import ExperimentConfig, experiment_dir
     from core.store import RunStore
@@ -161,7 +152,7 @@ def test_live_experiment_shows_progress_and_cancel(store_dir, tiny_dataset, monk
             return 0
 
     monkeypatch.setattr(ej.subprocess, "Popen", Idle)
-    store = RunStore(store_dir)
+    store = RunStore(app_store)
     exp_id = ej.submit_experiment(store, tiny_dataset, ExperimentConfig(
         sizes=(10,), inits=("random",), seeds=1, epochs=2))
     at = open_page("experiments.py")
@@ -181,11 +172,11 @@ def test_semantics_without_comparison_says_it_is_being_computed(with_experiment)
     assert pairs["data"][0]["x"] == ["start", "epoch 1", "epoch 2"]
 
 
-def test_semantics_chart_from_the_cached_comparison(with_experiment, store_dir):
+def test_semantics_chart_from_the_cached_comparison(with_experiment, app_store):
     from core import runviews
     from core.store import RunStore
 
-    store = RunStore(store_dir)
+    store = RunStore(app_store)
     for run in store.list_runs():
         runviews.comparison(store, run.run_id, cached_only=False)
     at = open_page("semantics.py")

@@ -8,26 +8,10 @@ import pandas as pd
 import pytest
 
 from core import export
-from core.data import Dataset
 from core.errors import StoreError
 from core.runcompare import CompareConfig
-from core.store import RunStore
-from core.train import TrainConfig, train_run
-from tests.conftest import TWENTY_LINES, make_keyed_vectors
 
 SMALL = CompareConfig(against="init", k=3)
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    vec = tmp_path_factory.mktemp("vec") / "tiny.w2v.txt"
-    make_keyed_vectors().save_word2vec_format(str(vec), binary=False)
-    store = RunStore(tmp_path_factory.mktemp("store"))
-    texts, labels = zip(*TWENTY_LINES)
-    dataset = Dataset.from_lists(list(texts), list(labels))
-    run_id = train_run(dataset, TrainConfig(init=str(vec), epochs=2, val_fraction=0.5,
-                                            batch_size=4, lr=0.05), store).run_id
-    return store, run_id
 
 
 def _regular_words(store, run_id):
@@ -36,10 +20,10 @@ def _regular_words(store, run_id):
 
 
 @pytest.mark.parametrize("snapshot", [None, 0, 1, -1], ids=["default-last", "first", "one", "neg"])
-def test_word2vec_round_trip_with_gensim(tiny_run, tmp_path, snapshot):
+def test_word2vec_round_trip_with_gensim(vector_run, tmp_path, snapshot):
     from gensim.models import KeyedVectors
 
-    store, run_id = tiny_run
+    store, run_id, _ = vector_run
     [path] = export.export_run(store, run_id, "word2vec", tmp_path / "out", snapshot)
     kv = KeyedVectors.load_word2vec_format(str(path), binary=False)
     index = 2 if snapshot is None else snapshot % 3
@@ -51,8 +35,8 @@ def test_word2vec_round_trip_with_gensim(tiny_run, tmp_path, snapshot):
     assert "<pad>" not in kv.key_to_index and len(kv) == len(vocab) - 2
 
 
-def test_projector_rows_match_and_metadata_has_header(tiny_run, tmp_path):
-    store, run_id = tiny_run
+def test_projector_rows_match_and_metadata_has_header(vector_run, tmp_path):
+    store, run_id, _ = vector_run
     paths = export.export_run(store, run_id, "projector", tmp_path / "proj")
     assert [p.name for p in paths] == ["vectors.tsv", "metadata.tsv"]
     vectors = np.loadtxt(paths[0], delimiter="\t")
@@ -64,8 +48,8 @@ def test_projector_rows_match_and_metadata_has_header(tiny_run, tmp_path):
     assert lean["great"] == "pos" and lean["awful"] == "neg"
 
 
-def test_csv_columns(tiny_run, tmp_path):
-    store, run_id = tiny_run
+def test_csv_columns(vector_run, tmp_path):
+    store, run_id, _ = vector_run
     [path] = export.export_run(store, run_id, "csv", tmp_path / "csv", config=SMALL)
     table = pd.read_csv(path)
     assert path.name == "words.csv"
@@ -76,8 +60,8 @@ def test_csv_columns(tiny_run, tmp_path):
     assert table["neighbors"].str.split().map(len).eq(3).all()
 
 
-def test_csv_uses_a_cached_umap_projection_when_there_is_one(tiny_run):
-    store, run_id = tiny_run
+def test_csv_uses_a_cached_umap_projection_when_there_is_one(vector_run):
+    store, run_id, _ = vector_run
     n = store.get_run(run_id).n_snapshots
     rows = np.array([2, 3, 4], dtype=np.int64)
     store.save_array(run_id, "cache/projection_umap_rows", rows)
@@ -94,15 +78,15 @@ def test_csv_uses_a_cached_umap_projection_when_there_is_one(tiny_run):
     assert by_word["umap_x"].isna().sum() == len(table) - 3
 
 
-def test_bytes_equal_written_files(tiny_run, tmp_path):
-    store, run_id = tiny_run
+def test_bytes_equal_written_files(vector_run, tmp_path):
+    store, run_id, _ = vector_run
     files = export.export_bytes(store, run_id, "projector")
     paths = export.export_run(store, run_id, "projector", tmp_path)
     assert {p.name: p.read_bytes() for p in paths} == files
 
 
-def test_out_dir_is_created(tiny_run, tmp_path):
-    store, run_id = tiny_run
+def test_out_dir_is_created(vector_run, tmp_path):
+    store, run_id, _ = vector_run
     out = tmp_path / "a" / "b"
     paths = export.export_run(store, run_id, "word2vec", out)
     assert out.is_dir() and all(p.parent == out.resolve() for p in paths)
@@ -115,15 +99,15 @@ def test_out_dir_is_created(tiny_run, tmp_path):
     ({"fmt": "word2vec", "run_id": "20200101-000000-abcdef"}, StoreError),
     ({"fmt": "word2vec", "run_id": "../etc"}, StoreError),
 ], ids=["bad-format", "snapshot-past-end", "snapshot-before-start", "unknown-run", "traversal"])
-def test_bad_input_is_refused(tiny_run, kwargs, error):
-    store, run_id = tiny_run
+def test_bad_input_is_refused(vector_run, kwargs, error):
+    store, run_id, _ = vector_run
     args = {"run_id": run_id, **kwargs}
     with pytest.raises(error):
         export.export_bytes(store, **args)
 
 
-def test_metadata_tsv_parses_as_text(tiny_run):
-    store, run_id = tiny_run
+def test_metadata_tsv_parses_as_text(vector_run):
+    store, run_id, _ = vector_run
     text = export.export_bytes(store, run_id, "projector")["metadata.tsv"].decode()
     assert text.splitlines()[0] == "\t".join(export.METADATA_COLUMNS)
     assert pd.read_csv(io.StringIO(text), sep="\t")["seen"].dtype == bool
