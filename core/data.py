@@ -20,6 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from core.checks import check_int
 from core.errors import DataError
 
 _EXTENSIONS = {
@@ -78,19 +79,13 @@ class LoadConfig:
                 raise ValueError(f"{name} must be None (detect) or a non-empty column name")
         if self.text_column is not None and self.text_column == self.label_column:
             raise ValueError("text_column and label_column must name different columns")
-        _check_int("max_bytes", self.max_bytes, 1, 2**40)
-        _check_int("max_rows", self.max_rows, 1, 100_000_000)
-        _check_int("max_text_chars", self.max_text_chars, 1, 10_000_000)
-        _check_int("max_classes", self.max_classes, 2, 10_000)
-        _check_int("min_rows", self.min_rows, 2, self.max_rows)
+        check_int("max_bytes", self.max_bytes, 1, 2**40)
+        check_int("max_rows", self.max_rows, 1, 100_000_000)
+        check_int("max_text_chars", self.max_text_chars, 1, 10_000_000)
+        check_int("max_classes", self.max_classes, 2, 10_000)
+        check_int("min_rows", self.min_rows, 2, self.max_rows)
         if not isinstance(self.drop_duplicates, bool):
             raise ValueError("drop_duplicates must be True or False")
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    # bool is an int subclass; True as a row limit is a caller bug, not a setting
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
 @dataclass(frozen=True)

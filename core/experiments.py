@@ -34,6 +34,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from core.checks import check_int
 from core.errors import DataError, StoreError
 from core.store import RunStore, check_run_id, new_run_id
 
@@ -46,11 +47,6 @@ RESULT_COLUMNS = [
     "best_epoch", "n_val", "unseen_accuracy", "n_unseen", "unseen_any_accuracy", "n_unseen_any",
     "seen_accuracy", "train_seconds",
 ]
-
-
-def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -75,8 +71,8 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(_size(s) for s in _seq("sizes", self.sizes)))
         object.__setattr__(self, "inits", tuple(_init(i) for i in _seq("inits", self.inits)))
-        _check_int("seeds", self.seeds, 1, 100)
-        _check_int("split_seed", self.split_seed, 0, 2**32 - 1)
+        check_int("seeds", self.seeds, 1, 100)
+        check_int("split_seed", self.split_seed, 0, 2**32 - 1)
         if self.snapshots not in SNAPSHOT_MODES:
             raise ValueError(f"snapshots must be one of {SNAPSHOT_MODES}, got {self.snapshots!r}")
         for init in self.inits:  # TrainConfig names the offending field and its range

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from core import compare
+from core.checks import check_int
 from core.errors import ExplorerError, StoreError
 from core.store import RunStore
 
@@ -41,11 +42,6 @@ BUILTIN_AGAINST = ("glove", "init")
 LIST_COLUMNS = ("neighbors", "neighbors_pretrained", "gained", "lost")
 CACHE_VERSION = 1  # bump when the measures or the table layout change
 Progress = Callable[[int, int], None]
-
-
-def _check_int(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -64,12 +60,12 @@ class CompareConfig:
         if not isinstance(self.against, str) or not self.against.strip():
             raise ValueError(f"against must be one of {BUILTIN_AGAINST} or a vectors file path, "
                              f"got {self.against!r}")
-        _check_int("k", self.k, 1, 100)
-        _check_int("n_words", self.n_words, 10, 200_000)
-        _check_int("max_unseen", self.max_unseen, 0, 200_000)
-        _check_int("knn_k", self.knn_k, 1, 100)
-        _check_int("silhouette_sample", self.silhouette_sample, 50, 100_000)
-        _check_int("seed", self.seed, 0, 2**32 - 1)
+        check_int("k", self.k, 1, 100)
+        check_int("n_words", self.n_words, 10, 200_000)
+        check_int("max_unseen", self.max_unseen, 0, 200_000)
+        check_int("knn_k", self.knn_k, 1, 100)
+        check_int("silhouette_sample", self.silhouette_sample, 50, 100_000)
+        check_int("seed", self.seed, 0, 2**32 - 1)
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from core.checks import check_int
 from core.errors import CancelledError, DataError
 from core.model import ARCHS, EmbeddingClassifier, ModelConfig
 from core.store import RunStore
@@ -64,21 +65,21 @@ class TrainConfig:
             raise ValueError(f"init must be one of {INITS} or a vector file path, got {self.init!r}")
         if self.w2v_algorithm not in W2V_ALGORITHMS:
             raise ValueError(f"w2v_algorithm must be one of {W2V_ALGORITHMS}, got {self.w2v_algorithm!r}")
-        _check_range("dim", self.dim, 2, 1000)
-        _check_range("epochs", self.epochs, 1, 1000)
+        check_int("dim", self.dim, 2, 1000)
+        check_int("epochs", self.epochs, 1, 1000)
         if self.batch_size is not None:
-            _check_range("batch_size", self.batch_size, 1, 65536)
+            check_int("batch_size", self.batch_size, 1, 65536)
         if self.snapshots not in ("all", "ends"):
             raise ValueError(f"snapshots must be 'all' or 'ends', got {self.snapshots!r}")
-        _check_range("snapshot_every", self.snapshot_every, 0, 10_000_000)
-        _check_range("seed", self.seed, 0, 2**32 - 1)
-        _check_range("min_count", self.min_count, 1, 1_000_000)
-        _check_range("max_vocab", self.max_vocab, 10, 2_000_000)
-        _check_range("doc_sample", self.doc_sample, 0, 100_000)
-        _check_range("max_len", self.max_len, 1, 100_000)
-        _check_range("hidden", self.hidden, 2, 4096)
+        check_int("snapshot_every", self.snapshot_every, 0, 10_000_000)
+        check_int("seed", self.seed, 0, 2**32 - 1)
+        check_int("min_count", self.min_count, 1, 1_000_000)
+        check_int("max_vocab", self.max_vocab, 10, 2_000_000)
+        check_int("doc_sample", self.doc_sample, 0, 100_000)
+        check_int("max_len", self.max_len, 1, 100_000)
+        check_int("hidden", self.hidden, 2, 4096)
         if self.train_size is not None:
-            _check_range("train_size", self.train_size, 2, 100_000_000)
+            check_int("train_size", self.train_size, 2, 100_000_000)
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr <= 10):
             raise ValueError(f"lr must be in (0, 10], got {self.lr!r}")
         if not (isinstance(self.val_fraction, (int, float)) and 0.05 <= self.val_fraction <= 0.5):
@@ -97,11 +98,6 @@ def effective_batch_size(config: TrainConfig, n_train: int) -> int:
     if config.batch_size is not None:
         return config.batch_size
     return int(min(1024, max(16, n_train // 20)))
-
-
-def _check_range(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
 
 
 @dataclass(frozen=True)
