@@ -126,6 +126,14 @@ def medium_dataset():
 
 
 @pytest.fixture
+def store(tmp_path):
+    """An empty run store in the test's temporary folder."""
+    from core.store import RunStore
+
+    return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture
 def app_store(tmp_path, monkeypatch) -> Path:
     """An empty run store for AppTest pages (via EXPLORER_STORE), with the server's
     background warm-up (GloVe, the projection engine) switched off."""

@@ -10,14 +10,8 @@ import pytest
 from core import runviews
 from core.data import Dataset
 from core.engine import Engine, engine_running, run_engine
-from core.store import RunStore
 from core.train import TrainConfig, train_run
 from tests.conftest import TWENTY_LINES, make_keyed_vectors
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path / "runs")
 
 
 @pytest.fixture

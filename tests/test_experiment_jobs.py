@@ -15,16 +15,10 @@ from core.cli import main
 from core.data import Dataset
 from core.errors import StoreError
 from core.experiments import ExperimentConfig, experiment_label, load_experiment
-from core.store import RunStore
 from core.train import TrainConfig
 from tests.conftest import TWENTY_LINES
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path / "runs")
 
 
 @pytest.fixture

@@ -9,16 +9,10 @@ import time
 import pytest
 
 from core import jobs
-from core.store import RunStore
 from core.train import TrainConfig
 from tests.conftest import medium_dataset, wait_for_run
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path / "runs")
 
 
 @pytest.fixture

@@ -6,12 +6,7 @@ import pandas as pd
 import pytest
 
 from core.errors import StoreError
-from core.store import RunStore, check_run_id, new_run_id
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path / "runs")
+from core.store import check_run_id, new_run_id
 
 
 def test_run_lifecycle(store):

@@ -6,7 +6,6 @@ import pytest
 
 from core.data import Dataset
 from core.errors import DataError
-from core.store import RunStore
 from core.train import TrainConfig, split_indices, train_run
 from tests.conftest import TWENTY_LINES, make_keyed_vectors
 
@@ -15,11 +14,6 @@ from tests.conftest import TWENTY_LINES, make_keyed_vectors
 def tiny_ds():
     texts, labels = zip(*TWENTY_LINES)
     return Dataset.from_lists(list(texts), list(labels))
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path / "runs")
 
 
 FAST = dict(epochs=3, batch_size=4, doc_sample=4, lr=0.05)

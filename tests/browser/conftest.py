@@ -124,13 +124,18 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, app_url):
+def fresh_page(browser):
+    """A page in its own browser context (1400x1000, 60 s default timeout); a generator
+    for fixtures: closes the context when the test is done."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(60_000)
-    page = context.new_page()
-    yield page
+    yield context.new_page()
     context.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    yield from fresh_page(browser)
 
 
 def wait_idle(page, timeout: float = 120_000) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ARTIFACTS, REPO, _need_browser, screenshot, serve, stop, wait_idle
+from .conftest import (ARTIFACTS, REPO, _need_browser, fresh_page, screenshot, serve, stop,
+                       wait_idle)
 
 pytestmark = pytest.mark.browser
 PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
@@ -55,11 +56,7 @@ def views_url(views_store):
 
 @pytest.fixture
 def vpage(browser, views_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
-    yield page
-    context.close()
+    yield from fresh_page(browser)
 
 
 def open_view(page, url: str, path: str, run_id: str) -> None:
