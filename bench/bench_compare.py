@@ -1,9 +1,9 @@
-"""Benchmark of the run comparison (core.runcompare) on a clickbait run; prints markdown.
+"""Benchmark of the run comparison (core.runs.comparison) on a clickbait run; prints markdown.
 
     python bench/bench_compare.py --reps 3            # trains a 10-epoch bag run first
     python bench/bench_compare.py --store DIR --run RUN_ID   # reuse an existing run
 
-The run: core.train.train_run on all 32,000 headlines of ../shared/data/clickbait (read from
+The run: core.training.trainer.train_run on all 32,000 headlines of ../shared/data/clickbait (read from
 the .gz files, never copied), GloVe init, 10 epochs -> 11 snapshots. Timed: compare_run
 against GloVe with the default settings (k=10, 5,000 training words + up to 1,000 unseen ones)
 without the cache, then a cached read; plus each measure alone on the last snapshot's words.
@@ -23,13 +23,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core import compare, runcompare  # noqa: E402
-from shared_data import load_dataset  # noqa: E402
-from core.store import RunStore  # noqa: E402
+from core.analysis import measures as compare  # noqa: E402
+from core.runs import comparison as runcompare  # noqa: E402
+from core.store.runstore import RunStore  # noqa: E402
+from shared_data import load_dataset, median_time  # noqa: E402
 
 
 def make_run(store: RunStore, epochs: int) -> str:
-    from core.train import TrainConfig, train_run
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
 
     t0 = time.perf_counter()
     summary = train_run(load_dataset(), TrainConfig(init="glove", epochs=epochs), store)
@@ -38,18 +40,9 @@ def make_run(store: RunStore, epochs: int) -> str:
     return summary.run_id
 
 
-def median_time(fn, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def measure_parts(store: RunStore, run_id: str, result, reps: int) -> dict[str, float]:
     """Each measure alone on the last snapshot's compared words (GloVe side included)."""
-    from core.pretrained import glove
+    from core.vectors.pretrained import glove
 
     words = result.words[-1]["word"].tolist()
     vocab = store.load_vocab(run_id)

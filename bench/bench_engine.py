@@ -32,7 +32,8 @@ from shared_data import load_dataset  # noqa: E402
 
 
 def make_run(store) -> str:
-    from core.train import TrainConfig, train_run
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
 
     config = TrainConfig(init="glove", epochs=10, seed=0)
     return train_run(load_dataset(), config, store).run_id
@@ -50,8 +51,9 @@ def timed(fn) -> float:
 
 
 def warm_rows(store, run_id: str, reps: int) -> list[tuple[str, float]]:
-    from core import project, runviews
-    from core.runcompare import project_run
+    from core.analysis import projection as project
+    from core.runs import views as runviews
+    from core.runs.projections import project_run
 
     project.configure_numba_cache()
     warm = timed(project.warm_up)
@@ -76,10 +78,10 @@ def warm_rows(store, run_id: str, reps: int) -> list[tuple[str, float]]:
 FRESH = """
 import sys, time
 t0 = time.perf_counter()
-from core import project
+from core.analysis import projection as project
 project.configure_numba_cache(sys.argv[3])
-from core.store import RunStore
-from core.runcompare import project_run
+from core.store.runstore import RunStore
+from core.runs.projections import project_run
 project_run(RunStore(sys.argv[1]), sys.argv[2], project.ProjectionConfig(n_words=5000), max_unseen=0)
 print(time.perf_counter() - t0)
 """
@@ -93,7 +95,7 @@ def fresh_row(store, run_id: str, cache: Path, label: str) -> tuple[str, float]:
 
 
 def main() -> None:
-    from core.store import RunStore
+    from core.store.runstore import RunStore
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=3)

@@ -13,6 +13,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,9 +36,10 @@ def markdown(summary, seconds: float) -> str:
 
 
 def main() -> None:
-    from core.cli_experiments import parse_sizes
-    from core.experiments import ExperimentConfig, run_learning_curve, summarize
-    from core.store import RunStore
+    from core.cli.experiments import parse_sizes
+    from core.training.config import EXPERIMENT_TRAIN, ExperimentConfig
+    from core.training.experiments import run_learning_curve, summarize
+    from core.store.runstore import RunStore
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="100,500,2000,all")
@@ -46,8 +48,9 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--store", help="keep the runs here (default: a temporary folder)")
     args = p.parse_args()
+    train = replace(EXPERIMENT_TRAIN, epochs=args.epochs, snapshots="ends")
     config = ExperimentConfig(sizes=parse_sizes(args.sizes), inits=args.inits.split(","),
-                              seeds=args.seeds, epochs=args.epochs, snapshots="ends")
+                              seeds=args.seeds, train=train)
     dataset = load_dataset()
     with tempfile.TemporaryDirectory() as tmp:
         store = RunStore(args.store or tmp)
@@ -63,8 +66,8 @@ def main() -> None:
         results = run_learning_curve(dataset, config, store, callback=progress)
         seconds = time.perf_counter() - t0
     print(f"clickbait: {len(dataset)} headlines, validation {results['n_val'].iloc[0]}, "
-          f"{len(results)} runs, epochs {config.epochs}, batch {config.batch_size}, "
-          f"lr {config.lr}\n")
+          f"{len(results)} runs, epochs {config.train.epochs}, batch {config.train.batch_size}, "
+          f"lr {config.train.lr}\n")
     print(markdown(summarize(results), seconds))
 
 

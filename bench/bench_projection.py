@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core import project as P  # noqa: E402
+from core.analysis import projection as P  # noqa: E402
 
 FROZEN_SHARE = 0.2
 
@@ -93,7 +93,7 @@ def transform_batch_dependence(seq, cfg) -> float:
 
 
 def fresh_process(cache_dir: str) -> dict:
-    code = ("import json,time;t=time.perf_counter();import core.project as p;"
+    code = ("import json,time;t=time.perf_counter();import core.analysis.projection as p;"
             "r=p.warm_up();print(json.dumps(dict(total=time.perf_counter()-t,"
             "imp=r.seconds_import,fit=r.seconds_fit,tr=r.seconds_transform)))")
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)

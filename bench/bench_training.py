@@ -4,8 +4,8 @@
     python bench/bench_training.py --quick    # 1 seed, 2 epochs: a smoke run
     pip install -r bench/requirements-bench.txt   # fastText, for the bench only
 
-Both systems see the same tokens (``core.text.tokenize``) and the same seeded, stratified
-80/20 split (``core.train.split_indices``); dim 50, 2 threads. Every measurement runs in a
+Both systems see the same tokens (``core.data.text.tokenize``) and the same seeded, stratified
+80/20 split (``core.training.split.split_indices``); dim 50, 2 threads. Every measurement runs in a
 fresh subprocess (fastText sometimes fails with NaN when re-trained in one process, and a
 fresh process makes the peak RSS of each run separable). The torch side runs the product's
 path, ``train_run`` with a ``RunStore`` in a temp dir (snapshots, evaluation and all); the
@@ -54,8 +54,9 @@ def peak_rss_mb() -> float:
 
 def write_split(ds, seed: int, folder: Path) -> dict:
     """fastText train/valid files for the seed's split; returns split facts for the table."""
-    from core.text import tokenize
-    from core.train import TrainConfig, split_indices
+    from core.data.text import tokenize
+    from core.training.config import TrainConfig
+    from core.training.split import split_indices
 
     train, val = split_indices(ds.labels, TrainConfig(val_fraction=0.2, seed=seed))
     tokens = [tokenize(t) for t in ds.texts]
@@ -105,14 +106,15 @@ def worker_fasttext(seed: int, epochs: int, folder: Path) -> dict:
 
 def worker_torch(seed: int, epochs: int, folder: Path, args) -> dict:
     # Imports are timed apart: a long-lived process pays them once, a fresh worker per job
-    # every time (gensim comes in through core.pretrained, which tokenize and the coverage
+    # every time (gensim comes in through core.vectors.pretrained, which tokenize and the coverage
     # report use).
     t0 = time.perf_counter()
     import torch
 
-    import core.pretrained  # noqa: F401
-    from core.store import RunStore
-    from core.train import TrainConfig, train_run
+    import core.vectors.pretrained  # noqa: F401
+    from core.store.runstore import RunStore
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
 
     import_seconds = time.perf_counter() - t0
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import gzip
+import statistics
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,6 +25,16 @@ def load_rows() -> tuple[list[str], list[str]]:
 
 def load_dataset():
     """The headlines as a core ``Dataset`` (two classes: clickbait, news)."""
-    from core.data import Dataset
+    from core.data.loading import Dataset
 
     return Dataset.from_lists(*load_rows())
+
+
+def median_time(fn, reps: int) -> float:
+    """Median wall-clock seconds of ``reps`` calls of ``fn``."""
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)

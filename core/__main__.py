@@ -1,4 +1,4 @@
-"""``python -m core ...``: see core/cli.py."""
+"""``python -m core ...``: see core/cli/__init__.py."""
 import sys
 
 from core.cli import main

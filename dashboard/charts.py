@@ -1,7 +1,7 @@
 """What the Evolution, Learned vs pretrained and Documents views share: the run picker, the
 "UMAP if cached, else PCA" loading rule, and the plotly figure builders.
 
-No maths here: coordinates, neighbours and scores come from core (core.runviews); this module
+No maths here: coordinates, neighbours and scores come from core (core.runs.views); this module
 only selects and formats them. Large point sets use WebGL (``go.Scattergl``) and never
 per-point annotations.
 """
@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -21,8 +22,7 @@ from dashboard import services, state
 
 MAX_ANIMATED = 3000  # words: above this the figure gets no frames (a Streamlit slider instead)
 POLL_SECONDS = 2.0
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
+PALETTE = tuple(plotly.colors.qualitative.D3)
 SEEN, UNSEEN = "#4c78a8", "#f58518"
 NO_VALUE = "#d3d3d3"  # points without a colour value
 TRAILS = ("#111111", "#6a3d9a", "#01665e", "#8c510a", "#c51b7d", "#4d4d4d", "#1b7837", "#b35806")
@@ -83,7 +83,7 @@ def load_layout(run, reader: Callable[..., Any], **kw: Any) -> tuple[Any, bool]:
 
 def poll_until_ready(run_id: str) -> None:
     """Rerun the page once the engine has finished this run's views."""
-    from core.runviews import views_state
+    from core.runs.views import views_state
 
     @st.fragment(run_every=POLL_SECONDS)
     def poll() -> None:
@@ -234,19 +234,19 @@ def top_bars(words: Sequence[str], values: Sequence[float], title: str, x_title:
 # ---------------------------------------------------------------------------- maps
 def word_map(xy: np.ndarray, words: Sequence[str], seen: np.ndarray, title: str,
              hover: Sequence[str], focus: int | None = None,
-             neighbours: Sequence[int] = ()) -> go.Figure:
+             neighbors: Sequence[int] = ()) -> go.Figure:
     """One projection of the words: seen / never-seen points, the ``focus`` word circled and
-    its ``neighbours`` (indices into ``words``) labelled."""
+    its ``neighbors`` (indices into ``words``) labelled."""
     fig = go.Figure()
-    faded = 0.6 if focus is None else 0.3  # the picked word and its neighbours stand out
+    faded = 0.6 if focus is None else 0.3  # the picked word and its neighbors stand out
     for name, mask, colour in (("seen in training", seen, SEEN), ("never seen", ~seen, UNSEEN)):
         idx = np.flatnonzero(mask)
         fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
                                    marker=dict(size=5, color=colour, opacity=faded),
                                    hovertext=[hover[i] for i in idx], hoverinfo="text"))
-    if neighbours:
-        fig.add_trace(go.Scattergl(x=xy[list(neighbours), 0], y=xy[list(neighbours), 1],
-                                   mode="markers+text", text=[words[i] for i in neighbours],
+    if neighbors:
+        fig.add_trace(go.Scattergl(x=xy[list(neighbors), 0], y=xy[list(neighbors), 1],
+                                   mode="markers+text", text=[words[i] for i in neighbors],
                                    textposition="bottom center", name="its neighbours here",
                                    marker=dict(size=10, color="#2ca02c",
                                                line=dict(width=1, color="black")),
@@ -381,7 +381,7 @@ SEMANTICS = (("wordsim353_rho", "WordSim353 Ï"), ("simlex999_rho", "SimLex999 Ï
 
 
 def semantics_figure(table: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
-    """core.probes.semantics_over_epochs per snapshot: the task (validation accuracy, thick)
+    """core.runs.semantics.semantics_over_epochs per snapshot: the task (validation accuracy, thick)
     next to the general-semantics measures; GloVe's own benchmark scores dashed."""
     fig = go.Figure()
     x = list(labels)

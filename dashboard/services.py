@@ -19,12 +19,12 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from core.store.runstore import LIVE  # noqa: F401  (the views read it from here)
 from dashboard import state
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_PATH = REPO / "sample_data" / "sample.csv"
 DATA_TYPES = ["csv", "tsv", "txt", "jsonl", "json", "parquet", "xlsx"]
-LIVE = ("queued", "running")
 _OFF = ("0", "false", "no", "off")
 
 
@@ -62,8 +62,8 @@ def store_root() -> Path:
 
 @st.cache_resource(show_spinner=False)
 def _store(root: str):
-    from core import jobs
-    from core.store import RunStore
+    from core.jobs import queue as jobs
+    from core.store.runstore import RunStore
 
     store = RunStore(root)
     jobs.reconcile(store)  # once per process and store: runs whose worker died become failed
@@ -78,7 +78,7 @@ def store():
 @st.cache_resource(show_spinner="Loading the GloVe vectors…")
 def glove():
     """The bundled GloVe 6B 50d, shared read-only by every session."""
-    from core.pretrained import glove as load
+    from core.vectors.pretrained import glove as load
 
     return load()
 
@@ -97,15 +97,15 @@ def start_warm_up() -> dict[str, Any]:
 
 def _warm_up(status: dict[str, Any], root: Path) -> None:
     # Runs outside any script run: no Streamlit calls here, only core. UMAP is not warmed
-    # here: the engine process (core/engine.py) owns every projection and compiles UMAP once.
+    # here: the engine process (core/jobs/engine.py) owns every projection and compiles UMAP once.
     try:
-        from core import pretrained
-        from core.engine import ensure_engine
-        from core.store import RunStore
+        from core.vectors import pretrained
+        from core.jobs.engine import ensure_engine
+        from core.store.runstore import RunStore
 
         ensure_engine(RunStore(root), parent=os.getpid())
         pretrained.glove()
-        import core.train  # noqa: F401  (torch: makes the first "Train" click fast)
+        import core.training.trainer  # noqa: F401  (torch: makes the first "Train" click fast)
         status["state"] = "done"
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs speed later
         status.update(state="failed", error=f"{type(exc).__name__}: {exc}")
@@ -140,7 +140,7 @@ def data_choice() -> DataChoice | None:
 @st.cache_data(show_spinner="Reading the file…", max_entries=8)
 def inspect_file(sha: str, _data: bytes, filename: str) -> dict[str, Any]:
     """Columns, format, a preview and the detected (text, label) columns of a file."""
-    from core.data import detect_columns, read_frame
+    from core.data.loading import detect_columns, read_frame
     from core.errors import DataError
 
     df, fmt, encoding = read_frame(_data, filename)
@@ -156,8 +156,8 @@ def inspect_file(sha: str, _data: bytes, filename: str) -> dict[str, Any]:
 @st.cache_data(show_spinner="Loading the data set…", max_entries=8)
 def load(sha: str, text_column: str | None, label_column: str | None, _data: bytes,
          filename: str):
-    """core.data.load_dataset, cached on the bytes' hash and the column choice."""
-    from core.data import LoadConfig, load_dataset
+    """core.data.loading.load_dataset, cached on the bytes' hash and the column choice."""
+    from core.data.loading import LoadConfig, load_dataset
 
     return load_dataset(_data, filename, LoadConfig(text_column=text_column,
                                                     label_column=label_column))
@@ -166,8 +166,8 @@ def load(sha: str, text_column: str | None, label_column: str | None, _data: byt
 @st.cache_data(show_spinner="Counting tokens and GloVe coverage…", max_entries=8)
 def text_profile(sha: str, text_column: str | None, label_column: str | None,
                  _dataset) -> dict[str, Any]:
-    """Token statistics and GloVe coverage of the data set (tokenised by core.text)."""
-    from core.text import coverage, token_stats, tokenize
+    """Token statistics and GloVe coverage of the data set (tokenised by core.data.text)."""
+    from core.data.text import coverage, token_stats, tokenize
 
     tokens = [tokenize(t) for t in _dataset.texts]
     cov = coverage(tokens, glove())
@@ -194,7 +194,7 @@ def save_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
     The worker process reads the file when it starts, so it must live on disk; the name is
     the content hash (plus the original suffix, which core uses to refuse pickle formats).
     """
-    from core.pretrained import load_vectors_file
+    from core.vectors.pretrained import load_vectors_file
 
     sha = sha256(data)
     suffix = re.sub(r"[^a-z0-9.]", "", Path(name).suffix.lower())[:12]
@@ -240,22 +240,19 @@ def open_run(run_id: str | None) -> None:
 
 
 def submit(dataset, config, label: str = "") -> str:
-    from core import jobs
-
-    return jobs.submit(store(), dataset, config, label=label)
+    from core.jobs import queue as jobs
+    return jobs.submit_run(store(), dataset, config, label=label)
 
 
 def cancel(run_id: str) -> None:
-    from core import jobs
-
+    from core.jobs import queue as jobs
     jobs.cancel(store(), run_id)
 
 
 def live_preview(run_id: str):
     """The newest live 2-D frame the engine wrote for this run (None before the first), with
     each word's seen-in-training flag. Reads files only; the engine does the projecting."""
-    from core import runviews
-
+    from core.runs import views as runviews
     frame = runviews.latest_live(store(), run_id)
     if frame is None:
         return None
@@ -264,8 +261,7 @@ def live_preview(run_id: str):
 
 
 def busy_slots() -> int:
-    from core import jobs
-
+    from core.jobs import queue as jobs
     return jobs.busy_slots(store())
 
 
@@ -285,12 +281,11 @@ EXPORTS = {"word2vec": ("word2vec text", "txt"), "projector": ("TensorBoard proj
 
 
 def export_download(run_id: str, fmt: str) -> Callable[[], bytes]:
-    """A deferred download for st.download_button: core.export renders the files only when
+    """A deferred download for st.download_button: core.runs.export renders the files only when
     the button is clicked; several files are zipped. A failure becomes a short text file,
     since nothing can be drawn on the page from inside a download."""
     def render() -> bytes:
-        from core import export
-
+        from core.runs import export
         try:
             files = export.export_bytes(store(), run_id, fmt)
         except Exception as exc:  # noqa: BLE001

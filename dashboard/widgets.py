@@ -38,7 +38,7 @@ def init_name(config: dict[str, Any]) -> str:
 
 
 def class_balance_figure(summary: pd.DataFrame) -> go.Figure:
-    """Bar chart of core.data.dataset_summary (class, count, share)."""
+    """Bar chart of core.data.loading.dataset_summary (class, count, share)."""
     fig = go.Figure(go.Bar(x=summary["class"].astype(str), y=summary["count"],
                            text=[f"{s:.0%}" for s in summary["share"]],
                            textposition="outside", cliponaxis=False))
@@ -106,7 +106,7 @@ def vector_file_picker(key: str) -> dict[str, Any] | None:
     """Upload a word-vector file, checked once by core (pickle formats refused); returns
     its description (name, path, words, dim) or None. The checked file is shared by the
     pages that offer it (Train, Experiments)."""
-    from core.pretrained import ACCEPTED_FORMATS
+    from core.vectors.pretrained import ACCEPTED_FORMATS
     from dashboard import services, state
 
     up = st.file_uploader("Word-vector file", key=key,

@@ -52,6 +52,27 @@ def make_keyed_vectors(words=TEN_WORDS, dim: int = 8, seed: int = 0):
     return kv
 
 
+def labelled(repeat: int = 1):
+    """TWENTY_LINES as a Dataset, every line ``repeat`` times (x3: 60 rows, enough to split
+    and still sample a dozen validation documents)."""
+    from core.data.loading import Dataset
+
+    lines = TWENTY_LINES * repeat
+    return Dataset.from_lists([t for t, _ in lines], [lab for _, lab in lines])
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset():
+    """The small labelled data set: TWENTY_LINES once (a Dataset is immutable: shared)."""
+    return labelled()
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset_x3():
+    """TWENTY_LINES three times over."""
+    return labelled(3)
+
+
 @pytest.fixture
 def tiny_kv():
     return make_keyed_vectors()
@@ -117,7 +138,7 @@ def wait_for_run(store, run_id: str, predicate, timeout: float = 180.0, every: f
 
 def medium_dataset():
     """2,000 texts over 300 made-up words: long enough epochs to kill or cancel mid-run."""
-    from core.data import Dataset
+    from core.data.loading import Dataset
 
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(300)]
@@ -128,7 +149,7 @@ def medium_dataset():
 @pytest.fixture
 def store(tmp_path):
     """An empty run store in the test's temporary folder."""
-    from core.store import RunStore
+    from core.store.runstore import RunStore
 
     return RunStore(tmp_path / "runs")
 
@@ -147,9 +168,10 @@ def app_store(tmp_path, monkeypatch) -> Path:
 def vector_run(tmp_path_factory):
     """A finished 2-epoch run on TWENTY_LINES initialised from a small vector file:
     (store, run_id, vector file). One per test module, so modules never share its cache."""
-    from core.data import Dataset
-    from core.store import RunStore
-    from core.train import TrainConfig, train_run
+    from core.data.loading import Dataset
+    from core.store.runstore import RunStore
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
 
     vec = tmp_path_factory.mktemp("vec") / "tiny.w2v.txt"
     make_keyed_vectors().save_word2vec_format(str(vec), binary=False)

@@ -57,3 +57,42 @@ def test_clickbait_end_to_end(clickbait_csv, tmp_path):
     assert out["n_train"] + out["n_val"] > 30_000
     assert out["pretrained_coverage"]["token_share"] > 0.9
     assert out["val_accuracy"][-1] > 0.93
+
+
+CLI_MODULES = ("core.cli", "core.cli.common", "core.cli.training", "core.cli.engine",
+               "core.cli.views", "core.cli.experiments")
+SUBCOMMANDS = {"train", "runs", "worker", "engine", "compare", "export", "project", "experiment"}
+
+
+@pytest.mark.parametrize("module", CLI_MODULES)
+def test_importing_any_cli_module_yields_every_subcommand(module):
+    """A fresh interpreter imports one CLI module; the parser then has every subcommand."""
+    code = (f"import importlib, json; importlib.import_module({module!r}); "
+            "import core.cli as c; p = c.build_parser(); "
+            "print(json.dumps(sorted(p._subparsers._group_actions[0].choices)))")
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert set(json.loads(res.stdout)) == SUBCOMMANDS
+
+
+def test_store_option_is_declared_once_for_every_store_command(tmp_path):
+    """--store comes from one parent parser; every subcommand that works on a store has it."""
+    from core.cli import SUBCOMMANDS as commands, build_parser
+
+    parser = build_parser()
+    subs = parser._subparsers._group_actions[0].choices
+    for cmd in commands:
+        flags = {o for a in subs[cmd.name]._actions for o in a.option_strings}
+        assert ("--store" in flags) == cmd.store, cmd.name
+
+
+def test_train_flags_take_their_defaults_and_ranges_from_train_config():
+    from core.cli import build_parser
+    from core.training.config import TrainConfig
+
+    args = build_parser().parse_args(["train", "data.csv"])
+    default = TrainConfig()
+    for name in ("dim", "epochs", "batch_size", "lr", "val_fraction", "seed", "max_vocab",
+                 "init", "arch", "freeze"):
+        assert getattr(args, name) == getattr(default, name), name

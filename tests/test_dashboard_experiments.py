@@ -7,28 +7,26 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, TWENTY_LINES
+from tests.conftest import REPO
 
 APP = str(REPO / "dashboard" / "app.py")
 
 
 @pytest.fixture(scope="module")
-def tiny_dataset():
-    from core.data import Dataset
-
-    lines = TWENTY_LINES * 3
-    return Dataset.from_lists([t for t, _ in lines], [lab for _, lab in lines])
+def tiny_dataset(tiny_dataset_x3):
+    return tiny_dataset_x3
 
 
 @pytest.fixture(scope="module")
 def experiment_store(tmp_path_factory, tiny_dataset):
     """One finished experiment, made once for the module and copied per test."""
-    from core.experiments import ExperimentConfig, run_learning_curve
-    from core.store import RunStore
+    from core.training.config import ExperimentConfig
+    from core.training.experiments import run_learning_curve
+    from core.store.runstore import RunStore
 
     root = tmp_path_factory.mktemp("exp") / "runs"
-    config = ExperimentConfig(sizes=(10, "all"), inits=("random", "glove"), seeds=2, epochs=2,
-                              doc_sample=10)
+    config = ExperimentConfig.from_dict(dict(
+        sizes=(10, "all"), inits=("random", "glove"), seeds=2, epochs=2, doc_sample=10))
     frame = run_learning_curve(tiny_dataset, config, RunStore(root))
     return root, frame.attrs["experiment_id"]
 
@@ -116,15 +114,14 @@ def test_stored_experiment_draws_curve_unseen_chart_and_csv(with_experiment):
 
 
 def test_launch_submits_an_experiment_job(app_store, monkeypatch):
-    from core import experiment_jobs
-
+    from core.jobs import queue as jobs
     submitted = []
 
     def fake_submit(store, dataset, config):
         submitted.append(config)
         return "20990101-000000-abcdef"
 
-    monkeypatch.setattr(experiment_jobs, "submit_experiment", fake_submit)
+    monkeypatch.setattr(jobs, "submit_experiment", fake_submit)
     at = open_page("experiments.py")
     at.multiselect(key="w_exp_sizes").set_value([50, 100])
     at.slider(key="w_exp_seeds").set_value(1)
@@ -133,14 +130,15 @@ def test_launch_submits_an_experiment_job(app_store, monkeypatch):
     assert not at.exception and not at.error, texts(at.error)
     (config,) = submitted
     assert config.sizes == (50, 100) and config.inits == ("random", "glove")
-    assert config.seeds == 1 and config.epochs == 2
+    assert config.seeds == 1 and config.train.epochs == 2
     assert at.session_state["experiment_open"] == "20990101-000000-abcdef"
 
 
 def test_live_experiment_shows_progress_and_cancel(app_store, tiny_dataset, monkeypatch):
-    from core import experiment_jobs as ej
-    from core.experiments import ExperimentConfig, experiment_dir
-    from core.store import RunStore
+    from core.jobs import process
+    from core.jobs import queue as jobs
+    from core.store.runstore import RunStore
+    from core.training.config import ExperimentConfig
 
     class Idle:  # no worker: the experiment stays queued, its pid is this test's process
         pid = __import__("os").getpid()
@@ -151,16 +149,16 @@ def test_live_experiment_shows_progress_and_cancel(app_store, tiny_dataset, monk
         def wait(self):
             return 0
 
-    monkeypatch.setattr(ej.subprocess, "Popen", Idle)
+    monkeypatch.setattr(process.subprocess, "Popen", Idle)
     store = RunStore(app_store)
-    exp_id = ej.submit_experiment(store, tiny_dataset, ExperimentConfig(
-        sizes=(10,), inits=("random",), seeds=1, epochs=2))
+    exp_id = jobs.submit_experiment(store, tiny_dataset, ExperimentConfig.from_dict(dict(
+        sizes=(10,), inits=("random",), seeds=1, epochs=2)))
     at = open_page("experiments.py")
     assert any("queued" in s for s in texts(at.subheader))
     assert "Waiting for a free slot" in at.progress[0].text
     cancel = [b for b in at.button if b.label == "Cancel experiment"]
     cancel[0].click().run()
-    assert (experiment_dir(store, exp_id) / "cancel").exists()
+    assert store.cancel_requested(exp_id)
 
 
 def test_semantics_without_comparison_says_it_is_being_computed(with_experiment):
@@ -173,8 +171,8 @@ def test_semantics_without_comparison_says_it_is_being_computed(with_experiment)
 
 
 def test_semantics_chart_from_the_cached_comparison(with_experiment, app_store):
-    from core import runviews
-    from core.store import RunStore
+    from core.runs import views as runviews
+    from core.store.runstore import RunStore
 
     store = RunStore(app_store)
     for run in store.list_runs():

@@ -7,17 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import runviews
-from core.data import Dataset
-from core.engine import Engine, engine_running, run_engine
-from core.train import TrainConfig, train_run
-from tests.conftest import TWENTY_LINES, make_keyed_vectors
+from core.runs import views as runviews
+from core.jobs.engine import Engine, engine_running, run_engine
+from core.training.config import TrainConfig
+from core.training.trainer import train_run
+from tests.conftest import make_keyed_vectors
 
 
 @pytest.fixture
-def tiny_ds():
-    texts, labels = zip(*TWENTY_LINES)
-    return Dataset.from_lists(list(texts) * 3, list(labels) * 3)
+def tiny_ds(tiny_dataset_x3):
+    return tiny_dataset_x3
 
 
 def _run(store, ds, **kw):
@@ -94,10 +93,10 @@ def test_engine_process_stops_with_its_server(store):
     import sys
     import time
 
-    from core.engine import ensure_engine
+    from core.jobs.engine import ensure_engine
 
-    fake_server = ("import os, sys, time; from core.engine import ensure_engine; "
-                   "from core.store import RunStore; "
+    fake_server = ("import os, sys, time; from core.jobs.engine import ensure_engine; "
+                   "from core.store.runstore import RunStore; "
                    "ensure_engine(RunStore(sys.argv[1]), parent=os.getpid()); time.sleep(600)")
     server = subprocess.Popen([sys.executable, "-c", fake_server, str(store.root)],
                               cwd=str(Path(__file__).resolve().parents[1]))

@@ -9,23 +9,25 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.data import Dataset, load_dataset
+from core.data.loading import Dataset, load_dataset
 from core.errors import StoreError
-from core.experiments import (
-    ExperimentConfig, Plan, key_words, list_experiments, load_experiment, run_learning_curve,
+from core.training.experiments import (
+    Plan, key_words, list_experiments, load_experiment, run_learning_curve,
     summarize, unseen_flags, unseen_word_accuracy,
 )
-from core.probes import pair_similarity_over_epochs, semantics_over_epochs
-from core.store import RunStore
-from core.train import TrainConfig, split_indices, train_run
-from tests.conftest import TWENTY_LINES, make_keyed_vectors
+from core.runs.semantics import pair_similarity_over_epochs, semantics_over_epochs
+from core.store.runstore import RunStore
+from core.training.config import ExperimentConfig, TrainConfig
+from core.training.split import split_indices
+from core.training.trainer import train_run
+from tests.conftest import make_keyed_vectors
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def tiny() -> Dataset:
-    return Dataset.from_lists([t for t, _ in TWENTY_LINES], [lab for _, lab in TWENTY_LINES])
+def tiny(tiny_dataset) -> Dataset:
+    return tiny_dataset
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def vec_file(tmp_path_factory) -> str:
 def tiny_config(vec_file: str, **changes) -> ExperimentConfig:
     base = dict(sizes=(4, "all"), inits=("random", vec_file), seeds=2, epochs=2,
                 batch_size=4, doc_sample=4)
-    return ExperimentConfig(**{**base, **changes})
+    return ExperimentConfig.from_dict({**base, **changes})
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +198,7 @@ def test_size_larger_than_training_pool_refused(tmp_path, tiny, vec_file):
         "lr-zero", "batch-size-zero", "val-fraction-high", "snapshots-unknown"])
 def test_config_validation(field, value, match):
     with pytest.raises(ValueError, match=match):
-        ExperimentConfig(**{field: value})
+        ExperimentConfig.from_dict({field: value})
 
 
 def test_config_round_trip_and_init_mapping(vec_file):
@@ -255,8 +257,8 @@ def test_glove_beats_random_on_unseen_word_documents(tmp_path):
     """The bundled sample is built so that GloVe init wins on validation texts whose key words
     never occur in training (sample_data/make_sample.py)."""
     dataset = load_dataset(REPO / "sample_data" / "sample.csv")
-    config = ExperimentConfig(sizes=(50,), inits=("random", "glove"), seeds=3,
-                              snapshots="ends")
+    config = ExperimentConfig.from_dict(dict(sizes=(50,), inits=("random", "glove"), seeds=3,
+                                             snapshots="ends"))
     summary = summarize(run_learning_curve(dataset, config, RunStore(tmp_path)))
     by_init = summary.set_index("init")
     assert (by_init["n_unseen_mean"] >= 50).all()  # most of the 100 validation texts
@@ -273,8 +275,7 @@ def plain_run(tmp_path_factory, tiny):
 
 
 def test_pair_similarity_over_epochs(plain_run):
-    from core import pretrained
-
+    from core.vectors import pretrained
     store, run_id = plain_run
     pairs = [("alps", "himalayas"), ("good", "great"), ("good", "zzzunknown")]
     table = pair_similarity_over_epochs(store, run_id, pairs)

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import export
+from core.runs import export
 from core.errors import StoreError
-from core.runcompare import CompareConfig
+from core.runs.comparison import CompareConfig
 
 SMALL = CompareConfig(against="init", k=3)
 

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from core.model import EmbeddingClassifier, ModelConfig
+from core.training.config import ModelConfig
+
+from core.training.model import EmbeddingClassifier
 
 
 def _model(arch, **kw):

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from core.errors import StoreError
-from core.store import check_run_id, new_run_id
+from core.store.runstore import RunStore, check_run_id, new_run_id
 
 
 def test_run_lifecycle(store):
@@ -100,3 +100,56 @@ def test_bad_status(store):
     run_id = store.create_run({})
     with pytest.raises(ValueError, match="status must be one of"):
         store.set_status(run_id, "sleeping")
+
+
+OLD_SCHEMA = """
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY, created REAL, updated REAL, status TEXT, label TEXT,
+    config TEXT, fingerprint TEXT, info TEXT, error TEXT, pid INTEGER,
+    cancel_requested INTEGER DEFAULT 0);
+CREATE TABLE epochs (run_id TEXT, epoch INTEGER, metrics TEXT, PRIMARY KEY (run_id, epoch));
+CREATE TABLE snapshots (run_id TEXT, idx INTEGER, epoch INTEGER, step INTEGER, created REAL,
+    PRIMARY KEY (run_id, idx));
+"""
+
+
+def test_a_store_from_before_the_jobs_table_still_opens(tmp_path):
+    """Runs lived alone in a table 'runs' and experiments kept their status in JSON files
+    with eight training fields flat: both are read into the one jobs table."""
+    import json
+    import sqlite3
+
+    from core.training.experiments import list_experiments, load_experiment
+
+    run_id, exp_id = "20250101-000000-aaaaaa", "20250102-000000-bbbbbb"
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO runs VALUES (?, 1.0, 2.0, 'done', 'x', '{\"arch\": \"cnn\"}',"
+                   " 'fp', '{}', NULL, 1, 0)", (run_id,))
+        db.execute("INSERT INTO epochs VALUES (?, 1, '{\"val_accuracy\": 0.7}')", (run_id,))
+    folder = tmp_path / "experiments" / exp_id
+    folder.mkdir(parents=True)
+    flat = {"sizes": [100, "all"], "inits": ["random"], "seeds": 2, "split_seed": 0,
+            "arch": "bag", "dim": 50, "epochs": 4, "batch_size": 16, "lr": 0.02,
+            "val_fraction": 0.2, "doc_sample": 50, "snapshots": "ends"}
+    (folder / "experiment.json").write_text(json.dumps({
+        "config": flat, "fingerprint": "fp2", "status": "running", "done": 1, "total": 4,
+        "created": 5.0, "updated": 6.0, "error": None, "classes": ["a", "b"]}))
+    (folder / "worker.json").write_text(json.dumps({"pid": 4242}))
+    (folder / "progress.json").write_text(json.dumps({"index": 2, "total": 4}))
+    (folder / "cancel").touch()
+
+    store = RunStore(tmp_path)
+    (run,) = store.list_runs()
+    assert (run.run_id, run.status, run.config, run.kind) == (run_id, "done", {"arch": "cnn"},
+                                                               "run")
+    assert run.epochs == [{"epoch": 1, "val_accuracy": 0.7}]
+    exp = load_experiment(store, exp_id)
+    assert (exp.status, exp.done, exp.total, exp.created) == ("running", 1, 4, 5.0)
+    assert exp.config.train.epochs == 4 and exp.config.train.snapshots == "ends"
+    assert exp.config.sizes == (100, "all") and exp.config.seeds == 2
+    job = store.get_job(exp_id)
+    assert job.pid == 4242 and job.cancel_requested and job.info["progress"]["index"] == 2
+    assert not any((folder / n).exists() for n in ("experiment.json", "worker.json", "cancel"))
+    assert [e.experiment_id for e in list_experiments(RunStore(tmp_path))] == [exp_id]
+    assert [r.run_id for r in store.list_runs()] == [run_id]  # experiments are not runs

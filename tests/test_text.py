@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 import pytest
 
-from core.text import PAD, UNK, Coverage, Vocab, VocabConfig, coverage, token_stats, tokenize
+from core.data.text import PAD, UNK, Coverage, Vocab, VocabConfig, coverage, token_stats, tokenize
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_token_stats():
 
 @pytest.mark.e2e
 def test_tokenizer_coverage_on_clickbait(clickbait_rows):
-    from core.pretrained import glove
+    from core.vectors.pretrained import glove
 
     cov = coverage([tokenize(text) for text, _ in clickbait_rows], glove())
     # measured 0.9963 / 0.968 when written; a regression in the tokenizer shows up here

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import runviews
+from core.runs import views as runviews
 from dashboard import charts, services, state
 
 SPACES = {"glove": "GloVe 6B 50d", "init": "its word2vec init vectors"}

@@ -95,7 +95,7 @@ with left:
     st.dataframe(info["preview"], hide_index=True, height=360, column_config={
         text_col: st.column_config.TextColumn(width="large")})
 with right:
-    from core.data import dataset_summary
+    from core.data.loading import dataset_summary
 
     st.plotly_chart(widgets.class_balance_figure(dataset_summary(dataset)))
     st.caption("A strongly unbalanced data set makes accuracy look better than the model is: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core import runviews
+from core.runs import views as runviews
 from dashboard import charts, services, state
 
 st.title("Evolution")

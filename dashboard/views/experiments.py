@@ -3,11 +3,16 @@ training size, seed) trained on one fixed validation set in a worker process; pr
 from the store (a refresh loses nothing), charts and a CSV of the results."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
-from core import experiment_jobs as ej
-from core.experiments import ExperimentConfig, list_experiments
+from core.jobs import queue as jobs
+from core.store.runstore import LIVE
+from core.common.checks import range_of
+from core.training.config import ExperimentConfig, TrainConfig
+from core.training.experiments import list_experiments
 from dashboard import charts, services, state, widgets
 
 SIZES = (50, 100, 200, 500, 1000, 2000)
@@ -30,7 +35,7 @@ store = services.store()
 @st.cache_data(show_spinner=False, max_entries=8)
 def pool_size(sha: str, text_column, label_column, _labels) -> int:
     """Rows left for training after the experiment's validation split."""
-    from core.train import split_indices
+    from core.training.split import split_indices
 
     return len(split_indices(np.asarray(_labels), DEFAULT.train_config("random", None, 0))[0])
 
@@ -52,22 +57,24 @@ names = {**INIT_NAMES, **({vectors["path"]: f"your file {vectors['name']}"} if v
 inits = b.multiselect("Start the word vectors from", list(names), default=["random", "glove"],
                       format_func=names.get, key=state.W_EXP_INITS)
 a, b = st.columns(2)
-seeds = a.slider("Seeds per setting", 1, 5, 3, key=state.W_EXP_SEEDS,
+seeds = a.slider("Seeds per setting", 1, 5, DEFAULT.seeds, key=state.W_EXP_SEEDS,
                  help="Each setting is trained this many times; the charts show mean ± spread.")
-epochs = b.number_input("Epochs per run", 1, 200, DEFAULT.epochs, key=state.W_EXP_EPOCHS)
+epochs = b.number_input("Epochs per run", *range_of(TrainConfig, "epochs"), DEFAULT.train.epochs,
+                        key=state.W_EXP_EPOCHS)
 sizes = sorted(sizes, key=lambda s: pool if s == "all" else s)
 n_runs = len(sizes) * len(inits) * seeds
 st.caption(f"**{n_runs} runs** ({len(inits)} starts × {len(sizes)} sizes × {seeds} seeds), "
            f"{int(epochs)} epochs each, taking turns with training jobs (one at a time).")
 if st.button("Launch", type="primary", disabled=n_runs == 0):
-    config = services.attempt(ExperimentConfig, sizes=tuple(sizes), inits=tuple(inits),
-                              seeds=int(seeds), epochs=int(epochs))
-    new = config and services.attempt(ej.submit_experiment, store, dataset, config)
+    train = services.attempt(replace, DEFAULT.train, epochs=int(epochs))
+    config = train and services.attempt(ExperimentConfig, sizes=tuple(sizes),
+                                        inits=tuple(inits), seeds=int(seeds), train=train)
+    new = config and services.attempt(jobs.submit_experiment, store, dataset, config)
     if new:
         state.put(state.EXPERIMENT, new)
 
 st.divider()
-services.attempt(ej.reconcile_experiments, store)
+services.attempt(jobs.reconcile, store)
 past = services.attempt(list_experiments, store) or []
 if not past:
     st.caption("No experiment yet: choose the settings above and press Launch.")
@@ -113,7 +120,7 @@ def results(exp) -> None:
 
 
 def progress_text(exp) -> str:
-    now = services.attempt(ej.progress, store, exp.experiment_id) or {}
+    now = services.attempt(jobs.progress, store, exp.experiment_id) or {}
     if exp.status == "queued":  # runs and experiments share the training slots
         return "Waiting for a free slot (a training run or another experiment is using it)…"
     if exp.status == "running" and now:
@@ -123,12 +130,12 @@ def progress_text(exp) -> str:
 
 
 def panel(exp_id: str) -> None:
-    first = services.attempt(ej.refresh_experiment, store, exp_id)
-    live = first is not None and first.status in ej.LIVE
+    first = services.attempt(jobs.refresh_experiment, store, exp_id)
+    live = first is not None and first.status in LIVE
 
     @st.fragment(run_every=1.5 if live else None)
     def draw() -> None:
-        exp = services.attempt(ej.refresh_experiment, store, exp_id)
+        exp = services.attempt(jobs.refresh_experiment, store, exp_id)
         if exp is None:
             return
         st.subheader(f"Experiment `{exp_id}` — {widgets.status_text(exp.status)}")
@@ -137,10 +144,10 @@ def panel(exp_id: str) -> None:
         elif exp.status == "cancelled":
             st.warning("Cancelled. The runs finished before that are kept.")
         st.progress(exp.done / max(exp.total, 1), text=progress_text(exp))
-        if exp.status in ej.LIVE and st.button("Cancel experiment"):
-            services.attempt(ej.cancel_experiment, store, exp_id)
+        if exp.status in LIVE and st.button("Cancel experiment"):
+            services.attempt(jobs.cancel, store, exp_id)
             st.info("Cancel requested; the experiment stops after the current batch.")
-        if live and exp.status not in ej.LIVE:
+        if live and exp.status not in LIVE:
             st.rerun()  # draw once more, without the timer
         results(exp)
 

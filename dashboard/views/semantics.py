@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import probes, runviews
+from core.runs import semantics as probes
+
+from core.runs import views as runviews
 from dashboard import charts, services, state
 
 st.title("General vs task semantics")

@@ -2,11 +2,13 @@
 and the active run's live progress read from the run store (so a refresh loses nothing)."""
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
-from core import jobs
-from core.model import ARCHS
-from core.train import TrainConfig
+from core.jobs import queue as jobs
+from core.common.checks import range_of
+from core.training.config import ARCHS, TrainConfig
 from dashboard import charts, services, state, widgets
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
@@ -14,6 +16,7 @@ INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
 ARCH_NAMES = {"bag": "Bag of words (average of word vectors)", "cnn": "CNN over words",
               "gru": "GRU (recurrent)"}
 DEFAULT = TrainConfig()
+bounds = partial(range_of, TrainConfig)  # each widget's range, as the config declares it
 
 st.title("Train")
 st.write("Train a small classifier whose first layer is the embedding table. The table is "
@@ -40,17 +43,21 @@ pretrained = init != "random"
 with st.form("train_form", border=True):
     a, b, c = st.columns(3)
     arch = a.selectbox("Architecture", ARCHS, format_func=lambda x: ARCH_NAMES.get(x, x))
-    dim = b.number_input("Vector size", 2, 1000, DEFAULT.dim, disabled=init in ("glove", "file"),
+    dim = b.number_input("Vector size", *bounds("dim"), DEFAULT.dim,
+                         disabled=init in ("glove", "file"),
                          help="Pretrained vectors (GloVe, your file) fix the size.")
     freeze = c.radio("Pretrained vectors", ["fine-tune", "freeze"], horizontal=True,
                      disabled=not pretrained,
                      help="Frozen vectors never change; only the layers after them learn.")
     a, b, c, d = st.columns(4)
-    epochs = a.number_input("Epochs", 1, 1000, DEFAULT.epochs)
-    lr = b.number_input("Learning rate", 0.0001, 10.0, DEFAULT.lr, format="%.4f")
-    batch = c.number_input("Batch size", 1, 65536, DEFAULT.batch_size, placeholder="automatic")
-    seed = d.number_input("Seed", 0, 2**32 - 1, DEFAULT.seed)
-    cap = st.number_input("Use at most this many training texts (0 = all)", 0, 100_000_000, 0,
+    epochs = a.number_input("Epochs", *bounds("epochs"), DEFAULT.epochs)
+    # the rate's range is open at 0: the widget starts at its smallest useful step
+    lr = b.number_input("Learning rate", 0.0001, bounds("lr")[1], DEFAULT.lr, format="%.4f")
+    batch = c.number_input("Batch size", *bounds("batch_size"), DEFAULT.batch_size,
+                           placeholder="automatic")
+    seed = d.number_input("Seed", *bounds("seed"), DEFAULT.seed)
+    cap = st.number_input("Use at most this many training texts (0 = all)", 0,
+                          bounds("train_size")[1], 0,
                           help="The validation set stays the same, so capped runs compare "
                                "fairly with full ones.")
     submitted = st.form_submit_button("Train", type="primary")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, REPO
+from tests.conftest import IN_CI, REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -33,7 +33,7 @@ def test_data_page_opens_on_the_sample(page, app_url):
 
 def finished_run(root) -> str:
     """A second, finished run written straight into the server's store (no second training)."""
-    from core.store import RunStore
+    from core.store.runstore import RunStore
 
     store = RunStore(root)
     run_id = store.create_run({"arch": "bag", "init": "random", "epochs": 2}, status="running")

@@ -60,8 +60,8 @@ def test_launch_tiny_experiment_and_see_the_curve(page, app_url, store_dir):
     assert "random, glove · sizes 50, 100 · 4 runs" in picked
     screenshot(page, "exp-03-done")
 
-    from core import runviews
-    from core.store import RunStore
+    from core.runs import views as runviews
+    from core.store.runstore import RunStore
 
     store = RunStore(store_dir)  # what the background engine would cache for the newest run
     runviews.comparison(store, store.list_runs()[0].run_id, cached_only=False)

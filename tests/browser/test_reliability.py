@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
-from conftest import REPO, wait_for_run
+from tests.conftest import REPO, wait_for_run
 from tests.hostile import corpus
 
 from .conftest import screenshot, serve, stop, wait_idle
@@ -188,7 +188,7 @@ def heading(page, run_id: str):
 def test_two_sessions_train_at_once_closed_tab_finds_its_run(guarded, app_url, store_dir):
     """Two users: separate runs, each page shows its own progress; the second waits with a
     clear message while the one slot is busy; closing the first tab mid-run loses nothing."""
-    from core.store import RunStore
+    from core.store.runstore import RunStore
 
     first, second = guarded().page(), guarded().page()
     for page in (first, second):
@@ -224,17 +224,17 @@ def test_two_sessions_train_at_once_closed_tab_finds_its_run(guarded, app_url, s
 def test_killed_worker_and_server_restart(guarded, tmp_path):
     """kill -9 of the worker mid-epoch shows "failed" live; after a server restart the
     finished run and the killed run's finished epochs are listed and open."""
-    from core import jobs
-    from core.data import load_dataset
-    from core.store import RunStore
-    from core.train import TrainConfig
+    from core.jobs import queue as jobs
+    from core.data.loading import load_dataset
+    from core.store.runstore import RunStore
+    from core.training.config import TrainConfig
 
     root, log = tmp_path / "runs", tmp_path / "server.log"
     store = RunStore(root)
     data = load_dataset(REPO / "sample_data" / "sample.csv")
-    done = jobs.submit(store, data, TrainConfig(epochs=2))
+    done = jobs.submit_run(store, data, TrainConfig(epochs=2))
     wait_for_run(store, done, lambda r: r.status == "done")
-    victim = jobs.submit(store, data, TrainConfig(epochs=300, batch_size=4))
+    victim = jobs.submit_run(store, data, TrainConfig(epochs=300, batch_size=4))
     proc, url = serve(root, log, warm_up=False)
     try:
         page = guarded().page()

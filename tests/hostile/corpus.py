@@ -399,9 +399,9 @@ def write(case: Case, folder: Path) -> Path:
 
 def run_case(case: Case, folder: Path) -> tuple[bool, str]:
     """(loaded, message): the error message, or the outcome line of what loaded."""
-    from core.data import LoadConfig, load_dataset
+    from core.data.loading import LoadConfig, load_dataset
     from core.errors import DataError, VectorsError
-    from core.pretrained import load_vectors_file
+    from core.vectors.pretrained import load_vectors_file
 
     if case.kind == "vectors":
         try:

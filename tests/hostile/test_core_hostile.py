@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from core.data import LoadConfig, load_dataset, read_frame
+from core.data.loading import LoadConfig, load_dataset, read_frame
 from core.errors import DataError, ExplorerError
-from core.pretrained import load_vectors_file
+from core.vectors.pretrained import load_vectors_file
 from tests.hostile import corpus
 from tests.hostile.corpus import run_case
 

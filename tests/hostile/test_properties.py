@@ -8,10 +8,10 @@ import tracemalloc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.data import LoadConfig, load_dataset, read_frame
+from core.data.loading import LoadConfig, load_dataset, read_frame
 from core.errors import ExplorerError
-from core.pretrained import load_vectors_file
-from core.text import tokenize
+from core.vectors.pretrained import load_vectors_file
+from core.data.text import tokenize
 from tests.hostile import corpus
 
 PEAK_LIMIT = 64 * 2**20  # Python-level bytes for inputs of at most a few kB

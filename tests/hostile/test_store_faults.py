@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import jobs
+from core.jobs import process
+from core.jobs import queue as jobs
 from core.errors import StoreError
-from core.store import RunStore, check_run_id
+from core.store.runstore import RunStore, check_run_id
 from tests.conftest import medium_dataset, wait_for_run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def test_hostile_array_names_are_refused(store, name):
 
 _WRITER = """
 import sys, numpy as np
-from core.store import RunStore
+from core.store.runstore import RunStore
 store, run_id, start = RunStore(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 print("ready", flush=True)
 for idx in range(start, start + 1000):
@@ -126,15 +127,15 @@ def test_worker_kill_9_mid_epoch_then_restart(store, medium_ds):
     """A finished run and a run whose worker is killed mid-epoch: the dead one is marked failed
     by ``refresh`` while the dashboard is up and by ``reconcile`` after a restart; everything
     finished before the kill is listed and opens."""
-    from core.train import TrainConfig
+    from core.training.config import TrainConfig
 
-    done = jobs.submit(store, medium_ds, TrainConfig(epochs=2, batch_size=64, doc_sample=10))
+    done = jobs.submit_run(store, medium_ds, TrainConfig(epochs=2, batch_size=64, doc_sample=10))
     assert wait_for_run(store, done, lambda r: r.status in ("done", "failed")).status == "done"
-    victim = jobs.submit(store, medium_ds, TrainConfig(epochs=500, batch_size=8, doc_sample=10))
+    victim = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8, doc_sample=10))
     run = wait_for_run(store, victim, lambda r: len(r.epochs) >= 2)
     time.sleep(random.Random(5).uniform(0.05, 0.5))  # somewhere inside the next epoch
     os.kill(run.pid, signal.SIGKILL)
-    wait_for_run(store, victim, lambda r: not jobs.process_alive(r.pid, r.run_id), timeout=10)
+    wait_for_run(store, victim, lambda r: not process.process_alive(r.pid, r.run_id), timeout=10)
     assert jobs.refresh(store, victim).status == "failed"  # seen live, no restart needed
 
     restarted = RunStore(store.root)  # a new server process opens the same store
@@ -165,6 +166,6 @@ def test_queued_run_inside_submit_is_not_declared_dead(store):
     run_id = store.create_run({}, status="queued", info={"worker": True})
     assert jobs.reconcile(store) == [] and jobs.refresh(store, run_id).status == "queued"
     with sqlite3.connect(store.root / "runs.sqlite") as db:
-        db.execute("UPDATE runs SET updated = updated - ? WHERE run_id = ?",
+        db.execute("UPDATE jobs SET updated = updated - ? WHERE job_id = ?",
                    (jobs.SUBMIT_GRACE + 1, run_id))
     assert jobs.refresh(store, run_id).status == "failed"

@@ -1,0 +1,87 @@
+"""What the engine computes, on demand: ``compare`` a run with pretrained vectors, ``project``
+its snapshots to 2-D, ``export`` a snapshot's vectors."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core.analysis.projection import METHODS, ProjectionConfig
+from core.cli.common import Command, add_config_options, emit_json, snapshot_progress
+from core.common.checks import range_of
+from core.runs.comparison import CompareConfig
+from core.runs.export import FORMATS
+
+
+def _configure_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id")
+    add_config_options(p, CompareConfig, {
+        "against": "glove | init | PATH to a vectors file", "k": "neighbours per word"})
+    low, high = range_of(CompareConfig, "n_words")
+    p.add_argument("--words", type=int, dest="n_words", default=CompareConfig.n_words,
+                   help=f"most frequent training words compared ({low}..{high})")
+
+
+def compare(args: argparse.Namespace) -> int:
+    from core.runs.comparison import compare_run
+    from core.store.runstore import RunStore
+
+    config = CompareConfig(against=args.against, k=args.k, n_words=args.n_words)
+    result = compare_run(RunStore(args.store), args.run_id, config,
+                         progress=snapshot_progress(f"compare {args.run_id}"))
+    emit_json(result.summary())
+    return 0
+
+
+def _configure_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id")
+    p.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
+    p.add_argument("--out", required=True, help="folder to write into (created if missing)")
+    p.add_argument("--snapshot", type=int, help="snapshot index (default: the last)")
+
+
+def export(args: argparse.Namespace) -> int:
+    from core.runs.export import export_run
+    from core.store.runstore import RunStore
+
+    paths = export_run(RunStore(args.store), args.run_id, args.fmt, args.out, args.snapshot)
+    emit_json({"run_id": args.run_id, "format": args.fmt, "files": [str(p) for p in paths]})
+    return 0
+
+
+def _configure_project(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id")
+    p.add_argument("--method", default=ProjectionConfig.method, choices=METHODS)
+    low, high = range_of(ProjectionConfig, "n_words")
+    p.add_argument("--words", type=int, dest="n_words", default=ProjectionConfig.n_words,
+                   help=f"words projected ({low}..{high})")
+    p.add_argument("--word", action="append", default=[], dest="extra_words",
+                   help="also project this word (repeatable)")
+
+
+def project(args: argparse.Namespace) -> int:
+    from core.analysis import projection
+    from core.runs.projections import project_run
+    from core.store.runstore import RunStore
+
+    config = ProjectionConfig(method=args.method, n_words=args.n_words)
+    store = RunStore(args.store)
+    store.get_run(args.run_id)  # an unknown run fails before umap is imported
+    if args.method == "umap":
+        projection.configure_numba_cache()  # before umap's import, so compiled code is reused
+        sys.stderr.write("projecting with UMAP (the first use compiles, which takes a while)\n")
+    result = project_run(store, args.run_id, config, extra_words=args.extra_words)
+    emit_json({"run_id": args.run_id, "method": result.method, "n_words": len(result.rows),
+               "snapshots": [{"snapshot": i, "trustworthiness": t}
+                             for i, t in enumerate(result.trust)],
+               "seconds": round(result.seconds, 3)})
+    return 0
+
+
+COMMANDS = (
+    Command("compare", "compare every snapshot of a run with GloVe, its init vectors or a "
+            "vectors file", _configure_compare, compare),
+    Command("export", "export a snapshot's vectors: word2vec text, TensorBoard projector TSVs "
+            "or a CSV", _configure_export, export),
+    Command("project", "project every snapshot of a run to 2-D (stable across snapshots), "
+            "cached", _configure_project, project),
+)

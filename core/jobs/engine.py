@@ -1,0 +1,127 @@
+"""The projection engine: one long-lived process per run store that pays numba's compile cost
+once (warm-up in the background at start) and then keeps every run's views computed.
+
+Training workers only train; the engine watches the store. While a run trains it projects
+each new snapshot for the live view (PCA until UMAP is warm, then UMAP started from the
+previous layout); when a run is done it computes the stable evolution, the aligned pretrained
+view, the document views and the comparison measures (core.runs.views.finalize). A file lock
+makes sure only one engine serves a store; the dashboard starts it with ``ensure_engine``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from core.jobs.process import spawn, try_lock
+from core.runs import views as runviews
+from core.store.runstore import RunStore
+
+LOCK_NAME = ".engine.lock"
+
+
+class _Warm:
+    """UMAP warm-up on a background thread; ``ready`` tells when UMAP is compiled."""
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.error: str | None = None
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        from core.analysis.projection import warm_up
+
+        try:
+            warm_up()
+        except Exception as exc:  # UMAP unusable: the engine keeps serving PCA views
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.ready.set()
+
+
+class Engine:
+    """One pass of ``tick`` brings every run's views up to date; ``serve`` loops it."""
+
+    def __init__(self, store: RunStore, warm: bool = True, method: str = "umap") -> None:
+        self.store, self.method = store, method
+        self.warm = _Warm() if warm else None
+        self.live_done: dict[str, int] = {}
+
+    @property
+    def umap_ready(self) -> bool:
+        return self.warm is not None and self.warm.ready.is_set() and self.warm.error is None
+
+    def tick(self) -> int:
+        """Update live previews, then finalize at most one finished run; returns the number
+        of things computed (0 when idle)."""
+        work = 0
+        runs = self.store.list_runs()
+        for run in runs:
+            if run.status in ("running", "done", "cancelled", "failed"):
+                work += self._live(run)
+        for run in runs:
+            if run.status == "done" and run.info.get("views") in (None, "pending", "computing"):
+                self._finalize(run.run_id)
+                return work + 1
+        return work
+
+    def _live(self, run) -> int:
+        done = self.live_done.get(run.run_id, -1)
+        if run.n_snapshots == 0 or run.snapshots[-1]["idx"] <= done:
+            return 0
+        if done < 0 and run.status != "running" and "live_method" in run.info:
+            self.live_done[run.run_id] = run.snapshots[-1]["idx"]  # served before a restart
+            return 0
+        method = "pca"
+        for snap in run.snapshots:  # catch up in order: each frame starts from the previous
+            if snap["idx"] > done:
+                method = runviews.live_update(self.store, run.run_id, snap["idx"], self.umap_ready)
+        self.live_done[run.run_id] = run.snapshots[-1]["idx"]
+        self.store.update_info(run.run_id, live_method=method)
+        return 1
+
+    def _finalize(self, run_id: str) -> None:
+        if self.method == "umap" and self.warm is not None:
+            self.warm.ready.wait()  # first finish after start waits for the compile
+        method = self.method if self.umap_ready or self.method == "pca" else "pca"
+        try:
+            runviews.finalize(self.store, run_id, method)
+        except Exception as exc:  # one bad run must not stop the engine
+            self.store.update_info(run_id, views="failed",
+                                   views_error=f"{type(exc).__name__}: {exc}")
+
+    def serve(self, poll: float = 0.5, should_stop: Callable[[], bool] | None = None) -> None:
+        while not (should_stop and should_stop()):
+            if self.tick() == 0:
+                time.sleep(poll)
+
+
+def run_engine(store: RunStore, poll: float = 0.5, warm: bool = True,
+               should_stop: Callable[[], bool] | None = None) -> bool:
+    """Serve the store if no other engine does; returns False at once if one already does."""
+    lock = try_lock(store.root / LOCK_NAME)
+    if lock is None:
+        return False
+    try:
+        Engine(store, warm=warm).serve(poll, should_stop)
+    finally:
+        lock.close()
+    return True
+
+
+def engine_running(store: RunStore) -> bool:
+    lock = try_lock(store.root / LOCK_NAME)
+    if lock is None:
+        return True
+    lock.close()
+    return False
+
+
+def ensure_engine(store: RunStore, parent: int | None = None) -> bool:
+    """Start the engine process for this store unless one runs; True if one was started.
+    With ``parent`` (the server's pid) the engine stops when that process ends."""
+    if engine_running(store):
+        return False
+    extra = ["--parent", str(parent)] if parent else []
+    spawn(["engine", "--store", str(store.root), *extra], store.root / "engine.log")
+    return True

@@ -1,0 +1,3 @@
+"""Store-bound analysis: a store and a run id in, cached results out (comparisons, projected views, semantics over epochs, exports).
+
+May import: ``core.errors``, ``core.common``, ``core.vectors``, ``core.data.loading``, ``core.analysis``, ``core.store.runstore``."""

@@ -1,0 +1,419 @@
+"""Run-level comparison: every snapshot of a stored run against a pretrained space.
+
+Built only from the measures in ``core.analysis.measures``; this module chooses the words, loads the
+run's arrays, computes the pretrained side once and caches the results on disk under the run's
+``cache/`` folder, keyed by the settings and the snapshot count.
+
+Choices callers depend on:
+
+* ``against`` is ``"glove"`` (the bundled GloVe 6B 50d), ``"init"`` (the run's own step-0
+  vectors, snapshot 0) or a path to a vectors file.
+* Words: never ``<pad>``/``<unk>``; only words the pretrained space has (for ``"init"``: rows
+  that are not all-zero); the ``n_words`` most frequent training words, then up to
+  ``max_unseen`` words that occur only in validation texts, most frequent first.
+* Class association (``z_<class>``) is computed on the whole vocabulary's training counts, so
+  the prior does not depend on the word cap; the words are then selected.
+* The pretrained reference (word similarity, kNN, silhouette) is computed on the same words and
+  documents as the learned side, so each pair of numbers scores the same pairs.
+* kNN accuracy / silhouette are NaN when the document sample is too small for them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from core.analysis import measures as compare
+from core.common.checks import bounded, check_fields
+from core.common.files import DiskCache
+from core.data.text import SPECIALS
+from core.errors import ExplorerError, StoreError
+from core.store.runstore import RunStore
+
+BUILTIN_AGAINST = ("glove", "init")
+LIST_COLUMNS = ("neighbors", "neighbors_pretrained", "gained", "lost")
+CACHE_VERSION = 2  # bump when the measures or the table layout change
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Settings of one run comparison (all of them are part of the cache key)."""
+
+    against: str = "glove"  # glove | init | path to a vectors file
+    k: int = bounded(10, 1, 100)  # neighbours per word
+    n_words: int = bounded(5000, 10, 200_000)  # most frequent training words
+    max_unseen: int = bounded(1000, 0, 200_000)  # words never seen in training
+    knn_k: int = bounded(5, 1, 100)  # neighbours of the document kNN classifier
+    silhouette_sample: int = bounded(2000, 50, 100_000)  # documents sampled for the silhouette
+    seed: int = bounded(0, 0, 2**32 - 1)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.against, str) or not self.against.strip():
+            raise ValueError(f"against must be one of {BUILTIN_AGAINST} or a vectors file path, "
+                             f"got {self.against!r}")
+        check_fields(self)
+
+
+@dataclass(frozen=True, eq=False)
+class RunComparison:
+    """A run compared with a pretrained space.
+
+    ``snapshots``: one row per snapshot (snapshot, epoch, step, mean_jaccard, cka,
+    wordsim353_rho/_found/_total, simlex999_rho/_found/_total, knn_learned, knn_pretrained,
+    silhouette_learned, silhouette_pretrained, val_accuracy, n_words, seconds).
+    ``words[i]``: snapshot i's per-word table (word, train_count, seen, jaccard, neighbors,
+    neighbors_pretrained, gained, lost, drift_from_start, drift_from_prev, norm, z_<class>,
+    direction). ``reference``: the pretrained space's own scores on the same words/documents.
+    """
+
+    run_id: str
+    config: CompareConfig
+    snapshots: pd.DataFrame
+    words: tuple[pd.DataFrame, ...]
+    reference: dict[str, Any]
+    seconds: float
+    cached: bool = field(default=False, compare=False)
+
+    def word_table(self, snapshot: int = -1) -> pd.DataFrame:
+        """Per-word table of one snapshot (negative indices count from the last)."""
+        n = len(self.words)
+        if not -n <= snapshot < n:
+            raise ValueError(f"snapshot must be between {-n} and {n - 1}, got {snapshot}")
+        return self.words[snapshot]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready global values (NaN as None), e.g. for the CLI."""
+        rows = [{k: _plain(v) for k, v in row.items()}
+                for row in self.snapshots.to_dict(orient="records")]
+        return {"run_id": self.run_id, "against": self.config.against, "k": self.config.k,
+                "n_words": int(self.reference["n_words"]), "snapshots": rows,
+                "pretrained": _plain_tree(self.reference), "seconds": round(self.seconds, 3),
+                "cached": self.cached}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _plain_tree(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain_tree(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain_tree(v) for v in obj]
+    return _plain(obj)
+
+
+# ----------------------------------------------------------------------------- inputs
+
+@dataclass(frozen=True)
+class PretrainedSpace:
+    """Which vocabulary rows the pretrained space has, and a token -> vector lookup."""
+
+    label: str
+    shared: np.ndarray  # bool per vocabulary row
+    index: dict[str, int]  # token -> row of ``vectors``
+    vectors: np.ndarray
+
+    def rows_for(self, tokens: list[str]) -> np.ndarray:
+        return np.asarray(self.vectors[[self.index[t] for t in tokens]], dtype=np.float64)
+
+
+def pretrained_space(store: RunStore, run_id: str, against: str,
+                     tokens: list[str]) -> PretrainedSpace:
+    """The space to compare with: bundled GloVe, the run's step-0 vectors, or a file."""
+    from core.vectors import pretrained
+    if against == "init":
+        start = store.load_snapshot(run_id, 0)
+        shared = np.asarray(start).any(axis=1)
+        shared &= ~np.isin(np.asarray(tokens, dtype=object), SPECIALS)
+        index = {t: i for i, t in enumerate(tokens) if shared[i]}
+        return PretrainedSpace("init", shared, index, start)
+    kv = pretrained.load_pretrained(against if against == "glove" else Path(against))
+    shared = np.array([t in kv.key_to_index and t not in SPECIALS for t in tokens], dtype=bool)
+    return PretrainedSpace(against, shared, kv.key_to_index, kv.vectors)
+
+
+def select_rows(vocab: pd.DataFrame, shared: np.ndarray, n_words: int,
+                max_unseen: int) -> np.ndarray:
+    """Vocabulary rows to compare: the ``n_words`` most frequent training words the pretrained
+    space has, then up to ``max_unseen`` shared words seen only outside training."""
+    from core.analysis.projection import select_words
+
+    # Zeroing the counts of words the pretrained space lacks keeps them out of both groups.
+    train = np.where(shared, vocab["train_count"].to_numpy(), 0)
+    counts = np.where(shared, vocab["count"].to_numpy(), 0)
+    specials = np.flatnonzero(vocab["token"].isin(SPECIALS).to_numpy())
+    return select_words(counts, train, n_top=n_words, include_unseen=max_unseen > 0,
+                        in_pretrained=shared, max_unseen=max_unseen, skip=specials)
+
+
+def class_association(vocab: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Per-word log-odds z-scores (columns ``z_<class>``), one row per vocabulary row,
+    from the training counts of the whole vocabulary (NaN for <pad>/<unk>)."""
+    cols = [f"count_{c}" for c in range(len(classes))]
+    out = pd.DataFrame(index=vocab.index)
+    if len(classes) < 2 or not set(cols) <= set(vocab.columns):
+        return out
+    regular = ~vocab["token"].isin(SPECIALS).to_numpy()
+    z = np.full((len(vocab), len(classes)), np.nan)
+    z[regular] = compare.log_odds_z(vocab.loc[regular, cols].to_numpy(dtype=np.float64))
+    for c, name in enumerate(classes):
+        out[f"z_{name}"] = z[:, c]
+    return out
+
+
+def mean_vectors(texts: list[str], space: PretrainedSpace) -> np.ndarray:
+    """Each text as the mean of the pretrained vectors of its tokens (zero if none found)."""
+    from core.data.text import tokenize
+
+    out = np.zeros((len(texts), space.vectors.shape[1]))
+    for i, text in enumerate(texts):
+        found = [t for t in tokenize(text) if t in space.index and t not in SPECIALS]
+        if found:
+            out[i] = space.rows_for(found).mean(axis=0)
+    return out
+
+
+def _separation(X: np.ndarray, labels: np.ndarray, config: CompareConfig) -> tuple[float, float]:
+    """(kNN accuracy, silhouette) of labels in X; NaN where the sample is too small."""
+    values = []
+    for fn, kwargs in ((compare.knn_accuracy, {"k": config.knn_k, "seed": config.seed}),
+                       (compare.silhouette, {"sample_size": config.silhouette_sample,
+                                             "seed": config.seed})):
+        try:
+            values.append(fn(X, labels, **kwargs))
+        except ValueError:  # too few documents or classes in the sample
+            values.append(float("nan"))
+    return values[0], values[1]
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything about the run that does not change between snapshots."""
+
+    rows: np.ndarray
+    words: list[str]
+    pre: np.ndarray
+    nn_pre: np.ndarray
+    fixed: pd.DataFrame  # word, train_count, seen, neighbors_pretrained, z_<class>
+    labels: np.ndarray | None
+    bag: bool
+
+
+def _prepare(store: RunStore, run_id: str, config: CompareConfig) -> tuple[_Inputs, dict]:
+    run = store.get_run(run_id)
+    if run.n_snapshots == 0:
+        raise StoreError(f"Run {run_id} has no snapshots yet.")
+    vocab = store.load_vocab(run_id)
+    tokens = vocab["token"].astype(str).tolist()
+    space = pretrained_space(store, run_id, config.against, tokens)
+    rows = select_rows(vocab, space.shared, config.n_words, config.max_unseen)
+    if len(rows) <= config.k:
+        raise ExplorerError(f"Only {len(rows)} words of run {run_id} are in the space "
+                            f"'{config.against}'; k must be below that (got k={config.k}).")
+    words = [tokens[i] for i in rows]
+    pre = space.rows_for(words)
+    nn_pre = compare.nearest_neighbors(pre, config.k)
+    train = vocab["train_count"].to_numpy()[rows]
+    fixed = pd.DataFrame({"word": words, "train_count": train.astype(np.int64),
+                          "seen": train > 0,
+                          "neighbors_pretrained": [[words[j] for j in r] for r in nn_pre]})
+    z = class_association(vocab, list(run.info.get("classes", [])))
+    fixed = pd.concat([fixed, z.iloc[rows].reset_index(drop=True)], axis=1)
+    docs = store.load_docs(run_id) if run.info.get("n_docs", 0) else None
+    labels = None if docs is None or docs.empty else docs["label_id"].to_numpy()
+    reference = _reference(words, pre, docs, space, config)
+    reference.update(n_seen=int((train > 0).sum()), n_unseen=int((train == 0).sum()))
+    inputs = _Inputs(rows, words, pre, nn_pre, fixed, labels, run.config.get("arch") == "bag")
+    return inputs, reference
+
+
+def _reference(words: list[str], pre: np.ndarray, docs: pd.DataFrame | None,
+               space: PretrainedSpace, config: CompareConfig) -> dict[str, Any]:
+    ref: dict[str, Any] = {"against": space.label, "n_words": len(words)}
+    for name in compare.BENCHMARKS:
+        ref[name] = compare.word_similarity(words, pre, name).to_dict()
+    knn = sil = float("nan")
+    if docs is not None and not docs.empty:
+        X = mean_vectors(docs["text"].astype(str).tolist(), space)
+        knn, sil = _separation(X, docs["label_id"].to_numpy(), config)
+    ref.update(knn=knn, silhouette=sil, n_docs=0 if docs is None else len(docs))
+    return ref
+
+
+# ----------------------------------------------------------------------------- per snapshot
+
+def _snapshot_measures(inputs: _Inputs, learned: np.ndarray, start: np.ndarray,
+                       previous: np.ndarray | None, out_weight: np.ndarray | None,
+                       docvecs: np.ndarray | None, config: CompareConfig
+                       ) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Global values and the per-word table of one snapshot (rows already selected)."""
+    words = inputs.words
+    nn = compare.nearest_neighbors(learned, config.k)
+    gained, lost = compare.neighbor_changes(inputs.nn_pre, nn, words)
+    jaccard = compare.jaccard_at_k(nn, inputs.nn_pre)
+    direction = None
+    if inputs.bag and out_weight is not None:
+        direction = compare.direction_projection(learned, out_weight)
+    table = inputs.fixed.assign(
+        jaccard=jaccard, neighbors=[[words[j] for j in r] for r in nn], gained=gained, lost=lost,
+        drift_from_start=compare.drift(learned, start),
+        drift_from_prev=(np.full(len(words), np.nan) if previous is None
+                         else compare.drift(learned, previous)),
+        norm=np.linalg.norm(learned, axis=1),
+        direction=np.full(len(words), np.nan) if direction is None else direction)
+    z_cols = [c for c in inputs.fixed.columns if c.startswith("z_")]
+    table = table[WORD_COLUMNS[:-1] + z_cols + ["direction"]]
+    row: dict[str, Any] = {"mean_jaccard": float(jaccard.mean()),
+                           "cka": compare.linear_cka(learned, inputs.pre)}
+    for name in compare.BENCHMARKS:
+        score = compare.word_similarity(words, learned, name)
+        row.update({f"{name}_rho": score.rho, f"{name}_found": score.n_found,
+                    f"{name}_total": score.n_total})
+    knn = sil = float("nan")
+    if docvecs is not None and inputs.labels is not None and len(docvecs) == len(inputs.labels):
+        knn, sil = _separation(np.asarray(docvecs, dtype=np.float64), inputs.labels, config)
+    row.update(knn_learned=knn, silhouette_learned=sil)
+    return row, table
+
+
+def _compute(store: RunStore, run_id: str, config: CompareConfig,
+             progress: Progress | None) -> RunComparison:
+    t0 = time.perf_counter()
+    inputs, reference = _prepare(store, run_id, config)
+    run = store.get_run(run_id)
+    rows, tables, previous = [], [], None
+    start = np.asarray(store.load_snapshot(run_id, 0)[inputs.rows], dtype=np.float64)
+    for n, snap in enumerate(run.snapshots):
+        ts = time.perf_counter()
+        i = snap["idx"]
+        learned = np.asarray(store.load_snapshot(run_id, i)[inputs.rows], dtype=np.float64)
+        out_w = _optional(store, run_id, f"snapshots/out_{i:04d}")
+        docs = _optional(store, run_id, f"snapshots/doc_{i:04d}")
+        row, table = _snapshot_measures(inputs, learned, start, previous, out_w, docs, config)
+        row.update(snapshot=i, epoch=snap["epoch"], step=snap["step"],
+                   knn_pretrained=reference["knn"], silhouette_pretrained=reference["silhouette"],
+                   val_accuracy=run.val_accuracy_at(snap), n_words=len(inputs.words),
+                   seconds=time.perf_counter() - ts)
+        rows.append(row)
+        tables.append(table)
+        previous = learned
+        if progress is not None:
+            progress(n + 1, run.n_snapshots)
+    frame = pd.DataFrame(rows)[GLOBAL_COLUMNS]
+    return RunComparison(run_id, config, frame, tuple(tables), reference,
+                         time.perf_counter() - t0)
+
+
+WORD_COLUMNS = [
+    "word", "train_count", "seen", "jaccard", "neighbors", "neighbors_pretrained", "gained",
+    "lost", "drift_from_start", "drift_from_prev", "norm", "direction",
+]  # z_<class> columns go before "direction"
+GLOBAL_COLUMNS = [
+    "snapshot", "epoch", "step", "mean_jaccard", "cka",
+    "wordsim353_rho", "wordsim353_found", "wordsim353_total",
+    "simlex999_rho", "simlex999_found", "simlex999_total",
+    "knn_learned", "knn_pretrained", "silhouette_learned", "silhouette_pretrained",
+    "val_accuracy", "n_words", "seconds",
+]
+
+
+def _optional(store: RunStore, run_id: str, name: str) -> np.ndarray | None:
+    return store.load_array(run_id, name) if store.has_array(run_id, name) else None
+
+
+# ----------------------------------------------------------------------------- cache
+
+def cache_key(store: RunStore, run_id: str, config: CompareConfig) -> str:
+    """Hash of the settings, the snapshot count and (for a vectors file) its identity."""
+    settings: dict[str, Any] = {"version": CACHE_VERSION, **asdict(config),
+                                "snapshots": store.get_run(run_id).n_snapshots}
+    if config.against not in BUILTIN_AGAINST:
+        path = Path(config.against).resolve()
+        stat = path.stat() if path.is_file() else None
+        settings["against"] = [str(path), stat and stat.st_size, stat and stat.st_mtime_ns]
+    text = json.dumps(settings, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _write_cache(result: RunComparison, folder: Path) -> None:
+    result.snapshots.to_parquet(folder / "global.parquet", index=False)
+    for n, table in enumerate(result.words):
+        table.to_parquet(folder / f"words_{n:04d}.parquet", index=False)
+    meta = {"reference": _plain_tree(result.reference), "seconds": result.seconds,
+            "config": asdict(result.config), "n_snapshots": len(result.words),
+            "run_id": result.run_id}
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def _read_cache(folder: Path) -> RunComparison:
+    meta = json.loads((folder / "meta.json").read_text())
+    frame = pd.read_parquet(folder / "global.parquet")
+    tables = tuple(_read_words(folder / f"words_{n:04d}.parquet")
+                   for n in range(meta["n_snapshots"]))
+    reference = _nan_tree(meta["reference"])
+    return RunComparison(meta["run_id"], CompareConfig(**meta["config"]), frame, tables,
+                         reference, meta["seconds"], cached=True)
+
+
+def _read_words(path: Path) -> pd.DataFrame:
+    """A per-word table with its list columns as lists of str (pyarrow's to_pylist is ~5x
+    faster than converting pandas' numpy arrays element by element)."""
+    import pyarrow.parquet as pq
+
+    arrow = pq.read_table(path)
+    lists = [c for c in LIST_COLUMNS if c in arrow.column_names]
+    table = arrow.drop_columns(lists).to_pandas()
+    for col in lists:
+        table[col] = arrow.column(col).to_pylist()
+    return table[arrow.column_names]
+
+
+def _lists(table: pd.DataFrame) -> pd.DataFrame:
+    # parquet hands list columns back as numpy arrays; callers get plain lists of str
+    for col in LIST_COLUMNS:
+        if col in table.columns:
+            table[col] = [[str(w) for w in v] for v in table[col]]
+    return table
+
+
+def _nan_tree(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _nan_tree(v) for k, v in obj.items()}
+    return float("nan") if obj is None else obj
+
+
+def compare_run(store: RunStore, run_id: str, config: CompareConfig = CompareConfig(), *,
+                progress: Progress | None = None, use_cache: bool = True,
+                cached_only: bool = False) -> RunComparison | None:
+    """Compare every snapshot of a run with a pretrained space (see module docstring).
+
+    Results are cached under ``store.cache_dir(run_id)``; a repeated request with the same
+    settings and snapshot count is read back without recomputation (``cached=True``). The
+    returned object is always what the cache holds, so first and later calls are identical.
+    ``progress(done, total)`` is called after each computed snapshot. With ``cached_only``
+    nothing is computed: a cache miss returns None (page loads must never compute this).
+    """
+    cache = DiskCache(store.cache_dir(run_id))
+    key = f"compare-{cache_key(store, run_id, config)}"
+    if use_cache or cached_only:
+        hit = cache.get(key, _read_cache)
+        if hit is not None or cached_only:
+            return hit
+    result = _compute(store, run_id, config, progress)
+    if not use_cache:
+        return replace(result, words=tuple(_lists(t) for t in result.words))
+    cache.put(key, result, _write_cache)
+    return replace(_read_cache(cache.path(key)), cached=False)

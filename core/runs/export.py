@@ -1,0 +1,150 @@
+"""Exports of a run's learned vectors: word2vec text, TensorBoard projector TSVs, a CSV table.
+
+Every format is first rendered to bytes (``export_bytes``; the dashboard's download buttons use
+that) and ``export_run`` writes those bytes into a folder. File names are fixed here, never
+taken from the user, so an export cannot write outside its folder.
+
+Which words: every vocabulary word except ``<pad>``/``<unk>`` for word2vec and projector; the
+CSV has the words of the run comparison (``core.runs.comparison``), because its neighbours and
+metrics are only computed for those.
+"""
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.runs import comparison as runcompare, projections
+from core.data.text import SPECIALS
+from core.runs.comparison import CompareConfig
+from core.common.files import atomic_write
+from core.store.runstore import RunStore
+
+FORMATS = ("word2vec", "projector", "csv")
+FILE_NAMES = {
+    "word2vec": ("vectors.w2v.txt",),
+    "projector": ("vectors.tsv", "metadata.tsv"),
+    "csv": ("words.csv",),
+}
+METADATA_COLUMNS = ("word", "train_count", "seen", "associated_class", "association_z")
+
+
+def snapshot_index(store: RunStore, run_id: str, snapshot: int | None = None) -> int:
+    """The stored snapshot index for ``snapshot`` (None = last; negative counts from the end)."""
+    n = store.get_run(run_id).n_snapshots
+    if n == 0:
+        raise runcompare.StoreError(f"Run {run_id} has no snapshots yet.")
+    if snapshot is None:
+        return n - 1
+    if isinstance(snapshot, bool) or not isinstance(snapshot, (int, np.integer)) \
+            or not -n <= snapshot < n:
+        raise ValueError(f"snapshot must be an integer between {-n} and {n - 1}, got {snapshot!r}")
+    return int(snapshot) % n
+
+
+def learned_vectors(store: RunStore, run_id: str, snapshot: int | None = None
+                    ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The vocabulary rows (without <pad>/<unk>) and their vectors in one snapshot."""
+    vocab = store.load_vocab(run_id)
+    keep = ~vocab["token"].isin(SPECIALS).to_numpy()
+    matrix = np.asarray(store.load_snapshot(run_id, snapshot_index(store, run_id, snapshot)))
+    return vocab[keep].reset_index(drop=True), np.asarray(matrix[keep], dtype=np.float32)
+
+
+def word2vec_text(words: list[str], matrix: np.ndarray) -> bytes:
+    """word2vec text format written by gensim (header 'count dim', one word per line)."""
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors(vector_size=matrix.shape[1], count=0, dtype=np.float32)
+    kv.add_vectors(list(words), matrix)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "vectors.txt"
+        kv.save_word2vec_format(str(path), binary=False)
+        return path.read_bytes()
+
+
+def projector_files(store: RunStore, run_id: str, snapshot: int | None = None
+                    ) -> dict[str, bytes]:
+    """TensorBoard projector ``vectors.tsv`` (no header) and ``metadata.tsv`` (with header)."""
+    vocab, matrix = learned_vectors(store, run_id, snapshot)
+    buf = io.StringIO()
+    np.savetxt(buf, matrix, fmt="%.7g", delimiter="\t")
+    meta = metadata_frame(store, run_id, vocab)
+    lines = ["\t".join(METADATA_COLUMNS)]
+    lines += ["\t".join(str(v) for v in row) for row in meta.itertuples(index=False)]
+    return {"vectors.tsv": buf.getvalue().encode("utf-8"),
+            "metadata.tsv": ("\n".join(lines) + "\n").encode("utf-8")}
+
+
+def metadata_frame(store: RunStore, run_id: str, vocab: pd.DataFrame) -> pd.DataFrame:
+    """Per word: training count, whether training saw it, and the class it leans to most
+    (largest log-odds z, from ``runcompare.class_association``) with that z."""
+    classes = list(store.get_run(run_id).info.get("classes", []))
+    z = runcompare.class_association(vocab, classes)
+    out = pd.DataFrame({"word": vocab["token"].astype(str),
+                        "train_count": vocab["train_count"].astype(np.int64),
+                        "seen": vocab["train_count"].to_numpy() > 0})
+    if z.shape[1]:
+        values = z.to_numpy()
+        best = values.argmax(axis=1)
+        out["associated_class"] = [classes[b] for b in best]
+        out["association_z"] = np.round(values[np.arange(len(values)), best], 4)
+    else:
+        out["associated_class"], out["association_z"] = "", np.nan
+    return out
+
+
+def csv_table(store: RunStore, run_id: str, snapshot: int | None = None,
+              config: CompareConfig = CompareConfig()) -> pd.DataFrame:
+    """The comparison's per-word table for one snapshot with 2-D coordinates: ``pca_x/pca_y``
+    (core.analysis.projection's PCA, fitted on the final snapshot so frames share axes) and, when the run
+    was projected with UMAP (``projections.project_run``), ``umap_x/umap_y`` (NaN for words
+    that projection did not include). Neighbour lists are space-separated."""
+    from core.analysis import projection as project
+    i = snapshot_index(store, run_id, snapshot)
+    table = runcompare.compare_run(store, run_id, config).word_table(i).copy()
+    vocab = store.load_vocab(run_id)
+    pos = {w: r for r, w in enumerate(vocab["token"].astype(str))}
+    rows = np.array([pos[w] for w in table["word"]], dtype=np.int64)
+    n = store.get_run(run_id).n_snapshots
+    frames = [np.asarray(store.load_snapshot(run_id, s))[rows] for s in range(n)]
+    coords = project.pca_frames(frames, project.ProjectionConfig(method="pca")).coords[i]
+    table.insert(3, "pca_x", coords[:, 0])
+    table.insert(4, "pca_y", coords[:, 1])
+    umap = projections.latest_projection(store, run_id, "umap")
+    if umap is not None:
+        where = {int(r): j for j, r in enumerate(umap[0])}
+        xy = np.array([umap[1][i, where[r]] if r in where else (np.nan, np.nan) for r in rows])
+        table.insert(5, "umap_x", xy[:, 0])
+        table.insert(6, "umap_y", xy[:, 1])
+    for col in runcompare.LIST_COLUMNS:
+        table[col] = table[col].map(" ".join)
+    return table
+
+
+def export_bytes(store: RunStore, run_id: str, fmt: str, snapshot: int | None = None,
+                 config: CompareConfig = CompareConfig()) -> dict[str, bytes]:
+    """The export's files as {file name: bytes}; ``fmt`` is one of ``FORMATS``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "word2vec":
+        vocab, matrix = learned_vectors(store, run_id, snapshot)
+        return {"vectors.w2v.txt": word2vec_text(vocab["token"].astype(str).tolist(), matrix)}
+    if fmt == "projector":
+        return projector_files(store, run_id, snapshot)
+    table = csv_table(store, run_id, snapshot, config)
+    return {"words.csv": table.to_csv(index=False).encode("utf-8")}
+
+
+def export_run(store: RunStore, run_id: str, fmt: str, out_dir: str | Path,
+               snapshot: int | None = None, config: CompareConfig = CompareConfig()
+               ) -> list[Path]:
+    """Write the export into ``out_dir`` (created if needed); returns the written paths.
+    Each file is written to a temporary name and renamed, so no half-written file remains."""
+    files = export_bytes(store, run_id, fmt, snapshot, config)
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [atomic_write(folder / name, data).resolve() for name, data in files.items()]

@@ -1,0 +1,146 @@
+"""Evolution, Learned vs pretrained and Documents in real Chromium, on runs trained in the
+test (bundled sample; clickbait for scale) whose views the engine computed with PCA.
+
+These tests start their own Streamlit server over their own run store, so they neither see
+nor disturb the runs of test_dashboard_browser.py. Screenshots: test-artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import (ARTIFACTS, REPO, _need_browser, fresh_page, screenshot, serve, stop,
+                       wait_idle)
+
+pytestmark = pytest.mark.browser
+PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+STATE = """(n) => { const gd = document.querySelectorAll('%s')[n];
+  const main = gd._fullData.reduce((a, b) => ((b.x || []).length > (a.x || []).length ? b : a));
+  return {title: gd._fullLayout.title.text, x: Array.from(main.x).slice(0, 50),
+          points: main.x.length,
+          frames: (gd._transitionData._frames || []).length}; }""" % PLOT
+
+
+def train(store, path, **kw) -> str:
+    from core.data.loading import load_dataset
+    from core.jobs.engine import Engine
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
+
+    run_id = train_run(load_dataset(path), TrainConfig(**kw), store).run_id
+    engine = Engine(store, warm=False, method="pca")
+    while engine.tick():
+        pass
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def views_store(tmp_path_factory):
+    from core.store.runstore import RunStore
+
+    store = RunStore(tmp_path_factory.mktemp("views2-browser") / "runs")
+    sample = train(store, REPO / "sample_data" / "sample.csv", init="glove", epochs=4,
+                   batch_size=32)
+    return store, sample
+
+
+@pytest.fixture(scope="module")
+def views_url(views_store):
+    _need_browser()
+    proc, url = serve(views_store[0].root, ARTIFACTS / "streamlit-views2.log", warm_up=False)
+    try:
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture
+def vpage(browser, views_url):
+    yield from fresh_page(browser)
+
+
+def open_view(page, url: str, path: str, run_id: str) -> None:
+    page.goto(f"{url}/{path}?run={run_id}")
+    wait_idle(page)
+    page.locator(PLOT).first.wait_for()
+    assert page.get_by_test_id("stException").count() == 0
+    errors = page.get_by_test_id("stAlertContentError")
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def test_evolution_slider_and_play_move_the_words(vpage, views_url, views_store):
+    page = vpage
+    open_view(page, views_url, "evolution", views_store[1])
+    before = page.evaluate(STATE, 0)
+    assert before["frames"] == 5 and "epoch 4" in before["title"]
+    page.locator(".slider-rail-touch-rect").first.scroll_into_view_if_needed()
+    rail = page.locator(".slider-rail-touch-rect").first.bounding_box()
+    page.mouse.click(rail["x"] + 3, rail["y"] + rail["height"] / 2)  # first snapshot
+    page.wait_for_function(f"() => document.querySelector('{PLOT}')._fullLayout.title.text"
+                           ".includes('— start')")
+    start = page.evaluate(STATE, 0)
+    assert start["x"] != before["x"], "the words did not move between snapshots"
+    screenshot(page, "v2-01-evolution-start")
+    page.locator(".updatemenu-button").first.click()  # Play: runs to the last snapshot
+    page.wait_for_function(f"() => document.querySelector('{PLOT}')._fullLayout.title.text"
+                           ".includes('— epoch 4')", timeout=30_000)
+    assert page.evaluate(STATE, 0)["x"] == before["x"]
+
+
+def test_evolution_highlighted_word_has_a_trail(vpage, views_url, views_store):
+    page = vpage
+    open_view(page, views_url, "evolution", views_store[1])
+    box = page.get_by_test_id("stMultiSelect")
+    box.locator("input").fill("alps")
+    page.get_by_role("option", name="alps", exact=True).click()
+    wait_idle(page)
+    page.keyboard.press("Escape")  # close the list so the screenshot shows the chart
+    names = page.evaluate(f"() => document.querySelector('{PLOT}').data.map(t => t.name)")
+    assert "trail: alps" in names
+    screenshot(page, "v2-02-evolution-alps")
+
+
+def test_compare_word_neighbors_are_listed(vpage, views_url, views_store):
+    page = vpage
+    open_view(page, views_url, "compare", views_store[1])
+    box = page.get_by_test_id("stSelectbox").filter(has_text="Word")
+    box.click()
+    box.locator("input").fill("himalayas")
+    page.get_by_role("option", name="himalayas", exact=True).click()
+    wait_idle(page)
+    page.get_by_text("Neighbours of 'himalayas'").wait_for()
+    table = page.get_by_test_id("stTable")
+    rows = table.locator("tbody tr")
+    expect(rows).to_have_count(10)
+    glove = [r.locator("td").nth(1).inner_text() for r in rows.all()]
+    assert all(glove), glove
+    expect(page.get_by_text("Gained", exact=True)).to_be_visible()
+    expect(page.get_by_text("Lost", exact=True)).to_be_visible()
+    expect(page.locator(PLOT)).to_have_count(4)  # two maps, Jaccard histogram, measures
+    screenshot(page, "v2-03-compare-himalayas")
+
+
+def test_documents_side_by_side(vpage, views_url, views_store):
+    page = vpage
+    open_view(page, views_url, "documents", views_store[1])
+    expect(page.locator(PLOT)).to_have_count(2)
+    learned, pretrained = page.evaluate(STATE, 0), page.evaluate(STATE, 1)
+    assert "Learned" in learned["title"] and "Pretrained" in pretrained["title"]
+    expect(page.get_by_test_id("stMetric")).to_have_count(4)
+    screenshot(page, "v2-04-documents")
+
+
+@pytest.mark.e2e
+def test_clickbait_run_stays_readable(vpage, views_url, views_store, clickbait_csv):
+    """Thousands of words and documents: WebGL points, frames for every snapshot."""
+    page = vpage
+    run_id = train(views_store[0], clickbait_csv, init="random", epochs=3)
+    open_view(page, views_url, "evolution", run_id)
+    state = page.evaluate(STATE, 0)
+    assert state["frames"] == 4 and state["points"] >= 2000
+    assert page.evaluate(f"() => document.querySelector('{PLOT}').data[0].type") == "scattergl"
+    screenshot(page, "v2-05-evolution-clickbait")
+    open_view(page, views_url, "documents", run_id)
+    assert page.evaluate(STATE, 0)["points"] > 100
+    screenshot(page, "v2-06-documents-clickbait")

@@ -1,0 +1,254 @@
+"""Page logic of the Evolution, Learned vs pretrained and Documents views (AppTest, no
+browser): the figures' JSON, the widgets and the messages, over a tiny stored run whose views
+the engine computed with PCA."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO, labelled
+
+APP = str(REPO / "dashboard" / "app.py")
+
+
+def _train(root, views: bool, **kw):
+    from core.jobs.engine import Engine
+    from core.store.runstore import RunStore
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
+
+    store = RunStore(root)
+    ds = labelled(3)
+    run_id = train_run(ds, TrainConfig(epochs=3, batch_size=8, doc_sample=12, **kw),
+                       store).run_id
+    if views:
+        Engine(store, warm=False, method="pca").tick()
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def ready_store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("views2") / "runs"
+    return root, _train(root, views=True)
+
+
+@pytest.fixture
+def app(ready_store, monkeypatch):
+    root, run_id = ready_store
+    monkeypatch.setenv("EXPLORER_STORE", str(root))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["run"] = run_id
+    at.run()
+    return at
+
+
+def open_page(at: AppTest, name: str) -> AppTest:
+    at.switch_page(f"views/{name}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def arr(value) -> np.ndarray:
+    """A figure array from the JSON: plotly writes numpy arrays as base64 typed arrays."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
+
+
+def tables(at: AppTest, column: str) -> list:
+    """The dataframes shown with this column, in page order (AppTest keeps no keys on them)."""
+    return [d.value for d in list(at.dataframe) + list(at.table) if column in d.value.columns]
+
+
+def figures(at: AppTest) -> dict[str, dict]:
+    specs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    return {s["layout"]["title"]["text"]: s for s in specs}
+
+
+def figure(at: AppTest, prefix: str) -> dict:
+    found = [s for title, s in figures(at).items() if title.startswith(prefix)]
+    assert found, f"no figure titled {prefix!r}: {list(figures(at))}"
+    return found[0]
+
+
+# ------------------------------------------------------------------------------ Evolution
+def points(traces: list) -> tuple[list, np.ndarray]:
+    """Hover texts and x of the word points (not the searched circle or the trails)."""
+    own = [t for t in traces if t.get("name") != "searched"
+           and not t.get("name", "").startswith("trail: ")]
+    hover = [h for t in own for h in (t.get("hovertext") or [])]
+    xs = [arr(t["x"]) for t in own if t.get("x") is not None]
+    return hover, np.concatenate(xs) if xs else np.zeros(0)
+
+
+def test_evolution_animates_every_snapshot_with_neighbors_in_the_hover(app):
+    open_page(app, "evolution")
+    fig = figure(app, "Learned word vectors")
+    assert len(fig["frames"]) == 4  # start + 3 epochs
+    steps = fig["layout"]["sliders"][0]["steps"]
+    assert [s["label"] for s in steps] == ["start", "epoch 1", "epoch 2", "epoch 3"]
+    assert fig["data"][0]["type"] == "scattergl"
+    hover, _ = points(fig["data"])
+    good = next(h for h in hover if h.startswith("<b>good</b>"))
+    assert "nearest:" in good and "trained on" in good
+    # a word's position differs between the first and the last frame: the vectors moved
+    first, last = points(fig["frames"][0]["data"])[1], points(fig["frames"][-1]["data"])[1]
+    assert len(first) == len(hover)
+    assert not np.allclose(first, last)
+    assert figure(app, "Most-moved words")["data"][0]["type"] == "bar"
+    assert any("Drift" in t for t in figures(app))
+
+
+def test_evolution_highlights_a_word_with_its_trail(app):
+    open_page(app, "evolution")
+    app.multiselect(key="w_evo_words").set_value(["good", "bad"]).run()
+    assert not app.exception
+    fig = figure(app, "Learned word vectors")
+    trails = [t for t in fig["data"] if t.get("name", "").startswith("trail: ")]
+    assert [t["name"] for t in trails] == ["trail: good", "trail: bad"]
+    assert all(len(t["hovertext"]) == 4 for t in trails)  # one point per snapshot
+    focus = [t for t in fig["data"] if t.get("name") == "searched"]
+    assert focus and focus[0]["text"] == ["good", "bad"]
+    assert all(next(t for t in f["data"] if t.get("name") == "searched")["text"]
+               == ["good", "bad"] for f in fig["frames"])
+
+
+def test_evolution_all_words_added_words_and_trustworthiness(app):
+    open_page(app, "evolution")
+    n_top = len(points(figure(app, "Learned word vectors")["data"])[0])
+    assert any("trustworthiness 0." in c.value or "trustworthiness 1." in c.value
+               for c in app.caption)
+    app.radio(key="w_evo_scope").set_value("all words (PCA, up to 50,000)").run()
+    assert not app.exception
+    assert any(c.value.startswith("PCA layout") for c in app.caption)
+    app.radio(key="w_evo_scope").set_value("most frequent (UMAP)").run()
+    app.text_input(key="w_evo_add").set_value("Himalayas, zebra").run()
+    assert any("zebra" in e.value for e in app.error)  # an unknown word is a message
+    app.text_input(key="w_evo_add").set_value("himalayas").run()
+    hover = points(figure(app, "Learned word vectors")["data"])[0]
+    assert any(h.startswith("<b>himalayas</b>") for h in hover)
+    assert len(hover) >= n_top
+
+
+def test_evolution_colour_choices(app):
+    open_page(app, "evolution")
+    options = app.selectbox(key="w_evo_color").options
+    assert options[0].startswith("leaning to 'pos'")  # binary bag run: classifier direction
+    assert "seen vs never seen in training" in options
+    app.selectbox(key="w_evo_color").set_value("seen vs never seen in training").run()
+    names = [t["name"] for t in figure(app, "Learned word vectors")["data"]]
+    assert names[0].startswith("seen in training") and names[1].startswith("never seen")
+
+
+def test_no_run_points_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("EXPLORER_STORE", str(tmp_path / "empty"))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    for name in ("evolution", "compare", "documents"):
+        open_page(at, name)
+        assert any("Train" in i.value for i in at.info), name
+        assert not at.get("plotly_chart")
+
+
+def test_views_not_computed_yet_show_pca_and_say_so(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    _train(root, views=False)  # no engine: the UMAP views stay pending
+    monkeypatch.setenv("EXPLORER_STORE", str(root))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    open_page(at, "evolution")
+    assert any("UMAP layout is being computed" in c.value for c in at.caption)
+    assert len(figure(at, "Learned word vectors")["frames"]) == 4  # PCA frames meanwhile
+    assert any("being computed" in i.value for i in at.info)  # drift needs the comparison
+
+
+# ------------------------------------------------------------------------------ Compare
+def test_compare_lists_a_words_neighbors_in_both_spaces(app):
+    open_page(app, "compare")
+    app.selectbox(key="w_cmp_word").set_value("good").run()
+    assert not app.exception
+    assert any(s.value == "Neighbours of 'good'" for s in app.subheader)
+    table = tables(app, "GloVe")[0]
+    assert list(table.columns) == ["learned (epoch 3)", "GloVe"] and len(table) == 10
+    assert "good" not in set(table["GloVe"])  # a word is not its own neighbour
+    learned = figure(app, "Learned — epoch 3")
+    glove = figure(app, "GloVe 6B 50d")
+    for fig, column in ((learned, "learned (epoch 3)"), (glove, "GloVe")):
+        near = next(t for t in fig["data"] if t["name"] == "its neighbours here")
+        assert set(near["text"]) <= set(table[column]) and near["text"]
+        assert next(t for t in fig["data"] if t["name"] == "searched")["text"] == ["good"]
+    assert any("Gained" in m.value for m in app.markdown)
+
+
+def test_compare_epoch_slider_and_global_measures(app):
+    open_page(app, "compare")
+    app.select_slider(key="w_cmp_epoch").set_value("start").run()
+    assert figure(app, "Learned — start")
+    assert "(start)" in figure(app, "Jaccard@10")["layout"]["title"]["text"]
+    lines = {t["name"]: t for t in figure(app, "Learned space vs GloVe")["data"]}
+    assert len(arr(lines["mean Jaccard@k with GloVe"]["y"])) == 4
+    assert "validation accuracy" in lines
+    most, least = tables(app, "jaccard")
+    assert most["jaccard"].is_monotonic_increasing and least["jaccard"].is_monotonic_decreasing
+
+
+def test_word2vec_run_offers_its_init_vectors_as_a_third_space(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    _train(root, views=True, init="word2vec")
+    monkeypatch.setenv("EXPLORER_STORE", str(root))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    open_page(at, "compare")
+    assert figure(at, "GloVe 6B 50d")
+    at.radio(key="w_cmp_space").set_value("init").run()
+    assert not at.exception and not at.error
+    init = figure(at, "its word2vec init vectors")
+    assert "its neighbours here" not in [t["name"] for t in init["data"]]  # those are GloVe's
+
+
+# ------------------------------------------------------------------------------ Documents
+def test_documents_side_by_side_with_scores(app):
+    open_page(app, "documents")
+    learned = figure(app, "Learned: after the embedding — epoch 3")
+    pretrained = figure(app, "Pretrained: mean of GloVe vectors")
+    for fig in (learned, pretrained):
+        assert [t["name"] for t in fig["data"]] == ["neg", "pos"]
+        assert sum(len(arr(t["x"])) for t in fig["data"]) == 12  # the validation sample
+    texts = {w for t in learned["data"] for w in t["hovertext"]}
+    assert any(" " in t.split("<br>", 1)[1] for t in texts)  # the document's text
+    labels = [m.label for m in app.metric]
+    assert labels == ["5-NN accuracy, learned", "5-NN accuracy, GloVe mean",
+                      "Silhouette, learned", "Silhouette, GloVe mean"]
+    before = arr(learned["data"][0]["x"])
+    app.select_slider(key="w_doc_epoch").set_value("start").run()
+    after = arr(figure(app, "Learned: after the embedding — start")["data"][0]["x"])
+    assert not np.allclose(before, after)
+
+
+def test_run_picker_changes_the_active_run(ready_store, tmp_path, monkeypatch):
+    root, first = ready_store
+    app_root = tmp_path / "runs"
+    import shutil
+
+    shutil.copytree(root, app_root)
+    second = _train(app_root, views=True)
+    monkeypatch.setenv("EXPLORER_STORE", str(app_root))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["run"] = first
+    at.run()
+    open_page(at, "documents")
+    picker = at.selectbox(key="w_view_run_documents")
+    assert picker.value == first
+    assert any(o.startswith(second) for o in picker.options)  # shown with status and init
+    picker.set_value(second).run()
+    assert at.session_state["active_run"] == second
