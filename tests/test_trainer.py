@@ -100,7 +100,8 @@ def test_failure_is_recorded_and_raised(tiny_ds, store, monkeypatch):
         train_run(tiny_ds, TrainConfig(**FAST), store)
     run = store.list_runs()[0]
     assert run.status == "failed" and "disk on fire" in run.error
-    assert store.load_snapshot(run.run_id, 0) is not None
+    vocab_size = len(store.load_vocab(run.run_id))
+    assert store.load_snapshot(run.run_id, 0).shape == (vocab_size, TrainConfig().dim)
 
 
 def test_snapshot_every_n_steps(tiny_ds, store):
