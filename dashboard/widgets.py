@@ -112,9 +112,14 @@ def vector_file_picker(key: str) -> dict[str, Any] | None:
     up = st.file_uploader("Word-vector file", key=key,
                           help=f"Accepted: {ACCEPTED_FORMATS}. Pickle-based files are refused.")
     if up is not None and up.file_id != state.get(state.VECTORS_FILE_ID):
-        state.put(state.VECTORS_FILE_ID, up.file_id)
+        # the previous result goes first and the file counts as checked only once its
+        # result is stored: a rerun cutting the check short must not leave the previous
+        # file's "success" standing for this one
+        state.put(state.VECTORS, None)
         with st.spinner("Checking the vector file…"):
-            state.put(state.VECTORS, services.check_vectors_upload(up.name, up.getvalue()))
+            result = services.check_vectors_upload(up.name, up.getvalue())
+        state.put(state.VECTORS, result)
+        state.put(state.VECTORS_FILE_ID, up.file_id)
     vectors = state.get(state.VECTORS)
     if vectors and "error" in vectors:
         st.error(services.plain(vectors["error"]))

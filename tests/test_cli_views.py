@@ -71,7 +71,7 @@ def test_project_pca_reports_trust_per_snapshot(vector_run, capsys):
     code, out, _ = _run(["project", run_id, "--method", "pca", "--words", "10",
                          "--store", str(store.root)], capsys)
     result = _last_json(out)
-    assert code == 0 and result["method"] == "pca" and result["seconds"] >= 0
+    assert code == 0 and result["method"] == "pca:chained" and result["seconds"] >= 0
     assert [s["snapshot"] for s in result["snapshots"]] == [0, 1, 2]
     assert all(0 <= s["trustworthiness"] <= 1 for s in result["snapshots"])
 
@@ -107,3 +107,41 @@ def test_bad_input_exits_2_with_one_line(vector_run, capsys, tmp_path, argv, mes
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and message in err
     assert out == ""
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "core", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def _one_error_line(proc) -> str:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+def test_export_over_an_earlier_export_needs_force(vector_run, tmp_path):
+    store, run_id, _ = vector_run
+    out = tmp_path / "out"
+    args = ("export", run_id, "--format", "projector", "--out", out, "--store", store.root)
+    assert _cli(*args).returncode == 0
+    before = (out / "vectors.tsv").read_bytes()
+    (out / "metadata.tsv").write_text("edited by hand")
+    line = _one_error_line(_cli(*args))
+    assert "--force" in line and "vectors.tsv, metadata.tsv" in line
+    assert (out / "metadata.tsv").read_text() == "edited by hand"
+    forced = _cli(*args, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (out / "vectors.tsv").read_bytes() == before
+    assert (out / "metadata.tsv").read_text().startswith("word\t")
+
+
+def test_export_out_that_is_a_file_exits_2(vector_run, tmp_path):
+    store, run_id, _ = vector_run
+    target = tmp_path / "taken.csv"
+    target.write_text("mine")
+    line = _one_error_line(_cli("export", run_id, "--format", "word2vec", "--out", target,
+                                "--store", store.root))
+    assert "is a file, not a folder" in line and target.read_text() == "mine"

@@ -111,3 +111,107 @@ def test_metadata_tsv_parses_as_text(vector_run):
     text = export.export_bytes(store, run_id, "projector")["metadata.tsv"].decode()
     assert text.splitlines()[0] == "\t".join(export.METADATA_COLUMNS)
     assert pd.read_csv(io.StringIO(text), sep="\t")["seen"].dtype == bool
+
+
+# ---------------------------------------------------------------- hostile words and labels
+# Words and class names come from the user's data. A spreadsheet runs a cell starting with
+# = + - @ tab or CR as a formula; the projector splits metadata.tsv on tabs and newlines.
+
+HOSTILE_LABELS = ('=HYPERLINK("http://203.0.113.9/x")', "bad\tclass\nname")
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    """A finished run whose vocabulary has the words = + - @ and whose class names hold a
+    formula and a tab + newline."""
+    from core.data.loading import Dataset
+    from core.store.runstore import RunStore
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
+
+    texts = ["=1+2 @home -5 good", "+x =cmd -neg great", "@sum good fine -",
+             "bad awful = +", "poor bad @ -", "awful poor + ="] * 4
+    labels = list(HOSTILE_LABELS) * 12
+    store = RunStore(tmp_path_factory.mktemp("hostile-store"))
+    run_id = train_run(Dataset.from_lists(texts, labels),
+                       TrainConfig(epochs=2, val_fraction=0.5, batch_size=4, dim=8), store).run_id
+    return store, run_id
+
+
+def _dangerous(cell: str) -> bool:
+    return cell.startswith(("=", "+", "-", "@", "\t", "\r"))  # OWASP's list, not the code's
+
+
+def test_words_csv_text_cells_are_neutralised_numbers_kept(hostile_run):
+    import csv
+
+    store, run_id = hostile_run
+    text = export.export_bytes(store, run_id, "csv", config=SMALL)["words.csv"].decode()
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert rows and not any(_dangerous(c) for c in header)
+    cols = {name: [r[i] for r in rows] for i, name in enumerate(header)}
+    assert {"'=", "'+", "'-", "'@"} <= set(cols["word"])
+    for name in ("word", "neighbors", "gained", "lost"):
+        assert not any(_dangerous(c) for c in cols[name]), name
+    assert any(c.startswith("'=") for c in cols["neighbors"])  # lists start with '=' too
+    # numeric columns stay plain numbers: negative values keep their minus sign
+    for name in ("pca_x", "pca_y", "drift_from_start", "direction"):
+        values = [float(c) for c in cols[name]]
+        assert len(values) == len(rows)
+    assert any(c.startswith("-") for c in cols["pca_x"] + cols["direction"])
+    table = pd.read_csv(io.StringIO(text))
+    assert pd.api.types.is_float_dtype(table["pca_x"]) and (table["pca_x"] < 0).any()
+
+
+def test_projector_metadata_has_one_row_per_vector_and_no_formula(hostile_run):
+    store, run_id = hostile_run
+    files = export.export_bytes(store, run_id, "projector")
+    vectors = files["vectors.tsv"].decode().split("\n")[:-1]
+    meta = files["metadata.tsv"].decode().split("\n")[:-1]
+    assert len(meta) - 1 == len(vectors) == len(_regular_words(store, run_id))
+    rows = [line.split("\t") for line in meta[1:]]
+    assert all(len(r) == len(export.METADATA_COLUMNS) for r in rows) and "\r" not in "".join(meta)
+    assert not any(_dangerous(cell) for r in rows for cell in r)
+    assert {r[0] for r in rows} >= {"'=", "'+", "'-", "'@"}
+    assert {r[3] for r in rows} == {"'" + HOSTILE_LABELS[0], "bad\\tclass\\nname"}
+    # vectors.tsv holds numbers only: negative values are written as they are
+    assert "'" not in files["vectors.tsv"].decode()
+    assert any(v.startswith("-") for line in vectors for v in line.split("\t"))
+
+
+def test_neutralise_only_touches_formula_starts():
+    assert [export.neutralise(c) for c in ("=1+1", "+1", "-x", "@a", "\tx", "\rx")] == \
+        ["'=1+1", "'+1", "'-x", "'@a", "'\tx", "'\rx"]
+    assert [export.neutralise(c) for c in ("", "word", "1-2", "a=b", "'=x")] == \
+        ["", "word", "1-2", "a=b", "'=x"]
+
+
+def test_export_into_an_earlier_export_needs_force(vector_run, tmp_path):
+    from core.errors import ExplorerError
+
+    store, run_id, _ = vector_run
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    export.export_run(store, run_id, "projector", out)  # other files in the folder are fine
+    (out / "vectors.tsv").write_text("keep me")
+    with pytest.raises(ExplorerError, match=r"already holds vectors\.tsv, metadata\.tsv .*--force"):
+        export.export_run(store, run_id, "projector", out)
+    assert (out / "vectors.tsv").read_text() == "keep me"
+    export.export_run(store, run_id, "word2vec", out)  # another format's files: no clash
+    paths = export.export_run(store, run_id, "projector", out, force=True)
+    assert paths[0].read_bytes() == export.export_bytes(store, run_id, "projector")["vectors.tsv"]
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_export_into_a_file_is_refused(vector_run, tmp_path):
+    from core.errors import ExplorerError
+
+    store, run_id, _ = vector_run
+    path = tmp_path / "taken.txt"
+    path.write_text("a file")
+    with pytest.raises(ExplorerError, match=r"is a file, not a folder"):
+        export.export_run(store, run_id, "csv", path, config=SMALL)
+    with pytest.raises(ExplorerError, match=r"cannot write the export into"):
+        export.export_run(store, run_id, "word2vec", path / "sub")
+    assert path.read_text() == "a file"

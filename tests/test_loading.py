@@ -370,6 +370,161 @@ def test_bad_input_raises_specific_data_error(twenty_lines, build, filename, cfg
         load_dataset(source, filename=filename, config=LoadConfig(**cfg))
 
 
+# ---------------------------------------------------------------- what a file decodes to
+# Small files can describe huge tables (issue 13): each cap is checked before the table is
+# built. The caps are lowered here so that small files show it; tests/hostile has the real
+# sizes under a memory limit.
+
+
+def _parquet(table, **kwargs) -> bytes:
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf, store_schema=False, **kwargs)
+    return buf.getvalue()
+
+
+def _repeated_text_parquet(text: str, n: int) -> bytes:
+    """``text`` on ``n`` rows, stored once in the dictionary page."""
+    import pyarrow as pa
+
+    labels = pa.DictionaryArray.from_arrays(pa.array(np.arange(n, dtype=np.int32) % 2),
+                                            pa.array(["pos", "neg"]))
+    texts = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
+                                           pa.array([text]))
+    return _parquet(pa.table({"text": texts, "label": labels}), compression="zstd")
+
+
+def _nested_text_parquet() -> bytes:
+    """A list<string> column whose one long item repeats on every row, next to short texts."""
+    import pyarrow as pa
+
+    n = 200
+    long = pa.DictionaryArray.from_arrays(pa.array(np.zeros(3 * n, dtype=np.int32)),
+                                          pa.array(["x" * 10_000]))
+    tags = pa.ListArray.from_arrays(pa.array(np.arange(0, 3 * n + 1, 3, dtype=np.int32)), long)
+    return _parquet(pa.table({"tags": tags, "text": [f"text {i}" for i in range(n)],
+                              "label": ["a", "b"] * (n // 2)}))
+
+
+def _xlsx(rows, far_cell: str | None = None, dimension: str | None = None) -> bytes:
+    import re
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(list(row))
+    if far_cell:
+        book.active[far_cell] = "far"
+    buf = io.BytesIO()
+    book.save(buf)
+    if dimension is None:
+        return buf.getvalue()
+    src = __import__("zipfile").ZipFile(buf)
+    members = {n: src.read(n) for n in src.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = re.sub(rb'<dimension ref="[^"]*"', f'<dimension ref="{dimension}"'.encode(),
+                            members[sheet])
+    return zip_bytes(members)
+
+
+def _twenty_xlsx(rows, **kwargs) -> bytes:
+    return _xlsx([("text", "label"), *rows], **kwargs)
+
+
+def _jsonl_lines(records) -> bytes:
+    return ("\n".join(json.dumps(r) for r in records) + "\n").encode()
+
+
+DECODED_TOO_LARGE = [
+    pytest.param(lambda r: ",".join(["text", "label"] + [f"c{i}" for i in range(48)]).encode()
+                 + b"\n" + _csv_bytes(r).split(b"\n", 1)[1], "wide.csv", {"max_columns": 40},
+                 r"'wide.csv' has 50 columns in its header; the limit is 40 \(max_columns\)",
+                 id="csv-header-columns"),
+    pytest.param(lambda r: b"text,label,c\n" + b"a b,x\n" * 400, "tall.csv", {"max_cells": 1000},
+                 r"has 3 columns x 40[12] lines = 1,20\d cells; the limit is 1,000 \(max_cells\)",
+                 id="csv-cells"),
+    pytest.param(lambda r: _jsonl_lines({"text": t, "label": lab, f"k{i}": i}
+                                        for i, (t, lab) in enumerate(r)), "keys.jsonl",
+                 {"max_columns": 10}, r"line 9 brings the number of keys \(columns\) to 11; "
+                 r"the limit is 10 \(max_columns\)", id="jsonl-new-keys"),
+    pytest.param(lambda r: _jsonl_lines([{"text": "t", "label": "l", "a": 1, "b": 2}]
+                                        + [{"text": t, "label": lab} for t, lab in r] * 20),
+                 "long.jsonl", {"max_cells": 1000},
+                 r"has 401 records x 4 distinct keys = 1,604 cells; the limit is 1,000 "
+                 r"\(max_cells\)", id="jsonl-cells"),
+    pytest.param(lambda r: json.dumps([{"text": t, "label": lab, f"k{i}": i}
+                                       for i, (t, lab) in enumerate(r)]).encode(), "keys.json",
+                 {"max_columns": 10}, r"has 22 distinct keys \(columns\); the limit is 10",
+                 id="json-array-keys"),
+    pytest.param(lambda r: _repeated_text_parquet("word " * 1000, 2000), "rep.parquet",
+                 {"max_text_bytes": 1_000_000},
+                 r"'rep.parquet' decodes to 10,006,000 bytes of text; the limit is 1,000,000 "
+                 r"bytes \(max_text_bytes\)", id="parquet-dictionary-text"),
+    pytest.param(lambda r: _nested_text_parquet(), "nested.parquet",
+                 {"max_text_bytes": 1_000_000}, r"decodes to 6,00\d,\d{3} bytes of text",
+                 id="parquet-nested-dictionary-text"),
+    pytest.param(lambda r: _repeated_text_parquet("w", 2000), "many.parquet", {"max_cells": 3000},
+                 r"holds values \(cells, nested items included\) = 4,000 cells; the limit is "
+                 r"3,000 \(max_cells\)", id="parquet-cells"),
+    pytest.param(lambda r: _parquet(__import__("pyarrow").table(
+                     {f"c{i}": [t for t, _ in r] for i in range(12)})), "wide.parquet",
+                 {"max_columns": 10}, r"has 12 columns; the limit is 10 \(max_columns\)",
+                 id="parquet-columns"),
+    pytest.param(lambda r: _twenty_xlsx(r, far_cell="AZ3"), "far.xlsx", {"max_columns": 40},
+                 r"'far.xlsx' row 3 reaches column 52; the limit is 40 \(max_columns\)",
+                 id="xlsx-far-cell"),
+    pytest.param(lambda r: _twenty_xlsx(r * 30), "tall.xlsx", {"max_cells": 1000},
+                 r"has 501 rows x 2 columns = 1,002 cells; the limit is 1,000 \(max_cells\)",
+                 id="xlsx-cells"),
+    pytest.param(lambda r: _twenty_xlsx([("word " * 2000, lab) for _, lab in r] * 20),
+                 "long.xlsx", {"max_text_bytes": 1_000_000},
+                 r"decodes to more than 1,000,000 bytes of text; the limit is 1,000,000 bytes "
+                 r"\(max_text_bytes\)", id="xlsx-text"),
+]
+
+
+@pytest.mark.parametrize("build, filename, cfg, match", DECODED_TOO_LARGE)
+def test_decoded_size_is_capped_before_the_table_is_built(twenty_lines, build, filename, cfg,
+                                                          match):
+    with pytest.raises(DataError, match=match):
+        load_dataset(build(twenty_lines), filename=filename, config=LoadConfig(**cfg))
+
+
+def test_caps_let_ordinary_files_through(twenty_lines):
+    """The defaults leave ordinary files alone: nested Parquet text, a mid-size table."""
+    ds = load_dataset(_nested_text_parquet(), filename="nested.parquet")
+    assert len(ds) == 200 and ds.report.columns == ("tags", "text", "label")
+    rows = [(f"{t} {i}", lab) for i, (t, lab) in enumerate(twenty_lines * 50)]
+    assert len(load_dataset(_csv_bytes(rows), "mid.csv",
+                            LoadConfig(max_cells=2_004, max_columns=2))) == 1000
+
+
+def test_xlsx_declared_dimension_is_ignored(twenty_lines):
+    """A sheet may declare A1:XFD1048576 over a few cells: the real extent is read."""
+    data = _twenty_xlsx(twenty_lines, dimension="A1:XFD1048576")
+    ds = load_dataset(data, filename="grid.xlsx", config=LoadConfig(max_columns=2, max_cells=50))
+    _assert_twenty(ds, "xlsx")
+
+
+def test_xlsx_cells_read_as_pandas_reads_them(tmp_path):
+    """The row-by-row reader hands on what pandas' own Excel reader did: whole floats as int,
+    error cells and empty cells missing, dates and booleans as such, a gap row kept."""
+    import datetime
+
+    rows = [("text", "n", "x", "when", "flag"),
+            ("a", 1.0, 2.5, datetime.datetime(2024, 1, 2), True),
+            ("b", 3, None, None, False), (), ("NA", 4.0, "=1/0", None, None)]
+    data = _xlsx(rows)
+    ours, _, _ = read_frame(data, "cells.xlsx")
+    # what the loader did before it read row by row: pandas, header row taken off after
+    raw = pd.read_excel(io.BytesIO(data), engine="openpyxl", header=None)
+    theirs = raw.iloc[1:].reset_index(drop=True)
+    theirs.columns = [str(h) for h in raw.iloc[0]]
+    pd.testing.assert_frame_equal(ours, theirs.infer_objects(), check_dtype=True)
+    assert ours["text"].isna().tolist() == [False, False, True, True]  # "NA" as pandas reads it
+
+
 def test_missing_path(tmp_path):
     with pytest.raises(DataError, match=r"file not found: .*nope\.csv"):
         load_dataset(tmp_path / "nope.csv")
@@ -386,7 +541,8 @@ def test_size_checked_before_reading(tmp_path, monkeypatch):
 @pytest.mark.parametrize("field, value", [
     ("max_bytes", 0), ("max_rows", 0), ("max_rows", True), ("max_text_chars", 0),
     ("max_classes", 1), ("min_rows", 1), ("min_rows", 2_000_000), ("text_column", ""),
-    ("label_column", 3), ("drop_duplicates", "yes"),
+    ("label_column", 3), ("drop_duplicates", "yes"), ("max_columns", 1), ("max_cells", 0),
+    ("max_text_bytes", 0),
 ], ids=lambda v: str(v))
 def test_load_config_validation(field, value):
     with pytest.raises(ValueError, match=field):

@@ -282,3 +282,81 @@ def test_init_matrix_with_glove():
     matrix, found = init_matrix((PAD, UNK, "river", "qqqzzzx"), glove(), dim=50, seed=0)
     assert found.tolist() == [False, False, True, False]
     np.testing.assert_array_equal(matrix[2], glove()["river"])
+
+
+# ---------------------------------------------------------------- files that lie (issue 13)
+
+
+def _w2v_binary(words, dim, header_dim=None, count=None, sep=b"\n", tail=b"") -> bytes:
+    """word2vec binary rows of ``dim`` floats under a header that may claim another shape."""
+    out = f"{len(words) if count is None else count} {header_dim or dim}\n".encode()
+    for i, word in enumerate(words):
+        row = np.arange(dim, dtype="<f4") + i
+        out += word.encode() + b" " + row.tobytes() + sep
+    return out + tail
+
+
+LYING_FILES = {
+    # id: (file name, content, message pattern)
+    "binary-header-dim-too-small": (
+        "v.bin", _w2v_binary(["good", "bad", "fine"], 3, header_dim=2),
+        r"row 2 does not start with a word .*control bytes.*header's dimension 2"),
+    "binary-header-dim-too-small-no-newlines": (
+        "v.bin", _w2v_binary(["good", "bad", "fine"], 3, header_dim=2, sep=b""),
+        r"does not start with a word|bytes follow the last|no word before"),
+    "binary-header-dim-too-large": (
+        "v.bin", _w2v_binary(["good", "bad", "fine"], 3, header_dim=4),
+        r"truncated|does not start with a word|needs at least"),
+    "binary-header-count-too-small": (
+        "v.bin", _w2v_binary(["good", "bad", "fine"], 3, count=2),
+        r"bytes follow the last of the 2 rows the header announces"),
+    "binary-duplicate-word": (
+        "v.bin", _w2v_binary(["good", "bad", "good"], 3),
+        r"row 3 repeats the word 'good' \(first on row 1\); each word may appear once"),
+    "text-duplicate-word": (
+        "v.txt", b"3 2\ngood 1 2\nbad 3 4\ngood 5 6\n",
+        r"line 4 repeats the word 'good' \(first on line 2\)"),
+    "glove-duplicate-word": (
+        "g.txt", b"good 1 2\nbad 3 4\ngood 5 6\n",
+        r"line 3 repeats the word 'good' \(first on line 1\)"),
+    "duplicate-after-utf8-replacement": (
+        "g.txt", b"caf\xe9 1 2\ncaf\xe8 3 4\n", r"line 2 repeats the word 'caf\ufffd'"),
+    "utf8-bom": ("v.txt", b"\xef\xbb\xbf2 3\ngood 1 2 3\nbad 4 5 6\n",
+                 r"UTF-8 byte-order mark \(BOM\); save it as UTF-8 without BOM"),
+    "utf8-bom-binary": ("v.bin", b"\xef\xbb\xbf" + _w2v_binary(["good"], 2),
+                        r"save it as UTF-8 without BOM"),
+    "utf16-bom": ("v.txt", "2 3\ngood 1 2 3\nbad 4 5 6\n".encode("utf-16"),
+                  r"UTF-16 \(or UTF-32\) text; save it as UTF-8 without BOM"),
+    "utf16-no-bom": ("g.vec", "good 1 2 3\nbad 4 5 6\n".encode("utf-16-le"),
+                     r"UTF-16 text without a byte-order mark; save it as UTF-8 without BOM"),
+    "binary-as-text": ("v.txt", _w2v_binary(["good", "bad"], 3),
+                       r"NUL bytes; a word2vec binary file must be named \.bin"),
+}
+
+
+@pytest.mark.parametrize(("name", "content", "message"), LYING_FILES.values(),
+                         ids=list(LYING_FILES))
+def test_vector_files_that_lie_are_refused(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(VectorsError, match=message) as info:
+        load_vectors_file(path)
+    assert str(info.value).startswith(f"{name}: ")
+
+
+@pytest.mark.parametrize("sep, tail", [(b"\n", b""), (b"", b""), (b"\n", b"\n\n\n")],
+                         ids=["newline-rows", "gensim-rows", "trailing-newlines"])
+def test_binary_rows_that_parse_exactly_load(tmp_path, sep, tail):
+    path = tmp_path / "v.bin"
+    path.write_bytes(_w2v_binary(["good", "bad", "fine"], 3, sep=sep, tail=tail))
+    kv = load_vectors_file(path)
+    assert kv.index_to_key == ["good", "bad", "fine"]
+    np.testing.assert_array_equal(kv["fine"], [2, 3, 4])
+
+
+def test_messages_name_the_display_name_not_the_temp_file(tmp_path):
+    path = tmp_path / "3f9a0c1d2e4b5a6978695a4b.txt"  # how the dashboard stores an upload
+    path.write_bytes(b"good 1 2\ngood 3 4\n")
+    with pytest.raises(VectorsError, match=r"^my vectors\.txt: line 2 repeats") as info:
+        load_vectors_file(path, display_name="my vectors.txt")
+    assert path.name not in str(info.value)

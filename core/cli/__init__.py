@@ -10,7 +10,9 @@ May import: everything in ``core`` (the top layer); heavy modules only inside th
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
+from pathlib import Path
 
 from core.cli import engine, experiments, training, views
 from core.cli.common import Command, store_parent
@@ -44,12 +46,27 @@ def main(argv: list[str] | None = None) -> int:
     run = {cmd.name: cmd.run for cmd in SUBCOMMANDS}[args.command]
     try:
         return run(args)
-    except ExplorerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # config validation: names the field and its range
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:  # ExplorerError, and config validation naming field and range
+        return _fail(str(exc))
+    except sqlite3.DatabaseError as exc:  # a runs.sqlite that is damaged or not SQLite at all
+        return _fail(f"the run store '{getattr(args, 'store', '')}' holds a database SQLite "
+                     f"cannot use ({exc}); choose another --store or move runs.sqlite away")
+    except OSError as exc:  # a path that is a file, unwritable, ...: the user's to fix
+        return _fail(_os_problem(exc, getattr(args, "store", None)))
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        return _fail("interrupted", 130)
+
+
+def _fail(message: str, code: int = 2) -> int:
+    """The one stderr line of a failed command (line breaks in quoted names are escaped)."""
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    print(f"error: {one_line}", file=sys.stderr)
+    return code
+
+
+def _os_problem(exc: OSError, store: str | None) -> str:
+    """What an OSError means for the user; a --store that is a file is the usual cause."""
+    if store and Path(store).exists() and not Path(store).is_dir():
+        return f"the run store '{store}' is a file, not a folder: give --store a folder"
+    where = f": '{exc.filename}'" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"

@@ -37,13 +37,16 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
     p.add_argument("--out", required=True, help="folder to write into (created if missing)")
     p.add_argument("--snapshot", type=int, help="snapshot index (default: the last)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite the files of an earlier export in the folder")
 
 
 def export(args: argparse.Namespace) -> int:
     from core.runs.export import export_run
     from core.store.runstore import RunStore
 
-    paths = export_run(RunStore(args.store), args.run_id, args.fmt, args.out, args.snapshot)
+    paths = export_run(RunStore(args.store), args.run_id, args.fmt, args.out, args.snapshot,
+                       force=args.force)
     emit_json({"run_id": args.run_id, "format": args.fmt, "files": [str(p) for p in paths]})
     return 0
 

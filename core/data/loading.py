@@ -71,6 +71,12 @@ class LoadConfig:
     max_classes: int = bounded(100, 2, 10_000)
     min_rows: int = bounded(10, 2, 100_000_000)
     drop_duplicates: bool = False
+    # What a file may decode to, checked before the table is built: a few KB of Parquet,
+    # Excel, CSV or JSON can describe gigabytes (repeated dictionary values, one far cell,
+    # a wide header over short rows, a new key on every line).
+    max_columns: int = bounded(1_000, 2, 100_000)
+    max_cells: int = bounded(30_000_000, 1, 10**10)  # rows x columns (nested values count)
+    max_text_bytes: int = bounded(256 * 2**20, 1, 2**40)  # text a Parquet/Excel file unpacks to
 
     def __post_init__(self) -> None:
         for name in ("text_column", "label_column"):
@@ -271,12 +277,17 @@ def _sniff_binary_format(data: bytes) -> str | None:
 # ---------------------------------------------------------------- one reader per format
 
 
-def _read_delimited(text: str, delim: str, name: str, max_rows: int) -> pd.DataFrame:
+def _read_delimited(text: str, delim: str, name: str, config: LoadConfig) -> pd.DataFrame:
     """CSV/TSV via pandas; only empty cells count as missing (a class named "NA" is kept)."""
-    _check_header(text, delim, name)
+    width = _check_header(text, delim, name)
+    _check_columns(name, width, config, f"has {width:,} columns in its header")
+    # pandas gives every row the header's width (short rows are filled), so a wide header
+    # over many short lines is a table of width x lines cells
+    rows = min(_count_lines(text), config.max_rows + 1)
+    _check_cells(name, width * rows, config, f"has {width:,} columns x {rows:,} lines")
     try:
         return pd.read_csv(io.StringIO(text), sep=delim, keep_default_na=False, na_values=[""],
-                           nrows=max_rows + 1, skip_blank_lines=True)
+                           nrows=config.max_rows + 1, skip_blank_lines=True)
     except pd.errors.EmptyDataError:
         raise DataError(f"'{name}' is empty: no header and no rows") from None
     except (ValueError, csv.Error, OverflowError, MemoryError) as exc:
@@ -285,13 +296,20 @@ def _read_delimited(text: str, delim: str, name: str, max_rows: int) -> pd.DataF
             from None
 
 
-def _check_header(text: str, delim: str, name: str) -> None:
-    """Refuse repeated column names, which pandas would silently rename to 'x.1'."""
+def _check_header(text: str, delim: str, name: str) -> int:
+    """Refuse repeated column names, which pandas would silently rename to 'x.1'; returns
+    the header's width (of its first MB: enough to tell a header too wide)."""
     try:
         header = next(csv.reader(io.StringIO(text[:1_000_000]), delimiter=delim), [])
     except csv.Error:
-        return  # pandas reports the parse problem with a line number
+        return 1  # pandas reports the parse problem with a line number
     _check_unique([h.strip() for h in header], name)
+    return max(len(header), 1)
+
+
+def _count_lines(text: str) -> int:
+    """Line count for \n, \r\n and lone \r endings (an upper bound on the records)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n") + 1
 
 
 def _check_unique(names: list[str], name: str) -> None:
@@ -305,9 +323,10 @@ def _check_unique(names: list[str], name: str) -> None:
         raise DataError(f"'{name}' has duplicate column names: {listed}; rename them")
 
 
-def _read_jsonl(text: str, name: str, max_rows: int) -> pd.DataFrame:
+def _read_jsonl(text: str, name: str, config: LoadConfig) -> pd.DataFrame:
     """JSON Lines parsed line by line (pandas' reader cannot say which line is broken)."""
-    records = []
+    records: list[dict] = []
+    keys: set = set()
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -321,13 +340,25 @@ def _read_jsonl(text: str, name: str, max_rows: int) -> pd.DataFrame:
         if not isinstance(record, dict):
             raise DataError(f"'{name}' line {lineno} is not a JSON object like "
                             f'{{"text": ..., "label": ...}}')
+        # every distinct key is a column of every row: count them before pandas builds them
+        keys.update(record)
+        _check_columns(name, len(keys), config, f"line {lineno} brings the number of keys "
+                       f"(columns) to {len(keys):,}")
         records.append(record)
-        if len(records) > max_rows:
-            _too_many_rows(name, max_rows)
+        if len(records) > config.max_rows:
+            _too_many_rows(name, config.max_rows)
+    return _records_frame(records, len(keys), name, config)
+
+
+def _records_frame(records: list[dict], n_keys: int, name: str,
+                   config: LoadConfig) -> pd.DataFrame:
+    """JSON objects as a frame, once rows x distinct keys is known to fit max_cells."""
+    _check_cells(name, len(records) * n_keys, config,
+                 f"has {len(records):,} records x {n_keys:,} distinct keys")
     return pd.DataFrame.from_records(records)
 
 
-def _read_json_array(text: str, name: str, max_rows: int) -> pd.DataFrame:
+def _read_json_array(text: str, name: str, config: LoadConfig) -> pd.DataFrame:
     """A JSON array of objects (a common export next to JSON Lines)."""
     try:
         records = json.loads(text)
@@ -336,9 +367,11 @@ def _read_json_array(text: str, name: str, max_rows: int) -> pd.DataFrame:
         raise DataError(f"'{name}' is not valid JSON ({where})") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise DataError(f"'{name}' must be JSON Lines or a JSON array of objects")
-    if len(records) > max_rows:
-        _too_many_rows(name, max_rows)
-    return pd.DataFrame.from_records(records)
+    if len(records) > config.max_rows:
+        _too_many_rows(name, config.max_rows)
+    keys = set().union(*records)
+    _check_columns(name, len(keys), config, f"has {len(keys):,} distinct keys (columns)")
+    return _records_frame(records, len(keys), name, config)
 
 
 def _read_fasttext(text: str, name: str, max_rows: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -362,20 +395,16 @@ def _read_fasttext(text: str, name: str, max_rows: int) -> tuple[pd.DataFrame, t
     return pd.DataFrame(rows, columns=["label", "text"]), notes
 
 
-def _read_parquet(data: bytes, name: str, max_rows: int) -> pd.DataFrame:
-    """Parquet via pyarrow; row count and unpacked size come from the footer, before any
-    data is read."""
+def _read_parquet(data: bytes, name: str, config: LoadConfig) -> pd.DataFrame:
+    """Parquet via pyarrow. Rows, columns, values and unpacked size come from the footer and
+    the decoded text size from a dictionary-preserving read, all before the table is built."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(pa.BufferReader(data))
-        meta = pf.metadata
-        if meta.num_rows > max_rows:
-            _too_many_rows(name, max_rows)
-        unpacked = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        if unpacked > _expansion_limit(len(data)):
-            _bomb(name, unpacked, _expansion_limit(len(data)))
+        _check_parquet_footer(pf, len(data), name, config)
+        _check_parquet_text(data, pf, name, config)
         return pf.read().to_pandas()
     except DataError:
         raise
@@ -383,17 +412,77 @@ def _read_parquet(data: bytes, name: str, max_rows: int) -> pd.DataFrame:
         raise DataError(f"'{name}' is not a readable Parquet file: {_first_line(exc)}") from None
 
 
-def _read_xlsx(data: bytes, name: str, max_rows: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def _check_parquet_footer(pf, n_bytes: int, name: str, config: LoadConfig) -> None:
+    """What the footer declares: rows, top-level columns, values (cells) and unpacked bytes."""
+    meta = pf.metadata
+    if meta.num_rows > config.max_rows:
+        _too_many_rows(name, config.max_rows)
+    _check_columns(name, len(pf.schema_arrow.names), config)
+    groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+    values = sum(g.column(j).num_values for g in groups for j in range(g.num_columns))
+    _check_cells(name, values, config, "holds values (cells, nested items included)")
+    unpacked = sum(g.total_byte_size for g in groups)
+    if unpacked > _expansion_limit(n_bytes):
+        _bomb(name, unpacked, _expansion_limit(n_bytes))
+
+
+def _check_parquet_text(data: bytes, pf, name: str, config: LoadConfig) -> None:
+    """Refuse a file whose strings decode to more than max_text_bytes.
+
+    A dictionary page lets one value stand for any number of rows, so the footer's unpacked
+    size says nothing about the decoded text. Reading the string columns as dictionaries
+    costs only the dictionary plus 4 bytes per value (bounded by max_cells); the decoded
+    size is then each value's length summed over the rows that use it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pf.schema
+    paths = [schema.column(i).path for i in range(pf.metadata.num_columns)
+             if schema.column(i).physical_type == "BYTE_ARRAY"]
+    if not paths:
+        return
+    as_dict = pq.ParquetFile(pa.BufferReader(data), read_dictionary=paths)
+    total = 0
+    for i in range(as_dict.metadata.num_row_groups):
+        table = as_dict.read_row_group(i, columns=paths)
+        total += sum(_text_bytes(chunk) for col in table.columns for chunk in col.chunks)
+        _check_text_bytes(name, total, config, more=i + 1 < as_dict.metadata.num_row_groups)
+
+
+def _text_bytes(arr) -> int:
+    """Bytes of the strings in an Arrow array once decoded (dictionaries expanded), nested
+    lists, maps and structs included."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = arr.type
+    if pa.types.is_dictionary(kind):
+        lengths = pc.take(pc.binary_length(arr.dictionary), arr.indices)
+        return int(pc.sum(lengths).as_py() or 0)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or \
+            pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return int(pc.sum(pc.binary_length(arr)).as_py() or 0)
+    if pa.types.is_map(kind):
+        return _text_bytes(arr.keys) + _text_bytes(arr.items)
+    if pa.types.is_struct(kind):
+        return sum(_text_bytes(field) for field in arr.flatten())
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or \
+            pa.types.is_fixed_size_list(kind):
+        return _text_bytes(arr.flatten())
+    return 0
+
+
+def _read_xlsx(data: bytes, name: str,
+               config: LoadConfig) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """The first sheet of a workbook; the header row is checked for duplicates before use."""
+    from pandas.io.parsers import TextParser
+
     _check_zip_expansion(data, name)
-    try:
-        with pd.ExcelFile(io.BytesIO(data), engine="openpyxl") as book:
-            sheets = book.sheet_names
-            # header=None keeps duplicate header names visible (pandas would rename them)
-            raw = book.parse(sheets[0], header=None, nrows=max_rows + 2)
-    except Exception as exc:  # openpyxl/zipfile/lxml raise many unrelated types on corruption
-        raise DataError(f"'{name}' is not a readable Excel workbook: {_first_line(exc)}") \
-            from None
+    sheets, rows = _xlsx_first_sheet(data, name, config)
+    # the cells as pandas' own Excel reader hands them on: the same type inference follows
+    # (header=None keeps duplicate header names visible: pandas would rename them)
+    raw = TextParser(rows, header=None, skip_blank_lines=False).read() if rows \
+        else pd.DataFrame()
     notes = ()
     if len(sheets) > 1:
         notes = (f"the workbook has {len(sheets)} sheets; only the first, "
@@ -406,6 +495,66 @@ def _read_xlsx(data: bytes, name: str, max_rows: int) -> tuple[pd.DataFrame, tup
     df = raw.iloc[1:].reset_index(drop=True)
     df.columns = header
     return df.infer_objects(), notes
+
+
+def _xlsx_first_sheet(data: bytes, name: str,
+                      config: LoadConfig) -> tuple[list[str], list[list]]:
+    """The sheet names and the first sheet's cells, read row by row in read-only mode."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True,
+                                      keep_links=False)
+        try:
+            sheets = [sheet.title for sheet in book.worksheets]
+            if not sheets:
+                raise DataError(f"'{name}' has no worksheets")
+            return sheets, _xlsx_rows(book.worksheets[0], name, config)
+        finally:
+            book.close()
+    except DataError:
+        raise
+    except Exception as exc:  # openpyxl/zipfile/lxml raise many unrelated types on corruption
+        raise DataError(f"'{name}' is not a readable Excel workbook: {_first_line(exc)}") \
+            from None
+
+
+def _xlsx_rows(sheet, name: str, config: LoadConfig) -> list[list]:
+    """Rows of cells ("" when empty), trailing empties trimmed, padded to one width.
+
+    The declared dimension (``A1:XFD1048576`` costs nothing to write) is ignored: openpyxl
+    would pad every row to it. Width, cells and text are counted as rows arrive, so a far
+    cell or a huge sheet is refused before the table is built."""
+    sheet.reset_dimensions()
+    rows: list[list] = []
+    width = last = text = 0
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        row = [_xlsx_value(cell) for cell in cells]
+        while row and row[-1] == "":
+            row.pop()
+        if row:
+            last = number
+        width = max(width, len(row))
+        _check_columns(name, width, config, f"row {number} reaches column {width:,}")
+        _check_cells(name, number * width, config, f"has {number:,} rows x {width:,} columns")
+        text += sum(len(v.encode("utf-8", "surrogatepass")) for v in row if isinstance(v, str))
+        _check_text_bytes(name, text, config, more=True)
+        rows.append(row)
+        if number > config.max_rows + 1:  # the header plus one row too many is enough to say
+            break
+    return [row + [""] * (width - len(row)) for row in rows[:last]]
+
+
+def _xlsx_value(cell) -> object:
+    """A cell as pandas' Excel reader gives it: "" empty, NaN for errors, whole floats as int."""
+    value = cell.value
+    if value is None:
+        return ""
+    if cell.data_type == "e":
+        return np.nan
+    if cell.data_type == "n" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _expansion_limit(n_bytes: int) -> int:
@@ -434,6 +583,29 @@ def _too_many_rows(name: str, max_rows: int) -> None:
     raise DataError(f"'{name}' has too many rows: more than {max_rows:,} (max_rows)")
 
 
+def _check_columns(name: str, n_columns: int, config: LoadConfig, where: str = "") -> None:
+    """Refuse a table wider than max_columns (``where`` says where the count was reached)."""
+    if n_columns > config.max_columns:
+        where = where or f"has {n_columns:,} columns"
+        raise DataError(f"'{name}' {where}; the limit is {config.max_columns:,} "
+                        f"(max_columns)")
+
+
+def _check_cells(name: str, n_cells: int, config: LoadConfig, what: str) -> None:
+    """Refuse a table of more than max_cells cells; ``what`` says how they were counted."""
+    if n_cells > config.max_cells:
+        raise DataError(f"'{name}' {what} = {n_cells:,} cells; the limit is "
+                        f"{config.max_cells:,} (max_cells)")
+
+
+def _check_text_bytes(name: str, n_bytes: int, config: LoadConfig, more: bool = False) -> None:
+    """Refuse a compressed file whose text decodes to more than max_text_bytes."""
+    if n_bytes > config.max_text_bytes:
+        amount = f"more than {config.max_text_bytes:,}" if more else f"{n_bytes:,}"
+        raise DataError(f"'{name}' decodes to {amount} bytes of text; the limit is "
+                        f"{config.max_text_bytes:,} bytes (max_text_bytes)")
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
@@ -442,7 +614,7 @@ def _first_line(exc: BaseException) -> str:
 # ---------------------------------------------------------------- dispatch
 
 
-def _parse(data: bytes, name: str, max_rows: int) -> _Parsed:
+def _parse(data: bytes, name: str, config: LoadConfig) -> _Parsed:
     """Pick the format (extension, then content) and parse ``data`` into a raw frame."""
     if not data.strip():
         raise DataError(f"'{name}' is empty")
@@ -453,9 +625,9 @@ def _parse(data: bytes, name: str, max_rows: int) -> _Parsed:
     if fmt is None and ext not in _EXTENSIONS:
         fmt = _sniff_binary_format(data)
     if fmt == "parquet":
-        return _Parsed(_read_parquet(data, name, max_rows), "parquet", "binary", ())
+        return _Parsed(_read_parquet(data, name, config), "parquet", "binary", ())
     if fmt == "xlsx":
-        df, notes = _read_xlsx(data, name, max_rows)
+        df, notes = _read_xlsx(data, name, config)
         return _Parsed(df, "xlsx", "binary", notes)
     what = _magic(data)
     if what:
@@ -468,22 +640,22 @@ def _parse(data: bytes, name: str, max_rows: int) -> _Parsed:
         shown = ext or "no extension"
         raise DataError(f"'{name}' has an unknown format ({shown}) and its content is not "
                         f"recognisable as CSV, TSV, JSON Lines or fastText")
-    df, notes = _parse_text(text, fmt, name, max_rows)
+    df, notes = _parse_text(text, fmt, name, config)
     return _Parsed(df, fmt, encoding, notes)
 
 
 def _parse_text(text: str, fmt: str, name: str,
-                max_rows: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
+                config: LoadConfig) -> tuple[pd.DataFrame, tuple[str, ...]]:
     if fmt == "fasttext":
-        return _read_fasttext(text, name, max_rows)
+        return _read_fasttext(text, name, config.max_rows)
     if fmt == "jsonl":
-        return _read_jsonl(text, name, max_rows), ()
+        return _read_jsonl(text, name, config), ()
     if fmt == "json":
-        return _read_json_array(text, name, max_rows), ()
+        return _read_json_array(text, name, config), ()
     if fmt == "tsv":
-        return _read_delimited(text, "\t", name, max_rows), ()
+        return _read_delimited(text, "\t", name, config), ()
     delim, _ = _sniff_delimiter(text)  # a ".csv" is often ';' or tab separated
-    return _read_delimited(text, delim or ",", name, max_rows), ()
+    return _read_delimited(text, delim or ",", name, config), ()
 
 
 def _check_frame(df: pd.DataFrame, name: str, max_rows: int) -> pd.DataFrame:
@@ -510,7 +682,7 @@ def read_frame(source: Path | str | bytes, filename: str | None = None,
 def _read_parsed(source: Path | str | bytes, filename: str | None,
                  config: LoadConfig) -> _Parsed:
     data, name = _read_bytes(source, filename, config.max_bytes)
-    parsed = _parse(data, name, config.max_rows)
+    parsed = _parse(data, name, config)
     return parsed._replace(df=_check_frame(parsed.df, name, config.max_rows))
 
 

@@ -7,6 +7,10 @@ taken from the user, so an export cannot write outside its folder.
 Which words: every vocabulary word except ``<pad>``/``<unk>`` for word2vec and projector; the
 CSV has the words of the run comparison (``core.runs.comparison``), because its neighbours and
 metrics are only computed for those.
+
+Words and class names come from the user's data, so text cells of the CSV and TSV files are
+made safe for spreadsheets (``neutralise``: no cell starts a formula) and for the projector
+(no tab or line break inside a TSV cell). Numbers are written as numbers, negative ones too.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from core.runs import comparison as runcompare, projections
 from core.data.text import SPECIALS
 from core.runs.comparison import CompareConfig
 from core.common.files import atomic_write
+from core.errors import ExplorerError
 from core.store.runstore import RunStore
 
 FORMATS = ("word2vec", "projector", "csv")
@@ -30,6 +35,34 @@ FILE_NAMES = {
     "csv": ("words.csv",),
 }
 METADATA_COLUMNS = ("word", "train_count", "seen", "associated_class", "association_z")
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# TensorBoard splits metadata.tsv on these; inside a cell they become visible escapes.
+_TSV_ESCAPES = str.maketrans({"\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def neutralise(cell: str) -> str:
+    """``cell`` made inert for spreadsheets: a leading ``'`` when it starts like a formula."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def _safe_text_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell (and column name) neutralised; numeric columns, whose
+    negative values start with '-', are left as numbers."""
+    out = table.copy()
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
+            out[col] = out[col].map(lambda v: neutralise(v) if isinstance(v, str) else v)
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
+def _tsv_cell(value: object) -> str:
+    """One metadata.tsv cell: text neutralised, tabs and line breaks escaped (one row per
+    vector, as the projector needs)."""
+    if isinstance(value, str):
+        return neutralise(value).translate(_TSV_ESCAPES)
+    return str(value)
 
 
 def snapshot_index(store: RunStore, run_id: str, snapshot: int | None = None) -> int:
@@ -74,7 +107,7 @@ def projector_files(store: RunStore, run_id: str, snapshot: int | None = None
     np.savetxt(buf, matrix, fmt="%.7g", delimiter="\t")
     meta = metadata_frame(store, run_id, vocab)
     lines = ["\t".join(METADATA_COLUMNS)]
-    lines += ["\t".join(str(v) for v in row) for row in meta.itertuples(index=False)]
+    lines += ["\t".join(_tsv_cell(v) for v in row) for row in meta.itertuples(index=False)]
     return {"vectors.tsv": buf.getvalue().encode("utf-8"),
             "metadata.tsv": ("\n".join(lines) + "\n").encode("utf-8")}
 
@@ -135,16 +168,33 @@ def export_bytes(store: RunStore, run_id: str, fmt: str, snapshot: int | None = 
         return {"vectors.w2v.txt": word2vec_text(vocab["token"].astype(str).tolist(), matrix)}
     if fmt == "projector":
         return projector_files(store, run_id, snapshot)
-    table = csv_table(store, run_id, snapshot, config)
+    table = _safe_text_columns(csv_table(store, run_id, snapshot, config))
     return {"words.csv": table.to_csv(index=False).encode("utf-8")}
 
 
 def export_run(store: RunStore, run_id: str, fmt: str, out_dir: str | Path,
-               snapshot: int | None = None, config: CompareConfig = CompareConfig()
-               ) -> list[Path]:
+               snapshot: int | None = None, config: CompareConfig = CompareConfig(),
+               force: bool = False) -> list[Path]:
     """Write the export into ``out_dir`` (created if needed); returns the written paths.
-    Each file is written to a temporary name and renamed, so no half-written file remains."""
-    files = export_bytes(store, run_id, fmt, snapshot, config)
+    Files of an earlier export there are only replaced with ``force``. Each file is written
+    to a temporary name and renamed, so no half-written file remains."""
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    return [atomic_write(folder / name, data).resolve() for name, data in files.items()]
+    _check_out_folder(folder, FILE_NAMES.get(fmt, ()), force)  # before the work, not after
+    files = export_bytes(store, run_id, fmt, snapshot, config)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return [atomic_write(folder / name, data).resolve() for name, data in files.items()]
+    except OSError as exc:  # a parent is a file, no permission, disk full, ...
+        raise ExplorerError(f"cannot write the export into '{folder}': "
+                            f"{exc.strerror or exc}") from None
+
+
+def _check_out_folder(folder: Path, names: tuple[str, ...], force: bool) -> None:
+    """Refuse a file given as the folder, and a folder holding any of ``names`` (an earlier
+    export) unless ``force``."""
+    if folder.exists() and not folder.is_dir():
+        raise ExplorerError(f"'{folder}' is a file, not a folder: give a folder to export into")
+    taken = [name for name in names if (folder / name).exists()]
+    if taken and not force:
+        raise ExplorerError(f"'{folder}' already holds {', '.join(taken)} from an earlier "
+                            f"export; overwrite with --force (force=True)")

@@ -5,11 +5,14 @@ gensim ``KeyedVectors`` is the vector type throughout.
 """
 from __future__ import annotations
 
+import codecs
 import functools
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
@@ -22,6 +25,8 @@ MAX_DIM = 1000
 DEFAULT_MAX_BYTES = 512 * 2**20  # GloVe 6B 200d as text is ~690 MB; 300d of 400k words won't fit
 DEFAULT_MAX_WORDS = 500_000
 _MAX_WORD_BYTES = 1000  # longest word a binary file may hold before we call it corrupt
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")  # never in a word; a misaligned row reads float bytes
+_NEWLINES = re.compile(rb"\n*")
 
 ACCEPTED_FORMATS = (
     "word2vec text (first line 'count dim'), word2vec binary (.bin), "
@@ -89,6 +94,13 @@ def restrict(kv: KeyedVectors, words: Iterable[str]) -> KeyedVectors:
 # ---------------------------------------------------------------- user files (may be hostile)
 
 
+class _Source(NamedTuple):
+    """The file read, and the name its messages use (an upload's name, not its temp path)."""
+
+    path: Path
+    name: str
+
+
 @dataclass(frozen=True)
 class _Layout:
     binary: bool
@@ -98,8 +110,8 @@ class _Layout:
     header_bytes: int
 
 
-def _refuse(path: Path, why: str) -> VectorsError:
-    return VectorsError(f"{path.name}: {why}. Accepted formats: {ACCEPTED_FORMATS}.")
+def _refuse(src: _Source, why: str) -> VectorsError:
+    return VectorsError(f"{src.name}: {why}. Accepted formats: {ACCEPTED_FORMATS}.")
 
 
 def _npy_has_objects(path: Path) -> bool:
@@ -115,22 +127,40 @@ def _npy_has_objects(path: Path) -> bool:
     return bool(dtype.hasobject)
 
 
-def _refuse_unsafe(path: Path, head: bytes) -> None:
+def _refuse_unsafe(src: _Source, head: bytes) -> None:
     """Refuse pickle-based and compressed files, by extension and by their first bytes."""
-    suffix = path.suffix.lower()
+    suffix = src.path.suffix.lower()
     unsafe = "loading it can run code, so it is refused"
     if suffix == ".npy" or head.startswith(b"\x93NUMPY"):
-        if not head.startswith(b"\x93NUMPY") or _npy_has_objects(path):
-            raise _refuse(path, f"a .npy of Python objects is a pickle; {unsafe}")
-        raise _refuse(path, "a .npy array holds no words")
+        if not head.startswith(b"\x93NUMPY") or _npy_has_objects(src.path):
+            raise _refuse(src, f"a .npy of Python objects is a pickle; {unsafe}")
+        raise _refuse(src, "a .npy array holds no words")
     if suffix in PICKLE_EXTENSIONS:
-        raise _refuse(path, f"'{suffix}' files are pickle-based; {unsafe}")
+        raise _refuse(src, f"'{suffix}' files are pickle-based; {unsafe}")
     if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle protocols 2..5
-        raise _refuse(path, f"the file is a Python pickle; {unsafe}")
+        raise _refuse(src, f"the file is a Python pickle; {unsafe}")
     if head.startswith(b"PK\x03\x04"):
-        raise _refuse(path, f"the file is a zip archive (torch and numpy saves hold pickles); {unsafe}")
+        raise _refuse(src, f"the file is a zip archive (torch and numpy saves hold pickles); {unsafe}")
     if suffix in COMPRESSED_EXTENSIONS or head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):
-        raise _refuse(path, "compressed files are not accepted; decompress it first")
+        raise _refuse(src, "compressed files are not accepted; decompress it first")
+
+
+def _refuse_encoding(src: _Source, head: bytes, binary: bool) -> None:
+    """Refuse text that is not plain UTF-8 before it is parsed: a byte-order mark would become
+    part of the first word or hide the header, and UTF-16 puts a NUL beside every character."""
+    resave = "save it as UTF-8 without BOM"
+    if head.startswith(codecs.BOM_UTF8):
+        raise _refuse(src, f"the file starts with a UTF-8 byte-order mark (BOM); {resave}")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise _refuse(src, f"the file is UTF-16 (or UTF-32) text; {resave}")
+    if binary or b"\x00" not in head:
+        return  # a .bin holds NULs in its floats; only its header line is text
+    # UTF-16 of mostly-ASCII text (digits, spaces) has its NULs on one side only
+    nuls = sorted((head[0::2].count(0), head[1::2].count(0)))
+    if nuls[1] >= 0.4 * (len(head) // 2) and nuls[0] <= 0.05 * (len(head) // 2):
+        raise _refuse(src, f"the file looks like UTF-16 text without a byte-order mark; {resave}")
+    raise _refuse(src, "a text vector file holds NUL bytes; a word2vec binary file must be "
+                       "named .bin")
 
 
 def _parse_header(first_line: bytes) -> tuple[int, int] | None:
@@ -141,130 +171,183 @@ def _parse_header(first_line: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _check_claim(path: Path, count: int, dim: int, body_bytes: int, binary: bool, max_words: int) -> None:
+def _check_claim(src: _Source, count: int, dim: int, body_bytes: int, binary: bool,
+                 max_words: int) -> None:
     """Refuse a header whose claim the file cannot hold, before anything is allocated."""
     if not 1 <= dim <= MAX_DIM:
-        raise _refuse(path, f"vector dimension {dim} is outside 1..{MAX_DIM}")
+        raise _refuse(src, f"vector dimension {dim} is outside 1..{MAX_DIM}")
     if count < 1:
-        raise _refuse(path, "the header says the file holds no words")
+        raise _refuse(src, "the header says the file holds no words")
     if count > max_words:
-        raise _refuse(path, f"the header says {count:,} words; the limit is {max_words:,}")
+        raise _refuse(src, f"the header says {count:,} words; the limit is {max_words:,}")
     # smallest possible row: 1-byte word + space + dim floats (4 bytes each, or "0 " as text)
     min_row = 2 + (4 * dim if binary else 2 * dim)
     if count * min_row > body_bytes:
         raise _refuse(
-            path,
+            src,
             f"the header claims {count:,} words x {dim} dimensions, which needs at least "
             f"{count * min_row:,} bytes, but the file has {body_bytes:,}",
         )
 
 
-def _scan_text(path: Path, layout_header: tuple[int, int] | None, max_words: int) -> tuple[int, int]:
-    """Check every row of a text file has a word and ``dim`` values; returns (rows, dim).
+class _Words:
+    """The words seen so far, decoded as gensim decodes them; a repeat is refused (gensim
+    would keep both rows under one key and leave the extra slots empty)."""
+
+    def __init__(self, src: _Source) -> None:
+        self.src, self.first = src, {}  # word -> where it first appeared
+
+    def add(self, raw: bytes, where: str) -> None:
+        word = raw.decode("utf-8", errors="replace")
+        if word in self.first:
+            raise _refuse(self.src, f"{where} repeats the word {word!r} (first on "
+                                    f"{self.first[word]}); each word may appear once")
+        self.first[word] = where
+
+
+def _scan_text(src: _Source, header: tuple[int, int] | None,
+               max_words: int) -> tuple[int, int]:
+    """Check every row of a text file has a new word and ``dim`` values; returns (rows, dim).
 
     Splits rows exactly like gensim (single spaces after stripping the line end), so a file
     that passes here parses there, and problems are reported with their line number.
     """
-    dim = layout_header[1] if layout_header else None
-    limit = layout_header[0] if layout_header else max_words
-    rows = 0
-    with path.open("rb") as fh:
-        if layout_header:
+    dim = header[1] if header else None
+    limit = header[0] if header else max_words
+    rows, words = 0, _Words(src)
+    with src.path.open("rb") as fh:
+        if header:
             fh.readline()
-        for line_no, line in enumerate(fh, start=2 if layout_header else 1):
+        for line_no, line in enumerate(fh, start=2 if header else 1):
             if rows == limit:
-                if layout_header:
+                if header:
                     break  # gensim reads only `count` rows (limit=); the rest is ignored
-                raise _refuse(path, f"more than {max_words:,} words; the limit is {max_words:,}")
-            stripped = line.rstrip()
-            if not stripped:
-                raise _refuse(path, f"line {line_no} is empty")
-            n_values = len(stripped.split(b" ")) - 1
-            if dim is None:
-                dim = n_values
-                if not 1 <= dim <= MAX_DIM:
-                    raise _refuse(path, f"line {line_no} has {dim} values; dimensions must be in 1..{MAX_DIM}")
-            elif n_values != dim:
-                raise _refuse(path, f"line {line_no} has {n_values} values, expected {dim}")
+                raise _refuse(src, f"more than {max_words:,} words; the limit is {max_words:,}")
+            fields = line.rstrip().split(b" ")
+            if fields == [b""]:
+                raise _refuse(src, f"line {line_no} is empty")
+            dim = _check_width(src, line_no, len(fields) - 1, dim)
+            words.add(fields[0], f"line {line_no}")
             rows += 1
-    if layout_header and rows < layout_header[0]:
-        raise _refuse(path, f"the header says {layout_header[0]:,} words but the file has {rows:,} rows")
+    if header and rows < header[0]:
+        raise _refuse(src, f"the header says {header[0]:,} words but the file has {rows:,} rows")
     if rows == 0:
-        raise _refuse(path, "the file holds no vectors")
+        raise _refuse(src, "the file holds no vectors")
     return rows, dim
 
 
-def _scan_binary(path: Path, count: int, dim: int, header_bytes: int) -> None:
-    """Walk the rows of a word2vec binary file (word, space, dim float32) without parsing them."""
-    data = path.read_bytes()
-    pos, row_bytes = header_bytes, 4 * dim
+def _check_width(src: _Source, line_no: int, n_values: int, dim: int | None) -> int:
+    """The row's value count checked against ``dim`` (the first row sets it when None)."""
+    if dim is None:
+        if not 1 <= n_values <= MAX_DIM:
+            raise _refuse(src, f"line {line_no} has {n_values} values; dimensions must be in "
+                               f"1..{MAX_DIM}")
+        return n_values
+    if n_values != dim:
+        raise _refuse(src, f"line {line_no} has {n_values} values, expected {dim}")
+    return dim
+
+
+def _scan_binary(src: _Source, count: int, dim: int, header_bytes: int) -> None:
+    """Walk the rows of a word2vec binary file without parsing the floats: each row must be
+    a word, a space and exactly ``4 * dim`` bytes, and the file must end after ``count`` rows
+    (newlines between rows and at the end are allowed, as gensim allows them). A header whose
+    dimension is wrong shifts every later row, which this catches instead of loading garbage.
+    """
+    data = src.path.read_bytes()
+    pos, words = header_bytes, _Words(src)
     for row in range(1, count + 1):
-        while data[pos : pos + 1] == b"\n":  # rows may be newline-separated
+        while data[pos : pos + 1] == b"\n":
             pos += 1
         space = data.find(b" ", pos, pos + _MAX_WORD_BYTES)
         if space <= pos:
-            raise _refuse(path, f"row {row} has no word before its vector (damaged or not word2vec binary)")
-        pos = space + 1 + row_bytes
+            raise _refuse(src, f"row {row} has no word before its vector (damaged or not word2vec binary)")
+        _check_binary_word(src, data[pos:space], row, dim)
+        words.add(data[pos:space], f"row {row}")
+        pos = space + 1 + 4 * dim
         if pos > len(data):
-            raise _refuse(path, f"the file ends inside row {row} of {count:,} (truncated)")
+            raise _refuse(src, f"the file ends inside row {row} of {count:,} (truncated)")
+    end = _NEWLINES.match(data, pos).end()
+    if end < len(data):
+        raise _refuse(src, f"{len(data) - end:,} bytes follow the last of the {count:,} rows "
+                           f"the header announces: its count or its dimension ({dim}) does "
+                           f"not match the rows")
 
 
-def _inspect(path: Path, max_words: int) -> _Layout:
-    with path.open("rb") as fh:
+def _check_binary_word(src: _Source, word: bytes, row: int, dim: int) -> None:
+    """A word holding control bytes is a sign the previous row was longer or shorter than
+    ``4 * dim`` bytes: the header's dimension is wrong (or the file is damaged)."""
+    if _CONTROL.search(word):
+        raise _refuse(src, f"row {row} does not start with a word (it holds control bytes "
+                           f"{word[:12]!r}): the rows are not 'word, space, {dim} x 4 bytes' "
+                           f"as the header's dimension {dim} says")
+
+
+def _inspect(src: _Source, max_words: int) -> _Layout:
+    with src.path.open("rb") as fh:
         first_line = fh.readline(256)
     header = _parse_header(first_line)
-    binary = path.suffix.lower() == ".bin"
-    body_bytes = path.stat().st_size - len(first_line)
+    binary = src.path.suffix.lower() == ".bin"
+    body_bytes = src.path.stat().st_size - len(first_line)
     if binary and header is None:
-        raise _refuse(path, "a .bin file must start with a 'count dim' line (word2vec binary)")
+        raise _refuse(src, "a .bin file must start with a 'count dim' line (word2vec binary)")
     if header:
-        _check_claim(path, header[0], header[1], body_bytes, binary, max_words)
+        _check_claim(src, header[0], header[1], body_bytes, binary, max_words)
     if binary:
-        _scan_binary(path, header[0], header[1], len(first_line))
+        _scan_binary(src, header[0], header[1], len(first_line))
         return _Layout(True, True, header[0], header[1], len(first_line))
-    count, dim = _scan_text(path, header, max_words)
+    count, dim = _scan_text(src, header, max_words)
     return _Layout(False, header is not None, count, dim, len(first_line) if header else 0)
 
 
-def _check_finite(path: Path, kv: KeyedVectors, layout: _Layout) -> None:
+def _check_finite(src: _Source, kv: KeyedVectors, layout: _Layout) -> None:
     bad = np.flatnonzero(~np.isfinite(kv.vectors).all(axis=1))
     if bad.size:
         row = int(bad[0])
         where = f"line {row + 1 + layout.has_header}" if not layout.binary else f"row {row + 1}"
-        raise _refuse(path, f"{where} (word {kv.index_to_key[row]!r}) has NaN or infinite values")
+        raise _refuse(src, f"{where} (word {kv.index_to_key[row]!r}) has NaN or infinite values")
 
 
 def load_vectors_file(
-    path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_words: int = DEFAULT_MAX_WORDS
+    path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_words: int = DEFAULT_MAX_WORDS,
+    display_name: str | None = None,
 ) -> KeyedVectors:
     """Load word vectors a user supplied, refusing anything unsafe or inconsistent.
 
     Accepts word2vec text/binary, GloVe text and fastText ``.vec`` through gensim's
     ``load_word2vec_format``, after checking the header and every row ourselves so that a file
     cannot make gensim allocate more than it holds. Pickle-based formats are refused. Every
-    problem is a ``VectorsError`` naming the file and the problem; vectors are read-only.
+    problem is a ``VectorsError`` naming the file (``display_name``, e.g. an upload's own name,
+    when ``path`` is a temporary copy) and the problem; vectors are read-only.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise VectorsError(f"{path.name}: no such file")
-    size = path.stat().st_size
+    src = _Source(Path(path), display_name or Path(path).name)
+    if not src.path.is_file():
+        raise VectorsError(f"{src.name}: no such file")
+    size = src.path.stat().st_size
     if size == 0:
-        raise _refuse(path, "the file is empty")
+        raise _refuse(src, "the file is empty")
     if size > max_bytes:
-        raise _refuse(path, f"the file has {size:,} bytes; the limit is {max_bytes:,}")
-    with path.open("rb") as fh:
-        _refuse_unsafe(path, fh.read(512))
-    layout = _inspect(path, max_words)
-    try:
-        kv = KeyedVectors.load_word2vec_format(
-            str(path), binary=layout.binary, no_header=not layout.has_header, limit=layout.count,
-            encoding="utf8", unicode_errors="replace", datatype=np.float32,
-        )
-    except Exception as exc:  # anything gensim/numpy raise on a file is the file's fault
-        raise _refuse(path, f"could not be read as word vectors ({type(exc).__name__}: {exc})") from exc
-    _check_finite(path, kv, layout)
+        raise _refuse(src, f"the file has {size:,} bytes; the limit is {max_bytes:,}")
+    with src.path.open("rb") as fh:
+        head = fh.read(512)
+    _refuse_unsafe(src, head)
+    _refuse_encoding(src, head, src.path.suffix.lower() == ".bin")
+    layout = _inspect(src, max_words)
+    kv = _gensim_load(src, layout)
+    _check_finite(src, kv, layout)
     kv.vectors.setflags(write=False)
     return kv
+
+
+def _gensim_load(src: _Source, layout: _Layout) -> KeyedVectors:
+    """gensim's reader on a file whose every row was checked, limited to the rows checked."""
+    try:
+        return KeyedVectors.load_word2vec_format(
+            str(src.path), binary=layout.binary, no_header=not layout.has_header,
+            limit=layout.count, encoding="utf8", unicode_errors="replace", datatype=np.float32,
+        )
+    except Exception as exc:  # anything gensim/numpy raise on a file is the file's fault
+        raise _refuse(src, f"could not be read as word vectors ({type(exc).__name__}: {exc})") from exc
 
 
 def load_pretrained(source: str | Path, words: Iterable[str] | None = None) -> KeyedVectors:

@@ -13,6 +13,7 @@ import functools
 import io
 import json
 import pickle
+import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Case:
     config: dict = field(default_factory=dict)
     browser: bool = False          # in the representative subset uploaded through Chromium
     big: bool = False              # run under a memory limit in a subprocess
+    seconds: float | None = None   # CPU-time budget of a big case (checked with its memory)
 
     def bytes(self) -> bytes:
         return _cached(self.id, self.build)
@@ -143,6 +145,75 @@ def jsonl(rows=ROWS, broken_line: int | None = None) -> bytes:
     lines = [json.dumps({"text": t, "label": lab}) for t, lab in rows]
     if broken_line is not None:
         lines[broken_line - 1] = '{"text": "cut off here, "label": '
+    return ("\n".join(lines) + "\n").encode()
+
+
+def parquet_dictionary_bomb() -> bytes:
+    """One 99 KB text x 30,000 rows, dictionary-encoded and zstd-compressed: about 1 KB on disk,
+    3 GB once decoded. No Arrow schema is stored, so a reader decodes the strings (as files
+    from Spark or DuckDB make it do)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = 30_000
+    codes = pa.array(np.arange(n, dtype=np.int32) % 2)
+    table = pa.table({
+        "text": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)),
+                                               pa.array(["word " * 19_800])),
+        "label": pa.DictionaryArray.from_arrays(codes, pa.array(["pos", "neg"]))})
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", store_schema=False)
+    return buf.getvalue()
+
+
+def _xlsx_rows(n_copies: int) -> list[tuple]:
+    return [("text", "label")] + ROWS * n_copies
+
+
+def xlsx_far_cell() -> bytes:
+    """6,000 ordinary rows plus one cell at XFD1, the last column Excel has (16,384)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in _xlsx_rows(250):
+        sheet.append(list(row))
+    sheet["XFD1"] = "far"
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def xlsx_declared_everything() -> bytes:
+    """6,000 ordinary rows whose sheet declares the whole grid, A1:XFD1048576."""
+    data = xlsx({"data": _xlsx_rows(250)})
+    src = zipfile.ZipFile(io.BytesIO(data))
+    members = {n: src.read(n) for n in src.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"',
+                            members[sheet])
+    return zip_bytes(members)
+
+
+def csv_wide_header(n_rows: int) -> bytes:
+    """A header of 100,002 column names over ordinary two-field rows."""
+    header = ",".join(["text", "label"] + [f"c{i}" for i in range(100_000)])
+    rows = (ROWS * (n_rows // len(ROWS) + 1))[:n_rows]
+    return (header + "\n" + csv_text(rows).split("\n", 1)[1]).encode()
+
+
+def csv_wide_and_tall() -> bytes:
+    """A 1,000-column header over 100,000 two-field rows (1.2 MB): pandas fills every row out
+    to the header's width, 100 million cells."""
+    header = ",".join(["text", "label"] + [f"c{i}" for i in range(998)])
+    return (header + "\n" + "a b,x\nc d,y\n" * 50_000).encode()
+
+
+def jsonl_new_key_per_line() -> bytes:
+    """Every line adds a key no other line has: 16,000 lines become 16,000 columns."""
+    lines = [json.dumps({"text": t, "label": lab, f"k{i}": i})
+             for i, (t, lab) in enumerate(ROWS * 667)]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -265,7 +336,27 @@ VECTOR_CASES = [
          r"compressed files are not accepted"),
     Case("vec-empty", "vectors", "empty.vec", lambda: b"", r"the file is empty"),
     Case("vec-utf16", "vectors", "u16.txt",
-         lambda: "good 0.1 0.2\nbad 0.3 0.4\n".encode("utf-16"), r"values"),
+         lambda: "good 0.1 0.2\nbad 0.3 0.4\n".encode("utf-16"),
+         r"UTF-16 \(or UTF-32\) text; save it as UTF-8 without BOM"),
+    Case("vec-utf16-without-bom", "vectors", "u16le.vec",
+         lambda: "good 0.1 0.2\nbad 0.3 0.4\n".encode("utf-16-le"),
+         r"UTF-16 text without a byte-order mark; save it as UTF-8 without BOM"),
+    Case("vec-utf8-bom", "vectors", "bom.vec",
+         lambda: codecs.BOM_UTF8 + vec(["2 3", "good 0.1 0.2 0.3", "bad 0.3 0.2 0.1"]),
+         r"UTF-8 byte-order mark \(BOM\); save it as UTF-8 without BOM"),
+    # the header's dimension (2) is not the rows' (3): loaded as garbage words and 1e26 values
+    Case("vec-binary-header-dim-lies", "vectors", "liar.bin",
+         lambda: b"3 2\n" + w2v_binary(["good", "bad", "fine"], 3).split(b"\n", 1)[1],
+         r"liar\.bin: row 2 does not start with a word \(it holds control bytes"),
+    Case("vec-binary-more-rows-than-header", "vectors", "count.bin",
+         lambda: w2v_binary(["good", "bad", "fine"], 3, count=2),
+         r"bytes follow the last of the 2 rows the header announces"),
+    Case("vec-duplicate-word-text", "vectors", "dup.vec",
+         lambda: vec(["3 2", "good 0.1 0.2", "bad 0.3 0.4", "good 0.5 0.6"]),
+         r"line 4 repeats the word 'good' \(first on line 2\)"),
+    Case("vec-duplicate-word-binary", "vectors", "dup.bin",
+         lambda: w2v_binary(["good", "bad", "good"], 2),
+         r"row 3 repeats the word 'good' \(first on row 1\)"),
     Case("vec-ok-tiny", "vectors", "ok.vec",
          lambda: vec(["2 3", "good 0.1 0.2 0.3", "bad 0.3 0.2 0.1"]), r"words=2 dim=3", ok=True),
 ]
@@ -346,6 +437,29 @@ DATA_CASES = [
          r"not a text file: it looks like a ZIP archive", browser=True, big=True),
     Case("zip-bomb-as-xlsx", "data", "bomb.xlsx", zip_bomb,
          r"decompression bomb|not a readable Excel workbook", big=True),
+    # small files that decode into gigabytes (issue 13): refused from their shape before
+    # anything of that size is built, within 5 s of CPU time
+    Case("parquet-dictionary-bomb", "data", "dict.parquet", parquet_dictionary_bomb,
+         r"decodes to 2,970,090,000 bytes of text; the limit is 268,435,456 bytes "
+         r"\(max_text_bytes\)", big=True, seconds=5),
+    Case("xlsx-cell-at-XFD1", "data", "far.xlsx", xlsx_far_cell,
+         r"row 1 reaches column 16,384; the limit is 1,000 \(max_columns\)",
+         big=True, seconds=5),
+    Case("xlsx-declares-whole-grid", "data", "grid.xlsx", xlsx_declared_everything,
+         r"fmt=xlsx .*rows=6000 classes=2", ok=True, big=True, seconds=5),
+    Case("csv-100k-column-header", "data", "wide.csv", lambda: csv_wide_header(24),
+         r"has 100,002 columns in its header; the limit is 1,000 \(max_columns\)",
+         big=True, seconds=5),
+    Case("csv-100k-column-header-1000-rows", "data", "wide1000.csv",
+         lambda: csv_wide_header(1000),
+         r"has 100,002 columns in its header; the limit is 1,000 \(max_columns\)",
+         big=True, seconds=5),
+    Case("csv-1000-columns-over-100k-short-rows", "data", "tall.csv", csv_wide_and_tall,
+         r"has 1,000 columns x 100,002 lines = 100,002,000 cells; the limit is 30,000,000 "
+         r"\(max_cells\)", big=True, seconds=5),
+    Case("jsonl-new-key-every-line", "data", "keys.jsonl", jsonl_new_key_per_line,
+         r"line 999 brings the number of keys \(columns\) to 1,001; the limit is 1,000 "
+         r"\(max_columns\)", big=True, seconds=5),
     Case("gzip-renamed-csv", "data", "data.csv",
          lambda: __import__("gzip").compress(csv_bytes()), r"looks like a gzip archive"),
     Case("jsonl-broken-line", "data", "broken.jsonl", lambda: jsonl(broken_line=3),
@@ -405,7 +519,8 @@ def run_case(case: Case, folder: Path) -> tuple[bool, str]:
 
     if case.kind == "vectors":
         try:
-            kv = load_vectors_file(write(case, folder))
+            # saved under a safe name, as the dashboard saves an upload; messages name the upload
+            kv = load_vectors_file(write(case, folder), display_name=case.filename)
         except VectorsError as exc:
             return False, str(exc)
         return True, f"words={len(kv)} dim={kv.vector_size}"
