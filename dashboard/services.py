@@ -66,7 +66,9 @@ def _store(root: str):
     from core.store.runstore import RunStore
 
     store = RunStore(root)
-    jobs.reconcile(store)  # once per process and store: runs whose worker died become failed
+    # once per process and store: runs whose writer died become failed, queued jobs left
+    # without a worker (a restart) get one
+    jobs.reconcile(store)
     return store
 
 
@@ -247,6 +249,33 @@ def submit(dataset, config, label: str = "") -> str:
 def cancel(run_id: str) -> None:
     from core.jobs import queue as jobs
     jobs.cancel(store(), run_id)
+
+
+def delete_run(run_id: str) -> None:
+    """Delete a run that is over (a run whose process died is failed first, so it can go)."""
+    from core.jobs import queue as jobs
+    jobs.delete_run(store(), run_id)
+
+
+@st.cache_data(show_spinner="Estimating the run's size…", max_entries=32)
+def run_size(sha: str, text_column: str | None, label_column: str | None, _dataset,
+             config: dict[str, Any], dim: int | None):
+    """What a run of ``config`` will write into the store (core.jobs.queue.estimate_size),
+    cached on the data's hash, the column choice and the settings."""
+    from core.jobs import queue as jobs
+    from core.training.config import TrainConfig
+
+    return jobs.estimate_size(_dataset, TrainConfig(**config), dim)
+
+
+def size_problem(size) -> str | None:
+    """None when the run fits the store's per-run budget and its disk; else why not (the
+    dashboard refuses what the command line only warns about)."""
+    from core.errors import StoreError
+    try:
+        return store().check_space(size)
+    except StoreError as exc:
+        return str(exc)
 
 
 def live_preview(run_id: str):

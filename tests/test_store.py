@@ -153,3 +153,23 @@ def test_a_store_from_before_the_jobs_table_still_opens(tmp_path):
     assert not any((folder / n).exists() for n in ("experiment.json", "worker.json", "cancel"))
     assert [e.experiment_id for e in list_experiments(RunStore(tmp_path))] == [exp_id]
     assert [r.run_id for r in store.list_runs()] == [run_id]  # experiments are not runs
+
+
+def test_a_jobs_table_without_writer_columns_gets_them(tmp_path):
+    """Stores made before liveness locks had no host/started columns: they are added and the
+    old rows keep their values."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:
+        db.executescript("""
+            CREATE TABLE jobs (job_id TEXT PRIMARY KEY, kind TEXT NOT NULL DEFAULT 'run',
+                created REAL, updated REAL, status TEXT, label TEXT, config TEXT,
+                fingerprint TEXT, info TEXT, error TEXT, pid INTEGER,
+                cancel_requested INTEGER DEFAULT 0);
+            INSERT INTO jobs VALUES ('20250101-000000-aaaaaa', 'run', 1, 2, 'done', '', '{}',
+                '', '{}', NULL, 7, 0);""")
+    store = RunStore(tmp_path)
+    (run,) = store.list_runs()
+    assert (run.status, run.pid, run.host, run.started) == ("done", 7, None, None)
+    fresh = store.create_run({})
+    assert store.get_run(fresh).host and store.get_run(fresh).started

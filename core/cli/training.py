@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from core.cli.common import Command, ProgressBar, add_config_options, emit_json
@@ -45,14 +46,28 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
                        **{name: getattr(args, name) for name in TRAIN_OPTIONS})
 
 
+def _with_size_warning(callback):
+    """The progress callback, plus one stderr line when the run is above the store's
+    per-run disk budget (the trainer puts the warning in its start event)."""
+    def on_event(event) -> None:
+        if event.kind == "start" and event.data.get("size_warning"):
+            sys.stderr.write(f"warning: {event.data['size_warning']}\n")
+        if callback is not None:
+            callback(event)
+    return on_event
+
+
 def train(args: argparse.Namespace) -> int:
+    from core.jobs.process import sigterm_stops
     from core.store.runstore import RunStore
     from core.training.trainer import train_run
 
     config = train_config_from_args(args)
     dataset = load_data(args)
-    summary = train_run(dataset, config, RunStore(args.store),
-                        callback=None if args.quiet else ProgressBar())
+    # SIGTERM (a shutdown, `kill`) ends the run "cancelled" after the current batch.
+    with sigterm_stops() as stopped:
+        summary = train_run(dataset, config, RunStore(args.store), should_stop=stopped,
+                            callback=_with_size_warning(None if args.quiet else ProgressBar()))
     emit_json(summary.to_dict())
     return 0 if summary.status == "done" else 1
 
@@ -60,33 +75,50 @@ def train(args: argparse.Namespace) -> int:
 def runs(args: argparse.Namespace) -> int:
     from core.store.runstore import RunStore
 
+    # list_runs marks runs whose writing process died as failed (interrupted) first
     for run in RunStore(args.store).list_runs():
         acc = [e["val_accuracy"] for e in run.epochs]
         emit_json({"run_id": run.run_id, "status": run.status, "created": run.created,
                    "init": run.config.get("init"), "arch": run.config.get("arch"),
                    "epochs": len(run.epochs), "snapshots": run.n_snapshots,
-                   "val_accuracy": acc[-1] if acc else None, "error": run.error})
+                   "val_accuracy": acc[-1] if acc else None, "error": run.error,
+                   "pid": run.pid, "host": run.host, "started": run.started})
     return 0
 
 
 def _configure_worker(p: argparse.ArgumentParser) -> None:
-    p.add_argument("job_id")
+    p.add_argument("job_id", nargs="?",
+                   help="run this one job (default: run the queued jobs, oldest first)")
     p.add_argument("--max-jobs", type=int, default=1)
+    p.add_argument("--slot-fd", type=int, help="(internal) the slot lock this worker inherits")
 
 
 def worker(args: argparse.Namespace) -> int:
-    from core.jobs.workers import run_job
+    import os
+
+    from core.jobs.process import sigterm_stops
+    from core.jobs.workers import run_job, serve
     from core.store.runstore import RunStore
 
-    kind, status = run_job(RunStore(args.store), args.job_id, max_jobs=args.max_jobs)
-    emit_json({"job_id": args.job_id, "kind": kind, "status": status})
-    return 0 if status in ("done", "cancelled") else 1
+    store = RunStore(args.store)
+    with sigterm_stops() as stopped:  # SIGTERM: the current job ends cancelled, no next one
+        if args.job_id:
+            kind, status = run_job(store, args.job_id, max_jobs=args.max_jobs,
+                                   should_stop=stopped)
+            done = [(args.job_id, kind, status)]
+        else:
+            slot_fh = os.fdopen(args.slot_fd, "a") if args.slot_fd is not None else None
+            done = serve(store, args.max_jobs, slot_fh, should_stop=stopped,
+                         own_log=slot_fh is not None)
+    for job_id, kind, status in done:
+        emit_json({"job_id": job_id, "kind": kind, "status": status})
+    return 0 if all(status in ("done", "cancelled") for _, _, status in done) else 1
 
 
 COMMANDS = (
     Command("train", "train a classifier and snapshot its embedding layer", _configure_train,
             train),
     Command("runs", "list the runs in the store as JSON lines", lambda p: None, runs),
-    Command("worker", "(internal) run a queued training run or experiment; started by the "
-            "dashboard", _configure_worker, worker),
+    Command("worker", "(internal) run the queued training runs and experiments, oldest "
+            "first; started by the dashboard", _configure_worker, worker),
 )

@@ -1,43 +1,37 @@
-"""Child processes: the one Popen-and-reap helper (workers and the engine), liveness checks
-(psutil) and the watch that stops a child when its parent server is gone."""
+"""Child processes: the one Popen-and-reap helper (workers and the engine), the watch that
+stops a child when its parent server is gone, and SIGTERM turned into a clean stop. (Whether a
+job's process lives is the store's writer lock: ``RunStore.writing``.)"""
 from __future__ import annotations
 
-import fcntl
 import os
+import signal
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Callable
+from typing import Callable, Iterator
 
 import psutil
+
+from core.errors import CancelledError
+# The one file-lock helper lives with the store, whose job writers need it below this layer.
+from core.store.runstore import try_lock  # noqa: F401  (slots and the engine lock use it)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where ``python -m core`` resolves
 
 
-def spawn(args: list[str], log_path: Path) -> int:
+def spawn(args: list[str], log_path: Path, keep_fds: tuple[int, ...] = ()) -> int:
     """Start ``python -m core ARGS`` in its own session (a Streamlit rerun or a closed tab
-    cannot signal it), output appended to ``log_path``; returns its pid. A daemon thread reaps
-    it when it ends, so it never lingers as a zombie that looks alive."""
+    cannot signal it), output appended to ``log_path``; returns its pid. ``keep_fds`` are
+    inherited (a worker is born holding its slot's lock). A daemon thread reaps it when it
+    ends, so it never lingers as a zombie that looks alive."""
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "core", *args],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, cwd=PROJECT_ROOT)
+                                start_new_session=True, cwd=PROJECT_ROOT, pass_fds=keep_fds)
     threading.Thread(target=proc.wait, daemon=True).start()
     return proc.pid
-
-
-def process_alive(pid: int | None, marker: str) -> bool:
-    """True when ``pid`` is a live (not zombie) process whose command line names ``marker``
-    (a job id): guards against the pid having been reused by another process."""
-    if not pid:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        return (proc.status() != psutil.STATUS_ZOMBIE
-                and any(marker in part for part in proc.cmdline()))
-    except (psutil.Error, OSError):
-        return False
 
 
 def parent_watch(pid: int | None) -> Callable[[], bool] | None:
@@ -51,13 +45,23 @@ def parent_watch(pid: int | None) -> Callable[[], bool] | None:
     return gone
 
 
-def try_lock(path: Path) -> IO | None:
-    """An exclusive, non-blocking file lock (released by the kernel when the holder dies,
-    even on ``kill -9``); the open file while held, None when another process holds it."""
-    fh = open(path, "a")
+@contextmanager
+def sigterm_stops() -> Iterator[Callable[[], bool]]:
+    """Within the block SIGTERM asks for a clean stop: the should_stop it yields turns True,
+    so training ends "cancelled" after the current batch; a second SIGTERM cancels at once.
+    The previous handler comes back afterwards (main thread only)."""
+    state = {"stop": False}
+
+    def handle(signum, frame) -> None:
+        if state["stop"]:
+            raise CancelledError("Stopped by a second SIGTERM.")
+        state["stop"] = True
+
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.signal(signal.SIGTERM, handle)
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        return None
-    return fh
+        yield lambda: state["stop"]
+    finally:
+        signal.signal(signal.SIGTERM, previous)

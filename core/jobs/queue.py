@@ -2,33 +2,40 @@
 browser refresh, a Streamlit rerun or a closed tab never interrupts them, and a server restart
 finds them again in the store.
 
-``submit_run`` / ``submit_experiment`` write the job (status ``queued``) and its data set into
-the store and start ``python -m core worker ID`` (``core.jobs.workers``). The worker waits for
-one of ``max_jobs`` slots (file locks, which the kernel releases even on ``kill -9``), runs,
-and polls the jobs table for a cancel request between batches. ``reconcile`` marks jobs whose
-worker died as ``failed``.
+``submit_run`` / ``submit_experiment`` write the job's data set and then the job (status
+``queued``) into the store, and start a worker (``python -m core worker``,
+``core.jobs.workers``) only if one of ``max_jobs`` slots is free. Slots are file locks (the
+kernel releases them even on ``kill -9``) and a worker is born holding its slot (the submitter
+takes the lock and the child inherits it), so at most ``max_jobs`` workers ever exist: six
+Train clicks make one worker and five queued rows, not six processes waiting. A worker runs the
+oldest queued job, then the next, until none is left. Cancel is a flag the worker polls
+between batches; a queued job nobody took is cancelled at once.
+
+Liveness is the store's (``RunStore.writing`` / ``reap``): a running job whose writer's lock is
+free is failed by whoever reads it. ``reconcile`` and ``refresh`` also start a worker for
+queued jobs that have none (after a restart, or when a worker was killed).
 """
 from __future__ import annotations
 
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import IO, Callable, Iterator
 
 import pandas as pd
 
 from core.common.files import atomic_write
-from core.jobs.process import process_alive, spawn, try_lock
-from core.store.runstore import LIVE, RunInfo, RunStore
-from core.training.experiments import experiment_dir, experiment_label, load_experiment
+from core.errors import StoreError
+from core.jobs.process import spawn, try_lock
+from core.store.runstore import LIVE, RunInfo, RunSize, RunStore, new_run_id, planned_snapshots
+from core.training.experiments import experiment_dir, load_experiment
 
 DEFAULT_MAX_JOBS = 1  # 2 cores: one job at a time keeps the server responsive
-SUBMIT_GRACE = 30.0  # seconds a queued job may still be in submit before its worker exists
-_DIED = {
-    "run": "The training process stopped unexpectedly; epochs finished before that are kept.",
-    "experiment": "The experiment process stopped unexpectedly; the runs finished before "
-                  "that are kept.",
-}
+# Seconds a queued job is left to the submit that is starting its worker; also the least time
+# between two workers started for the same waiting jobs (a worker that dies at start is not
+# restarted at every page poll).
+SUBMIT_GRACE = 30.0
+SLOTS = ".slots"
 
 
 def _frame(dataset) -> pd.DataFrame:
@@ -36,11 +43,15 @@ def _frame(dataset) -> pd.DataFrame:
                          "label": [dataset.classes[i] for i in dataset.labels]})
 
 
+def _dataset_path(store: RunStore, kind: str, job_id: str) -> Path:
+    if kind == "experiment":
+        return experiment_dir(store, job_id) / "dataset.parquet"
+    return store.run_dir(job_id) / "dataset.parquet"
+
+
 def dataset_path(store: RunStore, job: RunInfo) -> Path:
     """Where a queued job's data set is kept (the worker rebuilds it from there)."""
-    if job.kind == "experiment":
-        return experiment_dir(store, job.run_id) / "dataset.parquet"
-    return store.run_dir(job.run_id) / "dataset.parquet"
+    return _dataset_path(store, job.kind, job.run_id)
 
 
 def load_job_dataset(store: RunStore, job: RunInfo):
@@ -50,81 +61,115 @@ def load_job_dataset(store: RunStore, job: RunInfo):
     return Dataset.from_lists(frame["text"].tolist(), frame["label"].tolist())
 
 
-def _start(store: RunStore, job_id: str, dataset, max_jobs: int) -> None:
-    path = dataset_path(store, store.get_job(job_id))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda p: _frame(dataset).to_parquet(p, index=False))
-    pid = spawn(["worker", job_id, "--store", str(store.root), "--max-jobs", str(max_jobs)],
-                path.parent / "worker.log")
-    store.set_pid(job_id, pid)
+def _save_dataset(store: RunStore, kind: str, job_id: str, dataset) -> None:
+    """Before the job's row: a worker may take a queued job the moment it is listed."""
+    path = _dataset_path(store, kind, job_id)
+    with store.disk_guard():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda p: _frame(dataset).to_parquet(p, index=False))
 
 
 def submit_run(store: RunStore, dataset, config, *, label: str = "",
                max_jobs: int = DEFAULT_MAX_JOBS) -> str:
-    """Queue a training run and start its worker process; returns the run id at once."""
-    run_id = store.create_run(config.to_dict(), dataset.fingerprint(), status="queued",
-                              label=label, info={"classes": list(dataset.classes), "worker": True})
-    _start(store, run_id, dataset, max_jobs)
+    """Queue a training run and start a worker if a slot is free; returns the run id at once."""
+    run_id = new_run_id()
+    _save_dataset(store, "run", run_id, dataset)
+    store.create_run(config.to_dict(), dataset.fingerprint(), status="queued", label=label,
+                     info={"classes": list(dataset.classes), "worker": True}, run_id=run_id)
+    start_worker(store, max_jobs)
     return run_id
 
 
 def submit_experiment(store: RunStore, dataset, config, *,
                       max_jobs: int = DEFAULT_MAX_JOBS) -> str:
-    """Queue a learning-curve experiment and start its worker process; returns its id."""
+    """Queue a learning-curve experiment and start a worker if a slot is free; returns its id."""
     from core.data.loading import Dataset
 
     # The worker rebuilds the data set from the saved table: record the fingerprint it sees.
     frame = _frame(dataset)
     saved = Dataset.from_lists(frame["text"].tolist(), frame["label"].tolist())
-    experiment_id = store.create_job(
+    experiment_id = new_run_id()
+    _save_dataset(store, "experiment", experiment_id, saved)
+    store.create_job(
         "experiment", config.to_dict(), saved.fingerprint(), status="queued",
         info={"done": 0, "total": len(config.cells()), "classes": list(saved.classes),
-              "worker": True})
-    _start(store, experiment_id, saved, max_jobs)
+              "worker": True}, job_id=experiment_id)
+    start_worker(store, max_jobs)
     return experiment_id
 
 
+def free_slot(store: RunStore, max_jobs: int) -> IO | None:
+    """One of the ``max_jobs`` slot locks, taken (the open file), or None if all are held."""
+    folder = store.root / SLOTS
+    folder.mkdir(exist_ok=True)
+    for i in range(max_jobs):
+        fh = try_lock(folder / f"slot{i}")
+        if fh is not None:
+            return fh
+    return None
+
+
+def start_worker(store: RunStore, max_jobs: int = DEFAULT_MAX_JOBS) -> int | None:
+    """Start a worker for the queued jobs if a slot is free; returns its pid, or None when
+    every slot is busy (their workers take the queued jobs when they finish). The worker
+    inherits the slot's lock, so the slot never looks free between here and its start."""
+    fh = free_slot(store, max_jobs)
+    if fh is None:
+        return None
+    try:
+        return spawn(["worker", "--store", str(store.root), "--max-jobs", str(max_jobs),
+                      "--slot-fd", str(fh.fileno())], store.root / "worker.log",
+                     keep_fds=(fh.fileno(),))
+    finally:
+        fh.close()  # the worker holds it now
+
+
+def _start_for_waiting(store: RunStore, max_jobs: int = DEFAULT_MAX_JOBS) -> int | None:
+    """A worker for queued jobs that wait with no worker to take them (a restart, a killed
+    worker). Jobs queued less than SUBMIT_GRACE ago are left to the submit starting theirs;
+    the jobs are touched when one starts, so it is not restarted at every poll."""
+    now, queued = time.time(), store.queued_ids()
+    if not any(now - store.get_job(j).updated >= SUBMIT_GRACE for j in queued):
+        return None
+    pid = start_worker(store, max_jobs)
+    if pid is not None:
+        for job_id in queued:
+            store.touch(job_id)
+    return pid
+
+
 def cancel(store: RunStore, job_id: str) -> None:
-    """Ask a queued or running job to stop; its worker ends it as ``cancelled``."""
-    store.request_cancel(job_id)
+    """Stop a job: a queued one is cancelled at once, a running one ends ``cancelled`` after
+    its current batch, and one whose writer died is marked failed now."""
+    store.request_cancel(job_id)  # the worker that took it polls this flag
+    store.cancel_queued(job_id)
+    store.reap([job_id])
 
 
-def _worker_gone(job: RunInfo) -> bool:
-    if job.status not in LIVE or not job.info.get("worker"):
-        return False  # finished, or run in-process by the CLI (no worker to watch)
-    if job.status == "queued" and time.time() - job.updated < SUBMIT_GRACE:
-        return False  # submit may not have started the worker and recorded its pid yet
-    return not process_alive(job.pid, job.run_id)
+def delete_run(store: RunStore, run_id: str) -> None:
+    """Delete a run that is over; a live one is refused (a run whose writer died is marked
+    failed first, so it can always be deleted)."""
+    store.reap([run_id])
+    run = store.get_run(run_id)
+    if run.status in LIVE:
+        raise StoreError(f"Run {run_id} is still {run.status}: cancel it first.")
+    store.delete_run(run_id)
 
 
-def _mark_dead(store: RunStore, job: RunInfo) -> None:
-    store.set_status(job.run_id, "failed", error=_DIED[job.kind])
-    if job.kind == "experiment":  # the run it was training has no worker of its own
-        label = experiment_label(job.run_id)
-        for run in store.list_runs():
-            if run.label == label and run.status in LIVE:
-                store.set_status(run.run_id, "failed", error=_DIED["run"])
-
-
-def reconcile(store: RunStore) -> list[str]:
-    """Mark queued/running jobs whose worker is gone as failed; returns their ids.
-    Jobs run in-process by the CLI have no worker process and are left alone."""
-    failed = []
-    for job in store.list_jobs():
-        if _worker_gone(job):
-            _mark_dead(store, job)
-            failed.append(job.run_id)
+def reconcile(store: RunStore, max_jobs: int = DEFAULT_MAX_JOBS) -> list[str]:
+    """Mark running jobs whose writer is gone as failed (returns their ids) and start a worker
+    for queued jobs that have none. Queued jobs are never failed for waiting."""
+    failed = store.reap()
+    _start_for_waiting(store, max_jobs)
     return failed
 
 
 def refresh(store: RunStore, job_id: str) -> RunInfo:
-    """The job as stored, marked failed first if its worker died (kill -9, OOM) while the
+    """The job as stored, marked failed first if its writer died (kill -9, OOM) while the
     dashboard is up: a live view polling this never shows "running" forever."""
-    job = store.get_job(job_id)
-    if _worker_gone(job):
-        _mark_dead(store, job)
-        job = store.get_job(job_id)
-    return job
+    store.reap([job_id])
+    _start_for_waiting(store)
+    return store.get_job(job_id)
 
 
 def refresh_experiment(store: RunStore, experiment_id: str):
@@ -140,32 +185,53 @@ def progress(store: RunStore, experiment_id: str) -> dict:
 
 
 def busy_slots(store: RunStore) -> int:
-    """How many jobs are running now (for a 'queued/busy' message)."""
+    """How many jobs are running now (for a 'queued/busy' message): the runs an experiment
+    trains share its slot and are not counted."""
     return sum(1 for job in store.list_jobs() if job.status == "running"
-               and process_alive(job.pid, job.run_id))
+               and not job.label.startswith("experiment:"))
 
 
 @contextmanager
 def slot(store: RunStore, job_id: str, max_jobs: int,
          cancelled: Callable[[], bool]) -> Iterator[bool]:
-    """Hold one of ``max_jobs`` file-lock slots (shared by every job); yields False if
-    cancelled while waiting."""
-    folder = store.root / ".slots"
-    folder.mkdir(exist_ok=True)
-    while True:
-        for i in range(max_jobs):
-            fh = try_lock(folder / f"slot{i}")
-            if fh is None:
-                continue
-            try:
-                yield True
-            finally:
-                fh.close()
-            return
+    """Wait for one of ``max_jobs`` slots (shared by every job) and hold it; yields False if
+    cancelled while waiting. For a worker started for one named job."""
+    while (fh := free_slot(store, max_jobs)) is None:
         if cancelled():
             yield False
             return
         time.sleep(0.5)
+    try:
+        yield True
+    finally:
+        fh.close()
+
+
+def estimate_size(dataset, config, dim: int | None = None) -> RunSize:
+    """What a run of ``config`` on ``dataset`` will write into the store, before training:
+    the vocabulary is every distinct word of the texts (capped by max_vocab), the snapshot
+    count follows the trainer's rule. ``dim``: the size of a vector file used as init."""
+    from core.data.text import tokenize
+    from core.training.config import effective_batch_size
+    from core.training.split import split_indices
+
+    counts: dict[str, int] = {}
+    for text in dataset.texts:
+        for token in tokenize(text):
+            counts[token] = counts.get(token, 0) + 1
+    rows = min(sum(c >= config.min_count for c in counts.values()), config.max_vocab) + 2
+    train, val = split_indices(dataset.labels, config)
+    batches = -(-len(train) // effective_batch_size(config, len(train)))
+    snapshots = planned_snapshots(config.epochs, batches, config.snapshots == "all",
+                                  config.snapshot_every)
+    dim = dim or (_GLOVE_DIM if config.init == "glove" else config.dim)
+    # the model's pooled size (model.EmbeddingClassifier.pooled_dim), without torch
+    doc_dim = {"bag": dim, "cnn": config.hidden, "gru": 2 * config.hidden}[config.arch]
+    return RunSize(rows=rows, dim=dim, snapshots=snapshots, docs=min(config.doc_sample, len(val)),
+                   doc_dim=doc_dim, classes=len(dataset.classes), texts=len(dataset.texts))
+
+
+_GLOVE_DIM = 50  # core.vectors.pretrained.GLOVE_DIM, without importing gensim
 
 
 def poller(check: Callable[[], bool], every: float = 0.5) -> Callable[[], bool]:

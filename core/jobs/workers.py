@@ -1,15 +1,22 @@
-"""The body of ``python -m core worker ID``: wait for a slot, run the queued job (a training
-run or an experiment), leave its final status in the jobs table."""
+"""The body of ``python -m core worker``: holding a slot, run queued jobs (training runs or
+experiments), oldest first, until none is left — one process serves the whole queue — and
+leave each job's final status in the jobs table. ``worker ID`` runs one named job instead,
+waiting for a slot first."""
 from __future__ import annotations
 
 import os
-from typing import Callable
+import sys
+import traceback
+from contextlib import ExitStack, contextmanager
+from typing import IO, Callable, Iterator
 
 from core.errors import StoreError
-from core.jobs.queue import DEFAULT_MAX_JOBS, load_job_dataset, poller, slot
+from core.jobs.queue import (DEFAULT_MAX_JOBS, dataset_path, free_slot, load_job_dataset,
+                             poller, slot)
 from core.store.runstore import LIVE, RunInfo, RunStore, check_run_id
 
 StopCheck = Callable[[], bool]
+CLAIM_WAIT = 1.0  # seconds to wait for a queued job's lock before leaving it to its holder
 
 
 def _train(store: RunStore, job: RunInfo, should_stop: StopCheck, callback) -> str:
@@ -48,22 +55,111 @@ def _experiment(store: RunStore, job: RunInfo, should_stop: StopCheck, callback)
 _RUNNERS = {"run": _train, "experiment": _experiment}
 
 
-def run_job(store: RunStore, job_id: str, max_jobs: int = DEFAULT_MAX_JOBS,
-            callback=None) -> tuple[str, str]:
-    """Wait for a slot, run the job, return (its kind, its final status)."""
+def _stop_check(store: RunStore, job_id: str, should_stop: StopCheck | None) -> StopCheck:
+    """Stop on the job's cancel flag (polled) or on the process's own stop (SIGTERM)."""
+    cancelled = poller(lambda: store.cancel_requested(job_id))
+    return lambda: bool(should_stop and should_stop()) or cancelled()
+
+
+def _record_failure(store: RunStore, job_id: str, exc: BaseException) -> None:
+    """Failed before its runner could say so; if even that cannot be written (a full disk),
+    readers mark it failed once this process lets go of its lock."""
+    try:
+        if store.get_job(job_id).status in LIVE:
+            store.set_status(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
+    except StoreError:
+        pass
+
+
+def _run_started(store: RunStore, job_id: str, should_stop: StopCheck | None,
+                 callback) -> tuple[str, str]:
+    """Run a job this process holds and has started; returns (kind, final status)."""
+    job = store.get_job(job_id)
+    try:
+        return job.kind, _RUNNERS[job.kind](store, job, _stop_check(store, job_id, should_stop),
+                                            callback)
+    except BaseException as exc:
+        _record_failure(store, job_id, exc)
+        raise
+
+
+def run_job(store: RunStore, job_id: str, max_jobs: int = DEFAULT_MAX_JOBS, callback=None,
+            should_stop: StopCheck | None = None) -> tuple[str, str]:
+    """Wait for a slot, run this one job, return (its kind, its final status)."""
     check_run_id(job_id)
     job = store.get_job(job_id)
     if job.status not in LIVE:
         raise StoreError(f"{job.kind.capitalize()} {job_id} is {job.status}, not queued.")
-    store.set_pid(job_id, os.getpid())
-    should_stop = poller(lambda: store.cancel_requested(job_id))
+    with slot(store, job_id, max_jobs, _stop_check(store, job_id, should_stop)) as got_slot:
+        with store.writing(job_id):
+            if not got_slot or not store.start_job(job_id):
+                if store.get_job(job_id).status in LIVE:
+                    store.set_status(job_id, "cancelled")
+                return job.kind, store.get_job(job_id).status
+            return _run_started(store, job_id, should_stop, callback)
+
+
+@contextmanager
+def _job_log(store: RunStore, job_id: str) -> Iterator[None]:
+    """This process's output goes to the job's own ``worker.log`` while it runs (a worker
+    serves several jobs; each job's log sits beside its data as before)."""
+    path = dataset_path(store, store.get_job(job_id)).parent / "worker.log"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
     try:
-        with slot(store, job_id, max_jobs, should_stop) as got_slot:
-            if not got_slot:
-                store.set_status(job_id, "cancelled")
-                return job.kind, "cancelled"
-            return job.kind, _RUNNERS[job.kind](store, job, should_stop, callback)
-    except BaseException as exc:
-        if store.get_job(job_id).status in LIVE:  # failed before its runner could say so
-            store.set_status(job_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def _take_next(store: RunStore, should_stop: StopCheck | None, callback,
+               own_log: bool) -> tuple[str, str, str] | None:
+    """Start and run the oldest queued job; None when no job is left to take. A failed job
+    is recorded in the store and the worker goes on with the next."""
+    for job_id in store.queued_ids():
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(store.writing(job_id, wait=CLAIM_WAIT))
+            except StoreError:
+                continue  # another worker is taking it
+            if not store.start_job(job_id):
+                continue  # cancelled meanwhile
+            if own_log:
+                stack.enter_context(_job_log(store, job_id))
+            try:
+                return (job_id, *_run_started(store, job_id, should_stop, callback))
+            except Exception:  # recorded as failed by _run_started; the queue goes on
+                traceback.print_exc()
+                return job_id, store.get_job(job_id).kind, "failed"
+    return None
+
+
+def serve(store: RunStore, max_jobs: int = DEFAULT_MAX_JOBS, slot_fh: IO | None = None,
+          should_stop: StopCheck | None = None, callback=None,
+          own_log: bool = False) -> list[tuple[str, str, str]]:
+    """Holding a slot (``slot_fh``, inherited from the process that started this worker, or
+    a free one taken here), run queued jobs oldest first until none is left or
+    ``should_stop``; returns (job id, kind, final status) per job. ``own_log``: each job's
+    output goes to its own log file."""
+    done: list[tuple[str, str, str]] = []
+    slot_fh = slot_fh or free_slot(store, max_jobs)
+    while slot_fh is not None and not (should_stop and should_stop()):
+        ran = _take_next(store, should_stop, callback, own_log)
+        if ran is not None:
+            done.append(ran)
+            continue
+        slot_fh.close()
+        # A job queued while we held the slot found it busy and started no worker: look
+        # again now that it is free, and carry on if a slot can be had for it.
+        slot_fh = free_slot(store, max_jobs) if store.queued_ids() else None
+    if slot_fh is not None:
+        slot_fh.close()
+    return done

@@ -19,11 +19,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from core.errors import CancelledError
+from core.errors import CancelledError, StoreError
 from core.training.config import ModelConfig, TrainConfig, effective_batch_size
 from core.training.model import EmbeddingClassifier
 from core.training.split import split_indices
-from core.store.runstore import RunStore
+from core.store.runstore import RunSize, RunStore, new_run_id, planned_snapshots
 from core.data.text import Vocab, VocabConfig, coverage, tokenize
 
 RANDOM_INIT_STD = 0.3  # close to GloVe 6B 50d's per-component spread, so inits are comparable
@@ -411,24 +411,51 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
     ``run_id`` may name a run created beforehand (e.g. queued by a job runner); otherwise a
     new one is created. Cancellation ends with status ``cancelled`` and keeps what was
     written; any other failure is recorded as ``failed`` and re-raised. ``split``,
-    ``tokens`` and ``doc_idx`` are passed to ``prepare`` (experiments fix them).
+    ``tokens`` and ``doc_idx`` are passed to ``prepare`` (experiments fix them). The run's
+    writer lock is held throughout (``RunStore.writing``): if this process dies, readers
+    mark the run failed. A run that would not fit on the store's disk is refused before
+    its first snapshot.
     """
     torch.manual_seed(config.seed)
-    if run_id is None:
-        run_id = store.create_run(config.to_dict(), dataset.fingerprint(), status="running")
-    else:
-        store.set_status(run_id, "running")
-    started = time.perf_counter()
+    new = run_id is None
+    run_id = run_id or new_run_id()
+    with store.writing(run_id):
+        if new:
+            store.create_run(config.to_dict(), dataset.fingerprint(), status="running",
+                             run_id=run_id)
+        else:
+            store.set_status(run_id, "running")
+        started = time.perf_counter()
+        try:
+            prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx)
+            return _train_prepared(dataset, prep, config, store, run_id, callback,
+                                   should_stop, started)
+        except CancelledError:
+            store.set_status(run_id, "cancelled")
+            return _summary(store, run_id, time.perf_counter() - started)
+        except BaseException as exc:  # record the failure, keep what was written, re-raise
+            _record_failure(store, run_id, exc)
+            raise
+
+
+def _record_failure(store: RunStore, run_id: str, exc: BaseException) -> None:
     try:
-        prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx)
-        return _train_prepared(dataset, prep, config, store, run_id, callback, should_stop,
-                               started)
-    except CancelledError:
-        store.set_status(run_id, "cancelled")
-        return _summary(store, run_id, time.perf_counter() - started)
-    except BaseException as exc:  # record the failure, keep what was written, re-raise
         store.set_status(run_id, "failed", error=f"{type(exc).__name__}: {exc}")
-        raise
+    except StoreError:
+        pass  # a full disk: readers mark the run failed once this process lets go of it
+
+
+def _check_size(store: RunStore, prep: Prepared, config: TrainConfig, model) -> dict[str, Any]:
+    """Refuse a run that would not fit on the store's disk (StoreError); its estimated size,
+    and a warning when it is above the store's per-run budget."""
+    batches = -(-len(prep.train_idx) // effective_batch_size(config, len(prep.train_idx)))
+    size = RunSize(rows=len(prep.vocab), dim=prep.weights.shape[1],
+                   snapshots=planned_snapshots(config.epochs, batches, config.snapshots == "all",
+                                               config.snapshot_every),
+                   docs=len(prep.doc_idx), doc_dim=model.pooled_dim,
+                   classes=int(model.out.out_features), texts=len(prep.ids))
+    warning = store.check_space(size)
+    return {"estimated_bytes": size.bytes, **({"size_warning": warning} if warning else {})}
 
 
 def _train_prepared(dataset, prep: Prepared, config: TrainConfig, store: RunStore,
@@ -437,7 +464,7 @@ def _train_prepared(dataset, prep: Prepared, config: TrainConfig, store: RunStor
     mconf = ModelConfig(arch=config.arch, vocab_size=len(prep.vocab), dim=dim,
                         n_classes=len(dataset.classes), hidden=config.hidden)
     model = EmbeddingClassifier(mconf, prep.weights, freeze=config.freeze)
-    info = _start_info(dataset, prep, dim)
+    info = {**_start_info(dataset, prep, dim), **_check_size(store, prep, config, model)}
     store.update_info(run_id, **info)
     _save_inputs(store, run_id, dataset, prep)
     trainer = _Trainer(model, prep, dataset.labels, config, store, run_id, callback, should_stop)

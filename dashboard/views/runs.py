@@ -66,7 +66,7 @@ if pending in by_id:
         st.warning(f"Delete run {pending} and all its snapshots? This cannot be undone.")
         yes, no, _ = st.columns([1, 1, 4])
         if yes.button("Yes, delete", type="primary"):
-            deleted = services.attempt(lambda: services.store().delete_run(pending) or True)
+            deleted = services.attempt(lambda: services.delete_run(pending) or True)
             state.put(state.CONFIRM_DELETE, None)
             if deleted:
                 if pending == active:

@@ -62,16 +62,36 @@ with st.form("train_form", border=True):
                                "fairly with full ones.")
     submitted = st.form_submit_button("Train", type="primary")
 
+settings = dict(arch=arch, dim=int(dim), init=vectors["path"] if vectors else init,
+                w2v_algorithm=algorithm, freeze=pretrained and freeze == "freeze",
+                epochs=int(epochs), lr=float(lr), seed=int(seed),
+                batch_size=int(batch) if batch else None, train_size=int(cap) or None)
+
+
+def estimate(settings: dict):
+    """The run's size in the store for these settings; None while they are not valid."""
+    try:
+        config = TrainConfig(**settings)
+        return services.run_size(choice.sha, state.get(state.TEXT_COLUMN),
+                                 state.get(state.LABEL_COLUMN), dataset, config.to_dict(),
+                                 vectors["dim"] if vectors else None)
+    except ValueError:  # the Train button reports invalid settings
+        return None
+
+
+size = None if init == "file" and not vectors else estimate(settings)
+if size is not None:
+    budget = services.store().budget.run_mb
+    st.caption(f"This run will take about {size.bytes / 2**20:,.1f} MB in the run store "
+               f"({size.describe()}); a run may take at most {budget:,} MB.")
+
 if submitted:
     if init == "file" and not vectors:
         st.error("Upload a word-vector file that passes the check first.")
+    elif size is not None and (too_big := services.size_problem(size)):
+        st.error(services.plain(f"Not started: {too_big}."))
     else:
-        config = services.attempt(
-            TrainConfig, arch=arch, dim=int(dim), init=vectors["path"] if vectors else init,
-            w2v_algorithm=algorithm, freeze=pretrained and freeze == "freeze",
-            epochs=int(epochs), lr=float(lr), seed=int(seed),
-            batch_size=int(batch) if batch else None,
-            train_size=int(cap) or None)
+        config = services.attempt(TrainConfig, **settings)
         run_id = config and services.attempt(services.submit, dataset, config,
                                              label=choice.filename)
         if run_id:
@@ -93,6 +113,8 @@ def draw(run) -> None:
         st.error(f"Training failed: {run.error or 'no reason recorded'}")
     elif run.status == "cancelled":
         st.warning("Cancelled. The epochs finished before that are kept.")
+    if run.info.get("size_warning"):
+        st.warning(services.plain(f"Large run: {run.info['size_warning']}."))
     st.progress(done / max(n, 1), text=f"Epoch {done}/{n}")
     if run.epochs:
         last = run.epochs[-1]
