@@ -13,12 +13,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/python -m core warm-up  # UMAP's numba code, compiled once into .cache/numba
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT)
+	$(BIN)/python dashboard/serve.py --server.port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs --durations=15

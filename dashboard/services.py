@@ -206,7 +206,7 @@ def save_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
     if not path.exists():
         path.write_bytes(data)
     try:
-        kv = load_vectors_file(path)
+        kv = load_vectors_file(path, display_name=name)  # messages name the upload
     except Exception:
         path.unlink(missing_ok=True)
         raise

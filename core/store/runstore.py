@@ -250,6 +250,9 @@ class RunStore:
     def __init__(self, root: str | Path = "runs", budget: DiskBudget | None = None) -> None:
         self.root = Path(root).resolve()
         self.budget = budget or DiskBudget()
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"the run store '{self.root}' is a file, not a folder: "
+                             "choose a folder (--store)")
         self.root.mkdir(parents=True, exist_ok=True)
         try:
             (self.root / LOCKS).mkdir(exist_ok=True)
@@ -258,7 +261,11 @@ class RunStore:
         # Failures of dead writers seen while the disk was too full to record them: shown
         # by get_job all the same, written by the next reap that can.
         self._unrecorded: dict[str, str] = {}
-        self._migrate()
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"'{self.root / 'runs.sqlite'}' is not a run store database "
+                             f"({exc}): move it away or choose another store") from None
         if (self.root / "experiments").is_dir():
             from core.store.migrate import import_json_experiments
 

@@ -68,7 +68,8 @@ def store_dir(tmp_path_factory) -> Path:
 
 
 def serve(store: Path, log: Path, warm_up: bool = True) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run dashboard/app.py` on 127.0.0.1:<free port> over ``store``; returns
+    """Start the dashboard (``dashboard/serve.py``, as `make run` does) on 127.0.0.1:<free
+    port> over ``store``; returns
     the process and its URL once /_stcore/health answers. ``warm_up=False`` skips the
     background warm-up (and so the projection engine)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -79,7 +80,7 @@ def serve(store: Path, log: Path, warm_up: bool = True) -> tuple[subprocess.Pope
         env["EXPLORER_WARM_UP"] = "0"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+            [sys.executable, "dashboard/serve.py",  # `make run`'s launcher
              "--server.headless", "true", "--server.address", "127.0.0.1",
              "--server.port", str(port)],
             cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)

@@ -244,7 +244,7 @@ def test_killed_worker_and_server_restart(guarded, tmp_path):
         run = wait_for_run(store, victim, lambda r: len(r.epochs) >= 2)
         time.sleep(0.3)  # inside the next epoch
         os.kill(run.pid, signal.SIGKILL)
-        page.get_by_text("The training process stopped unexpectedly").wait_for(timeout=30_000)
+        page.get_by_text("the process writing this run stopped").wait_for(timeout=30_000)
         heading(page, victim).filter(has_text="failed").wait_for()
         screenshot(page, "rel-worker-killed")
     finally:

@@ -7,7 +7,7 @@ The server subprocess gets an audit hook (a `sitecustomize` on PYTHONPATH) that 
 target of every `socket.connect`, `socket.getaddrinfo` and `socket.bind` to a file. A
 foreign-origin WebSocket to /_stcore/stream makes Streamlit 1.67 look up the machine's
 external IP (checkip.amazonaws.com, DNS and HTTP) on every attempt; no setting prevents it, so
-that test is a strict xfail until code seeds Streamlit's IP caches (docs/reliability.md).
+the launcher dashboard/serve.py seeds Streamlit's IP caches first (docs/reliability.md).
 
 No browser is needed, so these tests run wherever the server can start.
 """
@@ -145,10 +145,8 @@ def test_foreign_origin_websocket_is_refused(audited_server):
 # `net_util.get_external_ip()` (GET http and https://checkip.amazonaws.com, 1 s timeout each,
 # cached only on success, so repeated on every refused attempt) before it reads
 # server.corsAllowedOrigins; only server.enableCORS=false skips it, by accepting every origin.
-# The fix is code: seed both caches with "127.0.0.1" before the server accepts connections
-# (see docs/reliability.md, "Round two: server"). Remove this mark when that lands.
-@pytest.mark.xfail(strict=True, reason="Streamlit looks up the external IP for foreign "
-                   "origins; no config option prevents it (needs the net_util seed)")
+# The fix is code: dashboard/serve.py (the launcher of `make run` and of these tests' serve())
+# seeds both caches with "127.0.0.1" before the server accepts connections.
 def test_foreign_origin_websocket_never_leaves_the_machine(audited_server):
     url, audit = audited_server
     port = int(url.rsplit(":", 1)[1])

@@ -1,0 +1,28 @@
+"""Start the dashboard: ``python dashboard/serve.py [streamlit options]`` runs
+``streamlit run dashboard/app.py`` with one change made first.
+
+When a WebSocket arrives with an Origin it does not know, Streamlit 1.67 looks up this
+machine's internal IP (a UDP connect to 8.8.8.8) and its external IP (HTTP to
+checkip.amazonaws.com), on every attempt while offline, before refusing it. No request may
+leave the machine and no setting turns this off, so both caches are seeded with 127.0.0.1
+before the server starts: nothing new is allowed by it, since 127.0.0.1 is allowed already.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from streamlit import net_util
+from streamlit.web import cli
+
+APP = Path(__file__).resolve().parent / "app.py"
+
+
+def main() -> int:
+    net_util._internal_ip = net_util._external_ip = "127.0.0.1"  # noqa: SLF001 (see above)
+    sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
+    return cli.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
