@@ -95,7 +95,7 @@ def transform_batch_dependence(seq, cfg) -> float:
 def fresh_process(cache_dir: str) -> dict:
     code = ("import json,time;t=time.perf_counter();import core.analysis.projection as p;"
             "r=p.warm_up();print(json.dumps(dict(total=time.perf_counter()-t,"
-            "imp=r.seconds_import,fit=r.seconds_fit,tr=r.seconds_transform)))")
+            "imp=r.seconds_import,fit=r.seconds_fit)))")
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True,
                          capture_output=True, text=True)
@@ -150,12 +150,12 @@ def main() -> None:
         t0 = time.perf_counter()
         again = P.warm_up()
         warm = dict(total=time.perf_counter() - t0, imp=again.seconds_import,
-                    fit=again.seconds_fit, tr=again.seconds_transform)
+                    fit=again.seconds_fit)
         print("\n### warm_up(): fresh process vs warm\n")
         print(table([dict(case="fresh, empty NUMBA_CACHE_DIR", **cold),
                      dict(case="fresh, populated NUMBA_CACHE_DIR", **populated),
                      dict(case="same process, second call", **warm)],
-                    ["case", "total", "imp", "fit", "tr"]))
+                    ["case", "total", "imp", "fit"]))
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ per-point annotations.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
+import html
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -20,7 +20,7 @@ import streamlit as st
 
 from dashboard import services, state
 
-MAX_ANIMATED = 3000  # words: above this the figure gets no frames (a Streamlit slider instead)
+MAX_ANIMATED = 5500  # words: above this the figure gets no frames (a Streamlit slider instead)
 POLL_SECONDS = 2.0
 PALETTE = tuple(plotly.colors.qualitative.D3)
 SEEN, UNSEEN = "#4c78a8", "#f58518"
@@ -30,6 +30,13 @@ _MAP = dict(margin=dict(l=10, r=10, t=40, b=10), height=520, plot_bgcolor="#fafa
             legend=dict(orientation="h", yanchor="top", y=-0.04, x=0),
             hoverlabel=dict(align="left"))
 _AXIS = dict(showticklabels=False, title=None, zeroline=False, showgrid=False)
+
+
+def text(value: object) -> str:
+    """A user-derived string (word, class, run or file name, document text) as plain text in
+    a figure: plotly renders an HTML subset in names, labels, titles and hover, so markup a
+    user typed would run (a <span style="fill:url(...)"> makes the browser fetch a URL)."""
+    return html.escape(str(value), quote=False)
 
 
 # ---------------------------------------------------------------------------- page helpers
@@ -105,13 +112,23 @@ def join_words(words: Sequence[str], n: int = 6) -> str:
 # ---------------------------------------------------------------------------- evolution
 @dataclass(frozen=True)
 class Colour:
-    """Either ``values`` (T x n, continuous) or ``groups`` (name -> (indices, colour))."""
+    """Either ``values`` (T x n, continuous) or ``groups`` (name -> (indices, colour)).
+    One colour range for every frame (``limits``), so a colour means the same in each."""
 
     title: str
     values: np.ndarray | None = None
     groups: dict[str, tuple[np.ndarray, str]] | None = None
     scale: str = "RdBu"
     mid: float | None = 0.0
+
+    def limits(self) -> tuple[float, float] | None:
+        values = np.asarray(self.values, dtype=float)
+        if not np.isfinite(values).any():
+            return None
+        if self.mid is not None:  # symmetric around the midpoint: its colour stays neutral
+            half = float(np.nanmax(np.abs(values - self.mid)))
+            return self.mid - half, self.mid + half
+        return float(np.nanmin(values)), float(np.nanmax(values))
 
 
 def _ranges(coords: np.ndarray) -> tuple[list[float], list[float]]:
@@ -121,88 +138,225 @@ def _ranges(coords: np.ndarray) -> tuple[list[float], list[float]]:
                                                             float(hi[1] + pad[1])]
 
 
-def _point_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int) -> list:
+def _hover_parts(static: Sequence[str] | None, idx: np.ndarray) -> dict:
+    """With ``static`` (one string per word, the same in every frame) the hover shows it above
+    the frame's own text; it is sent once, in ``customdata``, not in every frame."""
+    if static is None:
+        return dict(hoverinfo="text")
+    return dict(customdata=[static[i] for i in idx],
+                hovertemplate="%{customdata}<br>%{hovertext}<extra></extra>")
+
+
+def _point_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int,
+                  lean: bool = False, static: Sequence[str] | None = None) -> list:
+    """The word points of frame ``t``. ``lean``: only what changes between frames
+    (positions, hover, colour values): an animation frame is merged into the drawn traces,
+    so repeating names, sizes and colour bars in every frame only adds to the payload."""
     if colour.groups is None:
-        return _value_traces(xy, hover, colour, t)
+        return _value_traces(xy, hover, colour, t, lean, static)
+    if lean:
+        return [go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], hovertext=[hover[i] for i in idx])
+                for idx, _ in colour.groups.values()]
     return [go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
                          marker=dict(size=6, opacity=0.8, color=solid),
-                         hovertext=[hover[i] for i in idx], hoverinfo="text")
+                         hovertext=[hover[i] for i in idx], **_hover_parts(static, idx))
             for name, (idx, solid) in colour.groups.items()]
 
 
-def _value_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int) -> list:
+def _value_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int,
+                  lean: bool = False, static: Sequence[str] | None = None) -> list:
     """Points coloured by a value, drawn over light-grey points that have none (words outside
     the compared set): without this, plotly paints missing values dark and they swamp the
     picture. The grey trace exists in every frame or in none (an empty WebGL trace stalls
     plotly's animation), decided over all frames so each frame has the same traces."""
     values = np.asarray(colour.values[t], dtype=float)
-    has = np.isfinite(values)
+    # one split for all frames: frames only update their traces' points, not who is in them
+    has = np.isfinite(np.asarray(colour.values, dtype=float)).all(axis=0)
+    low, high = colour.limits() or (0.0, 1.0)
     parts = [(np.flatnonzero(has), dict(size=6, opacity=0.8, color=values[has],
-                                        colorscale=colour.scale, cmid=colour.mid,
-                                        colorbar=dict(title=colour.title, thickness=12)),
+                                        colorscale=colour.scale, cmin=low, cmax=high,
+                                        colorbar=dict(title=dict(text=colour.title, side="right"),
+                                                      thickness=12)),
               colour.title)]
-    if not np.isfinite(np.asarray(colour.values, dtype=float)).all():
+    if not has.all():
         parts.insert(0, (np.flatnonzero(~has), dict(size=4, opacity=0.5, color=NO_VALUE),
                          "no value"))
     traces = []
     for idx, marker, name in parts:
+        if lean:
+            changing = {"color": marker["color"]} if "colorscale" in marker else None
+            traces.append(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], marker=changing,
+                                       hovertext=[hover[i] for i in idx]))
+            continue
         traces.append(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
                                    marker=marker, hovertext=[hover[i] for i in idx],
-                                   hoverinfo="text", showlegend=False))
+                                   showlegend=False, **_hover_parts(static, idx)))
     return traces
 
 
-def _focus_trace(xy: np.ndarray, words: Sequence[str], focus: Sequence[int]) -> go.Scattergl:
+LABEL_SPOTS = ("top center", "bottom center", "middle right", "middle left", "top right",
+               "bottom left", "top left", "bottom right")
+_SPOT_SHIFT = {"top": (0, 1), "bottom": (0, -1), "middle": (0, 0), "center": (0, 0),
+               "right": (1, 0), "left": (-1, 0)}
+
+
+def label_spots(xy: np.ndarray, words: Sequence[str], extent: tuple[float, float]) -> list[str]:
+    """A text position per label so that no two labels' boxes overlap where avoidable:
+    greedy, each label takes the first spot whose box (about 0.9 % of the x range per
+    character, 5 % of the y range high, 1000 x 520 px chart) is clear of the boxes taken."""
+    char_w, height = extent[0] * 0.009, extent[1] * 0.05
+    taken: list[tuple[float, float, float, float]] = []
+    spots = []
+    for (x, y), word in zip(np.asarray(xy, dtype=float), words):
+        width = char_w * max(len(word), 1)
+        for spot in LABEL_SPOTS + (LABEL_SPOTS[0],):
+            vert, horiz = spot.split()
+            cx = x + _SPOT_SHIFT[horiz][0] * (width / 2 + char_w)
+            cy = y + _SPOT_SHIFT[vert][1] * height * 1.1  # clear of the middle spots
+            box = (cx - width / 2, cx + width / 2, cy - height / 2, cy + height / 2)
+            if not any(box[0] < b[1] and b[0] < box[1] and box[2] < b[3] and b[2] < box[3]
+                       for b in taken):
+                break
+        taken.append(box)
+        spots.append(spot)
+    return spots
+
+
+def _focus_trace(xy: np.ndarray, words: Sequence[str], focus: Sequence[int],
+                 extent: tuple[float, float] = (1.0, 1.0), lean: bool = False) -> go.Scattergl:
     # WebGL too: an SVG trace would be drawn under the WebGL points and its labels hidden
-    return go.Scattergl(x=xy[list(focus), 0], y=xy[list(focus), 1], mode="markers+text",
-                        text=[words[i] for i in focus], textposition="top center",
+    picked = xy[list(focus)]
+    names = [text(words[i]) for i in focus]
+    if lean:  # an animation frame: the circles' places and label positions only
+        return go.Scattergl(x=picked[:, 0], y=picked[:, 1],
+                            textposition=label_spots(picked, names, extent) if names else None)
+    return go.Scattergl(x=picked[:, 0], y=picked[:, 1], mode="markers+text", text=names,
+                        textposition=label_spots(picked, names, extent) if names else None,
                         name="searched", marker=dict(size=18, symbol="circle-open", color="black",
                                                      line=dict(width=3)),
                         textfont=dict(size=15, color="black"), hoverinfo="skip", showlegend=False)
 
 
+def _frame_title(label: str, trust: tuple | None, t: int) -> str:
+    title = f"Learned word vectors — {label}"
+    if trust and len(trust[0]) > t and len(trust[1]) > t:
+        title += (f"<br><sup>trustworthiness {trust[0][t]:.2f} against this snapshot, "
+                  f"{trust[1][t]:.2f} against the last one</sup>")
+    return title
+
+
 def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[str],
                      hover: Sequence[Sequence[str]], colour: Colour, focus: Sequence[int] = (),
-                     frame: int = -1, animate: bool = True) -> go.Figure:
-    """Words over the snapshots (``coords`` T x n x 2, stable layout): frame ``frame`` drawn,
-    one animation frame per snapshot with a slider and play/pause when ``animate``; the
-    ``focus`` words circled, with their trail across all snapshots."""
+                     frame: int = -1, animate: bool = True,
+                     trust: tuple[Sequence[float], Sequence[float]] | None = None,
+                     static_hover: Sequence[str] | None = None) -> go.Figure:
+    """Words over the snapshots (``coords`` T x n x 2, each frame fitted on its snapshot):
+    frame ``frame`` drawn, one animation frame per snapshot with a slider and play/pause when
+    ``animate``; the ``focus`` words circled, with their trail across all snapshots. Each
+    frame's title gives its trustworthiness against its own and the last snapshot (``trust``).
+    ``hover`` is per frame; ``static_hover`` (per word) is shown above it in every frame
+    and sent once. Both, and ``words``, must already be plain text (``text``)."""
     t_count, frame = len(coords), frame % len(coords)
-    def frame_data(t: int) -> list:
-        return (_point_traces(coords[t], hover[t], colour, t)
-                + [_focus_trace(coords[t], words, focus)])
+    xr, yr = _ranges(coords)
+    extent = (xr[1] - xr[0], yr[1] - yr[0])
+
+    def frame_data(t: int, lean: bool = False) -> list:
+        return (_point_traces(coords[t], hover[t], colour, t, lean, static_hover)
+                + [_focus_trace(coords[t], words, focus, extent, lean)])
     fig = go.Figure(frame_data(frame))
     n_animated = len(fig.data)
     for n, i in enumerate(focus):  # dark trails: they must show on any colour scale
         fig.add_trace(go.Scattergl(
-            x=coords[:, i, 0], y=coords[:, i, 1], mode="lines+markers", name=f"trail: {words[i]}",
+            x=coords[:, i, 0], y=coords[:, i, 1], mode="lines+markers",
+            name=f"trail: {text(words[i])}",
             line=dict(width=2.5, dash="dot", color=TRAILS[n % len(TRAILS)]), marker=dict(size=7),
-            hovertext=[f"{words[i]} — {label}" for label in labels], hoverinfo="text"))
-    xr, yr = _ranges(coords)
-    top_legend = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="center", x=0.5)
-    fig.update_layout(title=f"Learned word vectors — {labels[frame]}",
+            hovertext=[f"{text(words[i])} — {label}" for label in labels], hoverinfo="text"))
+    # title top left, toolbar top right, legend under the plot: none covers another
+    below = dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0)
+    fig.update_layout(title=dict(text=_frame_title(labels[frame], trust, frame), x=0.01,
+                                 xanchor="left"),
                       xaxis=dict(range=xr, **_AXIS), yaxis=dict(range=yr, **_AXIS),
                       uirevision="evolution",
-                      **{**_MAP, "legend": top_legend})  # clear of the slider and toolbar
+                      **{**_MAP, "margin": dict(l=10, r=10, t=70, b=10), "legend": below})
     if animate and t_count > 1:
-        fig.frames = [go.Frame(data=frame_data(t), traces=list(range(n_animated)), name=str(t),
-                               layout=dict(title_text=f"Learned word vectors — {labels[t]}"))
-                      for t in range(t_count)]
-        still = dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                     transition=dict(duration=0))
-        fig.update_layout(
-            sliders=[dict(active=frame, currentvalue=dict(prefix="Snapshot: "), pad=dict(t=30),
-                          steps=[dict(method="animate", label=labels[t], args=[[str(t)], still])
-                                 for t in range(t_count)])],
-            updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="right",
-                              yanchor="top", pad=dict(t=30, r=10), showactive=False, buttons=[
-                dict(label="▶ Play", method="animate", args=[None, dict(
-                    # from the first snapshot: the figure opens on the last one
-                    frame=dict(duration=800, redraw=True), fromcurrent=False,
-                    transition=dict(duration=0))]),
-                dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
-            height=_MAP["height"] + 90)
+        _animate(fig, [frame_data(t, lean=True) for t in range(t_count)], n_animated, labels,
+                 trust, frame)
     return fig
+
+
+def _animate(fig: go.Figure, data: list, n_animated: int, labels: Sequence[str], trust,
+             frame: int) -> None:
+    """Frames (points and circles only; the trails are static), a slider under the legend
+    and play/pause at its left."""
+    fig.frames = [go.Frame(data=d, traces=list(range(n_animated)), name=str(t),
+                           layout=dict(title_text=_frame_title(labels[t], trust, t)))
+                  for t, d in enumerate(data)]
+    still = dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                 transition=dict(duration=0))
+    fig.update_layout(
+        sliders=[dict(active=frame, currentvalue=dict(prefix="Snapshot: "), pad=dict(t=50),
+                      steps=[dict(method="animate", label=labels[t], args=[[str(t)], still])
+                             for t in range(len(data))])],
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="right",
+                          yanchor="top", pad=dict(t=50, r=10), showactive=False, buttons=[
+            dict(label="▶ Play", method="animate", args=[None, dict(
+                # from the first snapshot: the figure opens on the last one
+                frame=dict(duration=800, redraw=True), fromcurrent=False,
+                transition=dict(duration=0))]),
+            dict(label="❚❚ Pause", method="animate", args=[[None], still])])],
+        height=_MAP["height"] + 110)
+
+
+def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequence[str],
+                      seen: np.ndarray, counts: np.ndarray) -> dict[str, Colour]:
+    """The Evolution view's colourings, named for the selectbox; ``tables`` are the
+    comparison's per-word tables per snapshot (reindexed to the shown words), maybe empty."""
+    out: dict[str, Colour] = {}
+    frames = tables[:n_frames] + tables[-1:] * (n_frames - len(tables)) if tables else []
+    if len(classes) == 2 and tables and tables[-1]["direction"].notna().any():
+        out[f"leaning to '{classes[1]}' (classifier direction)"] = Colour(
+            f"{text(classes[0])} ← → {text(classes[1])}<br>(embedding units)",
+            np.stack([f["direction"].to_numpy(float) for f in frames]))
+    for c in classes if tables else []:
+        z = tables[0][f"z_{c}"].to_numpy(float)
+        out[f"association with '{c}' in the training texts"] = Colour(
+            f"z {text(c)}", np.tile(z, (n_frames, 1)))
+    out["seen vs never seen in training"] = Colour("", groups={
+        f"seen in training ({seen.sum():,})": (np.flatnonzero(seen), SEEN),
+        f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)})
+    out["training frequency (log10)"] = Colour(
+        "log10 count", np.tile(np.log10(1 + counts), (n_frames, 1)), scale="Viridis", mid=None)
+    return out
+
+
+def html_download(fig: go.Figure) -> Callable[[], bytes]:
+    """The figure as one self-contained interactive HTML file (plotly.js inside: opening it
+    fetches nothing), rendered only when the download button is clicked."""
+    return lambda: fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
+
+
+def drift_section(comp, pending: bool) -> None:
+    """The Evolution view's "How far each word moved": histogram and most-moved words."""
+    st.subheader("How far each word moved")
+    if comp is None:
+        st.info("The drift measures are being computed." if pending else
+                "The per-word measures are not available for this run (they are computed for "
+                "finished runs).")
+        return
+    last = comp.words[-1]
+    moved = last[last["seen"]].nlargest(20, "drift_from_start")
+    a, b = st.columns(2)
+    a.plotly_chart(histogram(
+        {"seen in training": last.loc[last["seen"], "drift_from_start"],
+         "never seen": last.loc[~last["seen"], "drift_from_start"]},
+        "Drift from the initial vector (last snapshot)", "drift from start"), key="drift_hist")
+    b.plotly_chart(top_bars(
+        [text(w) for w in moved["word"]], moved["drift_from_start"].tolist(), "Most-moved words",
+        "drift from start",
+        hover=[f"new neighbours: {text(join_words(g))}" for g in moved["gained"]]),
+        key="drift_top")
+    st.caption("Drift is the distance between a word's vector now and at the start. Never-seen "
+               "words cannot drift: only rows that appear in a training batch get a gradient.")
 
 
 def histogram(groups: dict[str, pd.Series], title: str, x_title: str,
@@ -223,8 +377,8 @@ def histogram(groups: dict[str, pd.Series], title: str, x_title: str,
 def top_bars(words: Sequence[str], values: Sequence[float], title: str, x_title: str,
              hover: Sequence[str] | None = None) -> go.Figure:
     """Horizontal bars, first item on top."""
-    fig = go.Figure(go.Bar(x=list(values)[::-1], y=list(words)[::-1], orientation="h",
-                           marker_color=SEEN,
+    fig = go.Figure(go.Bar(x=list(values)[::-1], y=[text(w) for w in words][::-1],
+                           orientation="h", marker_color=SEEN,
                            hovertext=None if hover is None else list(hover)[::-1]))
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_type="category",
                       **{**_MAP, "height": max(300, 22 * len(words) + 90), "plot_bgcolor": None})
@@ -236,7 +390,8 @@ def word_map(xy: np.ndarray, words: Sequence[str], seen: np.ndarray, title: str,
              hover: Sequence[str], focus: int | None = None,
              neighbors: Sequence[int] = ()) -> go.Figure:
     """One projection of the words: seen / never-seen points, the ``focus`` word circled and
-    its ``neighbors`` (indices into ``words``) labelled."""
+    its ``neighbors`` (indices into ``words``) labelled. ``hover`` must be plain text."""
+    words = [text(w) for w in words]
     fig = go.Figure()
     faded = 0.6 if focus is None else 0.3  # the picked word and its neighbors stand out
     for name, mask, colour in (("seen in training", seen, SEEN), ("never seen", ~seen, UNSEEN)):
@@ -264,10 +419,11 @@ def document_map(xy: np.ndarray, labels: Sequence[str], classes: Sequence[str],
     labels = np.asarray(labels)
     for c, name in enumerate(classes):
         idx = np.flatnonzero(labels == name)
-        fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=str(name),
+        shown = text(name)
+        fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=shown,
                                    marker=dict(size=6, color=PALETTE[c % len(PALETTE)],
                                                opacity=0.75),
-                                   hovertext=[f"<b>{name}</b><br>{texts[i]}" for i in idx],
+                                   hovertext=[f"<b>{shown}</b><br>{text(texts[i])}" for i in idx],
                                    hoverinfo="text"))
     axes = ({} if ranges is None else dict(xaxis=dict(range=ranges[0], **_AXIS),
                                              yaxis=dict(range=ranges[1], **_AXIS)))
@@ -318,8 +474,8 @@ _LINES = {**_MAP, "height": 400, "plot_bgcolor": None,
 
 def init_label(init: object) -> str:
     """A start's name for a legend: a vector file by its file name, not its full path."""
-    text = str(init)
-    return f"file {Path(text).name}" if "/" in text else text
+    name = str(init)
+    return text(f"file {Path(name).name}" if "/" in name else name)
 
 
 def size_label(size: str, n_train: float) -> str:
@@ -411,12 +567,13 @@ def pair_figure(pairs: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
     x = [labels[i] if i < len(labels) else str(s) for i, s in enumerate(steps)]
     for n, ((a, b), rows) in enumerate(pairs.groupby(["word_a", "word_b"], sort=False)):
         colour = PALETTE[n % len(PALETTE)]
-        fig.add_trace(go.Scatter(x=x, y=rows.sort_values("snapshot")["cosine"], name=f"{a} / {b}",
+        fig.add_trace(go.Scatter(x=x, y=rows.sort_values("snapshot")["cosine"],
+                                 name=f"{text(a)} / {text(b)}",
                                  mode="lines+markers", line=dict(color=colour)))
         ref = float(rows["cosine_glove"].iloc[0])
         if np.isfinite(ref):
             fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[ref, ref], mode="lines",
-                                     name=f"{a} / {b} in GloVe",
+                                     name=f"{text(a)} / {text(b)} in GloVe",
                                      line=dict(color=colour, dash="dash", width=1)))
     fig.update_layout(title="Word-pair similarity over training", yaxis_title="cosine",
                       yaxis_range=[-1.05, 1.05], **_LINES)

@@ -9,6 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard import charts
+
 # Material icons, not emoji: they render without an emoji font (headless/minimal systems).
 STATUS_ICON = {"queued": ":material/hourglass_top:", "running": ":material/directions_run:",
                "done": ":material/check_circle:", "failed": ":material/error:",
@@ -39,7 +41,7 @@ def init_name(config: dict[str, Any]) -> str:
 
 def class_balance_figure(summary: pd.DataFrame) -> go.Figure:
     """Bar chart of core.data.loading.dataset_summary (class, count, share)."""
-    fig = go.Figure(go.Bar(x=summary["class"].astype(str), y=summary["count"],
+    fig = go.Figure(go.Bar(x=[charts.text(c) for c in summary["class"]], y=summary["count"],
                            text=[f"{s:.0%}" for s in summary["share"]],
                            textposition="outside", cliponaxis=False))
     fig.update_layout(title="Examples per class", yaxis_title="texts", **_LAYOUT)
@@ -51,7 +53,7 @@ def _epoch_lines(fig: go.Figure, epochs: Sequence[dict], keys: Sequence[tuple[st
     x = [e["epoch"] for e in epochs]
     for key, name in keys:
         fig.add_trace(go.Scatter(x=x, y=[e.get(key) for e in epochs], mode="lines+markers",
-                                 name=prefix + name))
+                                 name=charts.text(prefix + name)))
     return fig
 
 

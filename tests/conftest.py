@@ -181,3 +181,16 @@ def vector_run(tmp_path_factory):
                        TrainConfig(init=str(vec), epochs=2, val_fraction=0.5, batch_size=4),
                        store).run_id
     return store, run_id, vec
+
+
+def open_app(root, monkeypatch, run_id: str | None = None):
+    """The dashboard in AppTest over the store at ``root`` (no warm-up), opened on ``run_id``."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EXPLORER_STORE", str(root))
+    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
+    if run_id is not None:
+        at.query_params["run"] = run_id
+    at.run()
+    return at

@@ -61,7 +61,8 @@ def test_clickbait_end_to_end(clickbait_csv, tmp_path):
 
 CLI_MODULES = ("core.cli", "core.cli.common", "core.cli.training", "core.cli.engine",
                "core.cli.views", "core.cli.experiments")
-SUBCOMMANDS = {"train", "runs", "worker", "engine", "compare", "export", "project", "experiment"}
+SUBCOMMANDS = {"train", "runs", "worker", "warm-up", "engine", "compare", "export", "project",
+               "experiment"}
 
 
 @pytest.mark.parametrize("module", CLI_MODULES)
@@ -96,3 +97,40 @@ def test_train_flags_take_their_defaults_and_ranges_from_train_config():
     for name in ("dim", "epochs", "batch_size", "lr", "val_fraction", "seed", "max_vocab",
                  "init", "arch", "freeze"):
         assert getattr(args, name) == getattr(default, name), name
+
+
+def _garbage_store(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "runs.sqlite").write_bytes(bytes(range(256)) * 16)  # not SQLite
+    return store
+
+
+@pytest.mark.parametrize("make_store, message", [
+    (lambda tmp: (tmp / "a-file").write_text("x") and tmp / "a-file",
+     "is a file, not a folder"),
+    (_garbage_store, "is not a run store database (file is not a database)"),
+], ids=["store-is-a-file", "store-database-is-garbage"])
+def test_unusable_store_exits_2_with_one_line(tmp_path, make_store, message):
+    """Traceback and exit 1 before (issue 13): a --store the user must fix is a user error."""
+    store = make_store(tmp_path)
+    res = _cli("runs", "--store", store, timeout=120)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], res.stderr
+    assert res.stdout == ""
+
+
+def test_error_line_stays_one_line_when_a_name_holds_a_newline(tmp_path):
+    from core.cli import main
+
+    bad = tmp_path / "two\nlines.csv"
+    bad.write_text("text,label\n")
+    import io
+    from contextlib import redirect_stderr
+
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = main(["train", str(bad), "--store", str(tmp_path / "runs")])
+    assert code == 2 and len(err.getvalue().strip().splitlines()) == 1, err.getvalue()
+    assert "two\\nlines.csv" in err.getvalue()

@@ -145,3 +145,27 @@ def test_export_out_that_is_a_file_exits_2(vector_run, tmp_path):
     line = _one_error_line(_cli("export", run_id, "--format", "word2vec", "--out", target,
                                 "--store", store.root))
     assert "is a file, not a folder" in line and target.read_text() == "mine"
+
+
+def test_coords_export_round_trips_the_evolution_layout(vector_run, capsys, tmp_path):
+    """coords.csv holds one row per word and snapshot of the run's evolution layout, exactly
+    the coordinates the Evolution view draws, and the JSON names the method."""
+    import numpy as np
+    import pandas as pd
+
+    from core.runs import views
+
+    store, run_id, _ = vector_run
+    code, out, _ = _run(["export", run_id, "--format", "coords", "--out", str(tmp_path / "c"),
+                         "--store", str(store.root)], capsys)
+    result = _last_json(out)
+    assert code == 0 and result["method"] == "pca:chained"  # no UMAP layout computed here
+    table = pd.read_csv(result["files"][0], keep_default_na=False)
+    assert list(table.columns) == ["word", "snapshot", "epoch", "x", "y"]
+    evo = views.evolution(store, run_id, "pca")
+    run = store.get_run(run_id)
+    assert len(table) == len(evo.words) * run.n_snapshots
+    last = table[table["snapshot"] == run.n_snapshots - 1]
+    assert list(last["word"]) == list(evo.words)
+    np.testing.assert_allclose(last[["x", "y"]].to_numpy(), evo.coords[-1], rtol=1e-6)
+    assert sorted(set(table["epoch"])) == sorted({s["epoch"] for s in run.snapshots})

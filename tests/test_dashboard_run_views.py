@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, labelled
+from tests.conftest import REPO, labelled, open_app
 
 APP = str(REPO / "dashboard" / "app.py")
 
@@ -39,12 +39,7 @@ def ready_store(tmp_path_factory):
 @pytest.fixture
 def app(ready_store, monkeypatch):
     root, run_id = ready_store
-    monkeypatch.setenv("EXPLORER_STORE", str(root))
-    monkeypatch.setenv("EXPLORER_WARM_UP", "0")
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.query_params["run"] = run_id
-    at.run()
-    return at
+    return open_app(root, monkeypatch, run_id)
 
 
 def open_page(at: AppTest, name: str) -> AppTest:
@@ -79,10 +74,13 @@ def figure(at: AppTest, prefix: str) -> dict:
 
 # ------------------------------------------------------------------------------ Evolution
 def points(traces: list) -> tuple[list, np.ndarray]:
-    """Hover texts and x of the word points (not the searched circle or the trails)."""
-    own = [t for t in traces if t.get("name") != "searched"
+    """Hover texts (the part sent once, then the frame's own) and x of the word points (not
+    the searched circle or the trails; animation frames carry only what changes)."""
+    own = [t for t in traces if t.get("name") != "searched" and "text" not in t
            and not t.get("name", "").startswith("trail: ")]
-    hover = [h for t in own for h in (t.get("hovertext") or [])]
+    hover = [f"{c}<br>{h}" if c else h for t in own
+             for c, h in zip(t.get("customdata") or [""] * len(t.get("hovertext") or []),
+                             t.get("hovertext") or [])]
     xs = [arr(t["x"]) for t in own if t.get("x") is not None]
     return hover, np.concatenate(xs) if xs else np.zeros(0)
 
@@ -96,7 +94,9 @@ def test_evolution_animates_every_snapshot_with_neighbors_in_the_hover(app):
     assert fig["data"][0]["type"] == "scattergl"
     hover, _ = points(fig["data"])
     good = next(h for h in hover if h.startswith("<b>good</b>"))
-    assert "nearest:" in good and "trained on" in good
+    assert "nearest now:" in good and "trained on" in good
+    frame0 = points(fig["frames"][0]["data"])[0]  # each frame's hover names its own neighbours
+    assert len(frame0) == len(hover) and all(h.startswith("nearest now:") for h in frame0)
     # a word's position differs between the first and the last frame: the vectors moved
     first, last = points(fig["frames"][0]["data"])[1], points(fig["frames"][-1]["data"])[1]
     assert len(first) == len(hover)
@@ -115,22 +115,34 @@ def test_evolution_highlights_a_word_with_its_trail(app):
     assert all(len(t["hovertext"]) == 4 for t in trails)  # one point per snapshot
     focus = [t for t in fig["data"] if t.get("name") == "searched"]
     assert focus and focus[0]["text"] == ["good", "bad"]
-    assert all(next(t for t in f["data"] if t.get("name") == "searched")["text"]
-               == ["good", "bad"] for f in fig["frames"])
+    # every frame moves the two circles (the labels stay those of the drawn trace, which
+    # frames update in place) and places both labels
+    circles = fig["data"].index(focus[0])
+    for f in fig["frames"]:
+        assert circles in f["traces"]
+        moved = f["data"][f["traces"].index(circles)]
+        assert len(arr(moved["x"])) == 2 and len(moved["textposition"]) == 2
 
 
-def test_evolution_all_words_added_words_and_trustworthiness(app):
+def test_evolution_all_words_added_words_and_trustworthiness(app, ready_store):
+    from core.store.runstore import RunStore
+
     open_page(app, "evolution")
-    n_top = len(points(figure(app, "Learned word vectors")["data"])[0])
-    assert any("trustworthiness 0." in c.value or "trustworthiness 1." in c.value
-               for c in app.caption)
-    app.radio(key="w_evo_scope").set_value("all words (PCA, up to 50,000)").run()
+    fig = figure(app, "Learned word vectors")
+    n_top = len(points(fig["data"])[0])
+    assert "trustworthiness 0." in fig["layout"]["title"]["text"]  # per frame, own and last
+    assert "against the last one" in fig["frames"][0]["layout"]["title"]["text"]
+    assert any("Trustworthiness" in c.value for c in app.caption)
+    app.radio(key="w_evo_scope").set_value("all words (PCA)").run()
     assert not app.exception
     assert any(c.value.startswith("PCA layout") for c in app.caption)
-    app.radio(key="w_evo_scope").set_value("most frequent (UMAP)").run()
+    root, run_id = ready_store
+    n_vocab = len(RunStore(root).load_vocab(run_id)) - 2  # every word but <pad> and <unk>
+    assert len(points(figure(app, "Learned word vectors")["data"])[0]) == n_vocab
+    app.radio(key="w_evo_scope").set_value("most frequent").run()
     app.text_input(key="w_evo_add").set_value("Himalayas, zebra").run()
-    assert any("zebra" in e.value for e in app.error)  # an unknown word is a message
-    app.text_input(key="w_evo_add").set_value("himalayas").run()
+    assert not app.error and not app.exception  # an unknown word does not blank the page
+    assert any("zebra" in c.value for c in app.caption)  # it is named beside the input
     hover = points(figure(app, "Learned word vectors")["data"])[0]
     assert any(h.startswith("<b>himalayas</b>") for h in hover)
     assert len(hover) >= n_top

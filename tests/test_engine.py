@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.analysis.projection import ProjectionConfig
 from core.runs import views as runviews
+from core.runs.projections import chain_frames
 from core.jobs.engine import Engine, engine_running, run_engine
 from core.training.config import TrainConfig
 from core.training.trainer import train_run
@@ -54,7 +56,11 @@ def test_live_frames_of_unchanged_words_stay_put(store, tiny_ds, tmp_path):
     make_keyed_vectors().save_word2vec_format(str(path), binary=False)
     run_id = _run(store, tiny_ds, init=str(path), freeze=True)
     Engine(store, warm=False, method="pca").tick()
-    frames = [np.asarray(store.load_array(run_id, f"cache/live_{i:04d}")) for i in range(4)]
+    live = runviews.latest_live(store, run_id)
+    frames = chain_frames(store, run_id, live.rows,
+                          ProjectionConfig(method="pca", n_words=runviews.EVOLUTION_WORDS),
+                          cached_only=True)
+    assert len(frames) == 4  # the live preview is the evolution chain, frame by frame
     assert all(np.array_equal(f, frames[0]) for f in frames[1:])
 
 

@@ -1,19 +1,20 @@
 """Projection engine: 2-D pictures of embedding snapshots that stay stable across epochs.
 
-Pure functions over arrays plus a small on-disk cache. Nothing here imports ``umap`` at module
-import time (it costs ~20 s cold): every UMAP use imports it lazily, and a server calls
-``configure_numba_cache`` then ``warm_up`` once, in the background, at start.
+Pure functions over arrays (the only files touched are numba's compile cache). Nothing here
+imports ``umap`` at module import time (it costs ~20 s cold): every UMAP use imports it lazily,
+and a server calls ``configure_numba_cache`` then ``warm_up`` once, in the background, at start.
 
-Stability (chosen by measurement, see ``bench/README.md`` "Projection"): the finished run is
-projected by ONE UMAP fit on the final snapshot; earlier snapshots are placed with
-``transform``. Rows whose vector equals the final snapshot's row take the fitted coordinates,
-and identical (word, vector) pairs are transformed once and reused, so a word whose vector did
-not change has exactly the same coordinates in every frame. The live preview during training
-(``project_incremental``) refits starting from the previous layout with few epochs, aligns with
-Procrustes and pins unchanged rows.
+Faithful and still (chosen by measurement, see ``bench/README.md`` "Evolution"): every frame is
+fitted on its OWN snapshot — the first on its own, each later one starting from the previous
+frame's layout (``project_incremental``), then aligned onto it by Procrustes — so a frame never
+borrows structure from the end of training, and rows whose vector did not change keep their
+exact place. The same chain serves the live preview and the finished run, frame by frame as
+snapshots arrive. PCA is chained the same way (a PCA per frame). ``faithfulness`` scores each
+frame against its own snapshot and against the final one.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -34,14 +35,14 @@ METRICS = ("cosine", "euclidean", "correlation", "manhattan")
 # approximate (pynndescent) path: faster, and one compiled code path for every size.
 FORCE_APPROXIMATION = True
 # Live refits start from the previous layout; umap's default learning rate 1.0 shuffles it
-# (cluster centroids moved 13 % of the extent on a 200-point test, 7 % at 0.25, trust equal).
-LIVE_LEARNING_RATE = 0.25
+# (cluster centroids moved 13 % of the extent on a 200-point test, 7 % at 0.25, trust equal):
+# ProjectionConfig.live_learning_rate defaults to 0.25.
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "numba"
 
 
 @dataclass(frozen=True)
 class ProjectionConfig:
-    """Settings of one projection. ``n_epochs=None`` lets umap choose (200 at our sizes)."""
+    """Settings of one projection."""
 
     method: str = "umap"  # "umap" | "pca"
     n_neighbors: int = bounded(15, 2, 200)
@@ -50,8 +51,11 @@ class ProjectionConfig:
     # fixed so the same input gives the same picture
     random_state: int = bounded(42, 0, 2**31 - 1)
     n_words: int = bounded(2000, 10, 50_000)  # words projected by default (see select_words)
-    n_epochs: int | None = bounded(None, 10, 2000, optional=True)  # epochs of the full fit
-    live_epochs: int = bounded(60, 5, 500)  # epochs of a live (init-from-previous) refit
+    # epochs of a full fit (a chain's first frame); None lets umap choose: 500 below 10,000
+    # points, 2.3x the time of 200 for +0.01 trustworthiness at 5,000 (bench/README.md)
+    n_epochs: int | None = bounded(200, 10, 2000, optional=True)
+    live_epochs: int = bounded(30, 5, 500)  # epochs of each chained (init-from-previous) refit
+    live_learning_rate: float = bounded(0.25, 0.01, 1.0)  # of that refit (see above)
     trust_sample: int = bounded(1000, 50, 20_000)  # points used for the trustworthiness score
     trust_neighbors: int = bounded(10, 1, 100)
 
@@ -67,12 +71,21 @@ class ProjectionConfig:
 
 @dataclass(frozen=True)
 class Projection:
-    """Coordinates per frame (each n x 2 float32), trustworthiness per frame, seconds taken."""
+    """Coordinates per frame (each n x 2 float32), seconds taken, and per frame the
+    trustworthiness of the layout against that frame's own vectors (``trust``) and against the
+    final frame's vectors (``trust_final``): a frame closer to the final vectors than to its
+    own borrows structure it does not have yet."""
 
     coords: tuple[np.ndarray, ...]
     trust: tuple[float, ...]
     seconds: float
     method: str
+    trust_final: tuple[float, ...] = ()
+
+    def borrowed(self, tolerance: float = 0.0) -> list[int]:
+        """Frames whose layout is more faithful to the final vectors than to their own."""
+        return [i for i, (own, final) in enumerate(zip(self.trust, self.trust_final))
+                if final > own + tolerance]
 
     @property
     def stacked(self) -> np.ndarray:
@@ -84,7 +97,6 @@ class Projection:
 class WarmUpReport:
     seconds_import: float
     seconds_fit: float
-    seconds_transform: float
     numba_cache_dir: str | None = field(default=None)
 
 
@@ -92,26 +104,42 @@ class WarmUpReport:
 
 
 def configure_numba_cache(path: Path | str | None = None) -> Path:
-    """Point numba's on-disk cache at ``path`` (default ``<repo>/.cache/numba``).
+    """Point numba's on-disk cache at ``path`` (default: ``$NUMBA_CACHE_DIR`` if set, else
+    ``<repo>/.cache/numba``) and make every function compiled from now on cacheable there.
 
-    Must run before ``umap`` is imported to take full effect; if numba is already loaded its
-    configuration is re-read so functions compiled from now on use the folder.
+    umap-learn declares one of its ~130 numba functions with ``cache=True``, so each new
+    process compiled the rest again (30-60 s on these machines, the cold-start wait). Before
+    ``umap`` is imported, ``numba.njit``/``numba.jit`` are wrapped to default to
+    ``cache=True``; functions numba cannot cache (closures, first-class function arguments)
+    are compiled as before. Must run before ``umap`` is imported to take full effect; if numba
+    is already loaded its configuration is re-read.
     """
-    folder = Path(path) if path is not None else DEFAULT_CACHE_DIR
+    folder = Path(path or os.environ.get("NUMBA_CACHE_DIR") or DEFAULT_CACHE_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     import sys
 
-    if "numba" in sys.modules:  # late call: re-read the environment
-        sys.modules["numba"].core.config.reload_config()
+    import numba
+
+    numba.core.config.reload_config()
+    if "umap" not in sys.modules and not getattr(numba.njit, "_cached_by_default", False):
+        for name in ("njit", "jit"):
+            setattr(numba, name, _cache_by_default(getattr(numba, name)))
     return folder
 
 
+def _cache_by_default(decorator):
+    def wrapped(*args, **kwargs):
+        kwargs.setdefault("cache", True)
+        return decorator(*args, **kwargs)
+    wrapped._cached_by_default = True
+    return wrapped
+
+
 def warm_up(metric: str = "cosine", seed: int = 0) -> WarmUpReport:
-    """Import umap and run a tiny fit, an init-from-layout refit and a transform so numba
-    compiles once, up front. Because every fit here forces umap's approximate-neighbour path,
-    a tiny fit compiles the same transform code as a >= 4096-point one (which would otherwise
-    be a separate, 66 s cold compile)."""
+    """Import umap and run a tiny fit and an init-from-layout refit (the two fits a chained
+    evolution makes), so numba compiles once, up front, into the cache (``make`` runs this
+    at install time, so a fresh server only loads it)."""
     t0 = time.perf_counter()
     import umap  # noqa: F401  (the import itself is a large part of the cost)
 
@@ -121,11 +149,8 @@ def warm_up(metric: str = "cosine", seed: int = 0) -> WarmUpReport:
     cfg = ProjectionConfig(n_neighbors=10, metric=metric, n_epochs=10, live_epochs=5)
     model = _fit_umap(x, cfg)
     _fit_umap(x, cfg, init=np.asarray(model.embedding_), n_epochs=5,
-              learning_rate=LIVE_LEARNING_RATE)
-    t2 = time.perf_counter()
-    _transform(model, x[:16] + 0.01)
-    t3 = time.perf_counter()
-    return WarmUpReport(t1 - t0, t2 - t1, t3 - t2, os.environ.get("NUMBA_CACHE_DIR"))
+              learning_rate=cfg.live_learning_rate)
+    return WarmUpReport(t1 - t0, time.perf_counter() - t1, os.environ.get("NUMBA_CACHE_DIR"))
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -161,13 +186,34 @@ def _umap_kwargs(cfg: ProjectionConfig, n: int) -> dict:
     )
 
 
+def exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest rows by cosine distance, itself first (distance 0), as umap
+    expects a precomputed neighbour graph: (indices n x k int64, distances n x k float32)."""
+    from core.analysis.measures import nearest_neighbors, normalize_rows
+
+    others = nearest_neighbors(x, k - 1)
+    idx = np.concatenate([np.arange(len(x))[:, None], others], axis=1)
+    unit = normalize_rows(x)
+    dist = 1.0 - np.einsum("nd,nkd->nk", unit, unit[idx])
+    dist[:, 0] = 0.0
+    return idx, np.clip(dist, 0.0, 2.0).astype(np.float32)
+
+
 def _fit_umap(x: np.ndarray, cfg: ProjectionConfig, init: np.ndarray | str = "spectral",
-              n_epochs: int | None = None, learning_rate: float = 1.0):
-    """One UMAP fit; returns the fitted model (``embedding_`` holds the layout)."""
+              n_epochs: int | None = None, learning_rate: float = 1.0,
+              exact: bool = True):
+    """One UMAP fit; returns the fitted model (``embedding_`` holds the layout).
+
+    With the cosine metric the neighbour graph is computed exactly here and handed to umap:
+    pynndescent's neighbour search is a numba function that takes the metric as an argument,
+    which numba cannot cache, so it cost every new process ~30 s of compiling. (Fitted models
+    then cannot ``transform``; the chained evolution never needs to.)"""
     import umap
 
-    model = umap.UMAP(**_umap_kwargs(cfg, len(x)), init=init, n_jobs=1,
-                      learning_rate=learning_rate,
+    kwargs = _umap_kwargs(cfg, len(x))
+    if exact and cfg.metric == "cosine":
+        kwargs["precomputed_knn"] = exact_knn(x, kwargs["n_neighbors"])
+    model = umap.UMAP(**kwargs, init=init, n_jobs=1, learning_rate=learning_rate,
                       n_epochs=n_epochs if n_epochs is not None else cfg.n_epochs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # umap warns about n_jobs/random_state and init noise
@@ -224,6 +270,21 @@ def _trust_all(frames: Sequence[np.ndarray], coords: Sequence[np.ndarray],
                  for f, c in zip(frames, coords))
 
 
+def faithfulness(frames: Sequence[np.ndarray], coords: Sequence[np.ndarray],
+                 cfg: ProjectionConfig) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Trustworthiness of every frame's layout against its own vectors and against the final
+    frame's vectors (the borrowed-structure check)."""
+    own = _trust_all(frames, coords, cfg)
+    return own, _trust_all([frames[-1]] * len(coords), coords, cfg)
+
+
+def _projection(frames, coords, seconds: float, method: str,
+                cfg: ProjectionConfig) -> Projection:
+    coords = tuple(_readonly(c) for c in coords)
+    own, final = faithfulness(frames, coords, cfg)
+    return Projection(coords, own, seconds, method, final)
+
+
 # --------------------------------------------------------------------------- PCA
 
 
@@ -236,21 +297,28 @@ def _pca_input(x: np.ndarray, metric: str) -> np.ndarray:
     return x / np.maximum(norms, 1e-12)
 
 
+PCA_FITS = ("each", "final", "union")
+
+
 def pca_frames(frames: Sequence[np.ndarray], config: ProjectionConfig = ProjectionConfig(),
-               fit_on: str = "final") -> Projection:
-    """PCA fitted once (on the final frame or the union of all) and applied to every frame,
-    so an unchanged row has identical coordinates in every frame."""
+               fit_on: str = "each") -> Projection:
+    """PCA of every frame. ``each``: a PCA per frame, aligned onto the previous frame's layout
+    (Procrustes on the rows that did not change) with those rows pinned, so every frame shows
+    its own snapshot's main axes. ``final`` / ``union``: one PCA fitted on the final frame or
+    on all frames and applied to every frame (earlier frames then borrow those axes)."""
     from sklearn.decomposition import PCA
 
     t0 = time.perf_counter()
-    xs = [_pca_input(f, config.metric) for f in _check_frames(frames)]
-    if fit_on not in ("final", "union"):
-        raise ValueError(f"fit_on must be 'final' or 'union', got {fit_on!r}")
-    basis = xs[-1] if fit_on == "final" else np.concatenate(xs)
-    pca = PCA(n_components=2, random_state=config.random_state).fit(basis)
-    coords = tuple(_readonly(pca.transform(x)) for x in xs)
-    seconds = time.perf_counter() - t0
-    return Projection(coords, _trust_all(frames, coords, config), seconds, "pca")
+    frames = _check_frames(frames)
+    check_choice("fit_on", fit_on, PCA_FITS)
+    if fit_on == "each" and len(frames) > 1:
+        coords = tuple(_readonly(c) for c in _chained_coords(frames, config, method="pca"))
+    else:
+        xs = [_pca_input(f, config.metric) for f in frames]
+        basis = xs[-1] if fit_on != "union" else np.concatenate(xs)
+        pca = PCA(n_components=2, random_state=config.random_state).fit(basis)
+        coords = tuple(_readonly(pca.transform(x)) for x in xs)
+    return _projection(frames, coords, time.perf_counter() - t0, f"pca:{fit_on}", config)
 
 
 # --------------------------------------------------------------------------- UMAP sequences
@@ -268,7 +336,7 @@ def _fit_transform_coords(frames: list[np.ndarray], cfg: ProjectionConfig,
     distinct (word, vector) pair is transformed once, so unchanged words never move.
     """
     final = frames[-1]
-    model = _fit_umap(final, cfg)
+    model = _fit_umap(final, cfg, exact=False)  # transform needs umap's own search index
     ref = np.asarray(model.embedding_, dtype=np.float32)
     if not pin:
         return [_transform(model, f) for f in frames[:-1]] + [ref]
@@ -296,22 +364,52 @@ def _fit_transform_coords(frames: list[np.ndarray], cfg: ProjectionConfig,
     return out + [ref]
 
 
-def _chained_coords(frames: list[np.ndarray], cfg: ProjectionConfig) -> list[np.ndarray]:
-    """Per-frame fits, each started from the previous layout with ``live_epochs`` epochs."""
-    out = [np.asarray(_fit_umap(frames[0], cfg).embedding_, dtype=np.float32)]
+def first_layout(x: np.ndarray, cfg: ProjectionConfig) -> np.ndarray:
+    """The layout of a sequence's first frame: fitted on that frame alone."""
+    if cfg.method == "pca":
+        return np.asarray(pca_frames([x], cfg, fit_on="final").coords[0])
+    return np.asarray(_fit_umap(x, cfg).embedding_, dtype=np.float32)
+
+
+def _chained_coords(frames: list[np.ndarray], cfg: ProjectionConfig,
+                    method: str | None = None) -> list[np.ndarray]:
+    """Per-frame fits, each started from the previous layout (``project_incremental``)."""
+    if method is not None:
+        cfg = dataclasses.replace(cfg, method=method)
+    out = [first_layout(frames[0], cfg)]
     for prev_x, x in zip(frames[:-1], frames[1:]):
         out.append(project_incremental(out[-1], x, cfg, prev_snapshot=prev_x))
     return out
 
 
-def _aligned_coords(frames: list[np.ndarray], cfg: ProjectionConfig) -> list[np.ndarray]:
+def _joint_coords(frames: list[np.ndarray], cfg: ProjectionConfig) -> list[np.ndarray]:
+    """One fit over the distinct (word, vector) rows of all frames; a frame's coordinates are
+    those of its rows, so a word whose vector did not change has one position throughout."""
+    index: dict[tuple[int, bytes], int] = {}
+    rows: list[np.ndarray] = []
+    slots = []
+    for f in frames:
+        frame_slots = []
+        for i, key in enumerate(_row_keys(f)):
+            slot = index.setdefault((i, key), len(rows))
+            if slot == len(rows):
+                rows.append(f[i])
+            frame_slots.append(slot)
+        slots.append(np.array(frame_slots))
+    layout = np.asarray(_fit_umap(np.stack(rows), cfg).embedding_, dtype=np.float32)
+    return [layout[s] for s in slots]
+
+
+def _aligned_coords(frames: list[np.ndarray], cfg: ProjectionConfig,
+                    regularisation: float = 1.0e-2) -> list[np.ndarray]:
     """umap.AlignedUMAP with identity relations between consecutive frames."""
     import umap
 
     n = len(frames[0])
     relations = [{i: i for i in range(n)} for _ in frames[:-1]]
     kwargs = _umap_kwargs(cfg, n)
-    model = umap.AlignedUMAP(**kwargs, n_epochs=cfg.n_epochs)
+    model = umap.AlignedUMAP(**kwargs, n_epochs=cfg.n_epochs,
+                             alignment_regularisation=regularisation)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(list(frames), relations=relations)
@@ -322,18 +420,20 @@ STRATEGIES: dict[str, Callable[[list[np.ndarray], ProjectionConfig], list[np.nda
     "fit_transform": _fit_transform_coords,
     "fit_transform_raw": lambda fr, cfg: _fit_transform_coords(fr, cfg, pin=False),
     "chained": _chained_coords,
+    "joint": _joint_coords,
     "aligned": _aligned_coords,
+    "aligned_strong": lambda fr, cfg: _aligned_coords(fr, cfg, regularisation=0.1),
 }
 
 
 def project_sequence(frames: Sequence[np.ndarray],
                      config: ProjectionConfig = ProjectionConfig(),
-                     strategy: str = "fit_transform") -> Projection:
-    """Stable 2-D projection of snapshots of the same n rows (the finished run's evolution).
+                     strategy: str = "chained") -> Projection:
+    """Stable 2-D projection of snapshots of the same n rows (a run's evolution).
 
-    ``config.method == "pca"`` gives ``pca_frames``. For UMAP the default strategy fits on the
-    final frame and transforms the others (see module docstring); the alternatives exist for
-    the benchmark.
+    ``config.method == "pca"`` gives ``pca_frames`` (a PCA per frame, chained). For UMAP the
+    default strategy fits the first frame on its own and each later frame starting from the
+    previous layout (see module docstring); the alternatives exist for the benchmark.
     """
     xs = _check_frames(frames)
     if config.method == "pca":
@@ -341,9 +441,8 @@ def project_sequence(frames: Sequence[np.ndarray],
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {sorted(STRATEGIES)}, got {strategy!r}")
     t0 = time.perf_counter()
-    coords = tuple(_readonly(c) for c in STRATEGIES[strategy](xs, config))
-    seconds = time.perf_counter() - t0
-    return Projection(coords, _trust_all(xs, coords, config), seconds, f"umap:{strategy}")
+    coords = STRATEGIES[strategy](xs, config)
+    return _projection(xs, coords, time.perf_counter() - t0, f"umap:{strategy}", config)
 
 
 def project_documents(doc_frames: Sequence[np.ndarray],
@@ -377,13 +476,33 @@ def project_incremental(prev_layout: np.ndarray, snapshot: np.ndarray,
         if same.all():
             return prev.copy()
     if config.method == "pca":
-        new = pca_frames([x], config).coords[0]
+        new = pca_frames([x], config, fit_on="final").coords[0]
     else:
         new = _fit_umap(x, config, init=prev, n_epochs=config.live_epochs,
-                        learning_rate=LIVE_LEARNING_RATE).embedding_
+                        learning_rate=config.live_learning_rate).embedding_
     anchors = np.flatnonzero(same) if same.sum() >= 3 else None
     out = align_layout(prev, np.asarray(new, dtype=np.float32), anchors)
     out[same] = prev[same]
+    return out
+
+
+def place_rows(base_frames: Sequence[np.ndarray], base_coords: Sequence[np.ndarray],
+               new_frames: Sequence[np.ndarray], k: int = 10) -> list[np.ndarray]:
+    """Positions of extra rows in every frame of an existing layout, without refitting it:
+    each goes to the mean position of its ``k`` nearest rows (cosine) in the same frame's
+    vectors, and keeps its previous position while its own vector does not change."""
+    from core.analysis.measures import normalize_rows
+
+    out: list[np.ndarray] = []
+    for t, (xb, cb, xn) in enumerate(zip(base_frames, base_coords, new_frames)):
+        sims = normalize_rows(xn) @ normalize_rows(xb).T
+        k_ = min(k, len(xb))
+        near = np.argpartition(-sims, k_ - 1, axis=1)[:, :k_]
+        pos = np.asarray(cb, dtype=np.float32)[near].mean(axis=1)
+        if t:
+            same = np.all(np.asarray(xn) == np.asarray(new_frames[t - 1]), axis=1)
+            pos[same] = out[-1][same]
+        out.append(pos.astype(np.float32))
     return out
 
 

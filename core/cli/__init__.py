@@ -16,7 +16,6 @@ from pathlib import Path
 
 from core.cli import engine, experiments, training, views
 from core.cli.common import Command, store_parent
-from core.errors import ExplorerError
 
 SUBCOMMANDS: tuple[Command, ...] = (*training.COMMANDS, *engine.COMMANDS, *views.COMMANDS,
                                     *experiments.COMMANDS)

@@ -42,12 +42,15 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
 
 
 def export(args: argparse.Namespace) -> int:
-    from core.runs.export import export_run
+    from core.runs.export import evolution_method, export_run
     from core.store.runstore import RunStore
 
-    paths = export_run(RunStore(args.store), args.run_id, args.fmt, args.out, args.snapshot,
-                       force=args.force)
-    emit_json({"run_id": args.run_id, "format": args.fmt, "files": [str(p) for p in paths]})
+    store = RunStore(args.store)
+    paths = export_run(store, args.run_id, args.fmt, args.out, args.snapshot, force=args.force)
+    out = {"run_id": args.run_id, "format": args.fmt, "files": [str(p) for p in paths]}
+    if args.fmt == "coords":  # which layout the coordinates are
+        out["method"] = evolution_method(store, args.run_id)
+    emit_json(out)
     return 0
 
 
@@ -83,8 +86,9 @@ def project(args: argparse.Namespace) -> int:
 COMMANDS = (
     Command("compare", "compare every snapshot of a run with GloVe, its init vectors or a "
             "vectors file", _configure_compare, compare),
-    Command("export", "export a snapshot's vectors: word2vec text, TensorBoard projector TSVs "
-            "or a CSV", _configure_export, export),
+    Command("export", "export a snapshot's vectors (word2vec text, TensorBoard projector TSVs, "
+            "a word table CSV) or the evolution's 2-D coordinates (coords)", _configure_export,
+            export),
     Command("project", "project every snapshot of a run to 2-D (stable across snapshots), "
             "cached", _configure_project, project),
 )

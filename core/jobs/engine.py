@@ -42,8 +42,9 @@ class _Warm:
 class Engine:
     """One pass of ``tick`` brings every run's views up to date; ``serve`` loops it."""
 
-    def __init__(self, store: RunStore, warm: bool = True, method: str = "umap") -> None:
-        self.store, self.method = store, method
+    def __init__(self, store: RunStore, warm: bool = True, method: str = "umap",
+                 n_words: int = runviews.EVOLUTION_WORDS) -> None:
+        self.store, self.method, self.n_words = store, method, n_words
         self.warm = _Warm() if warm else None
         self.live_done: dict[str, int] = {}
 
@@ -75,7 +76,8 @@ class Engine:
         method = "pca"
         for snap in run.snapshots:  # catch up in order: each frame starts from the previous
             if snap["idx"] > done:
-                method = runviews.live_update(self.store, run.run_id, snap["idx"], self.umap_ready)
+                method = runviews.live_update(self.store, run.run_id, snap["idx"],
+                                              self.umap_ready, self.n_words)
         self.live_done[run.run_id] = run.snapshots[-1]["idx"]
         self.store.update_info(run.run_id, live_method=method)
         return 1
@@ -85,7 +87,7 @@ class Engine:
             self.warm.ready.wait()  # first finish after start waits for the compile
         method = self.method if self.umap_ready or self.method == "pca" else "pca"
         try:
-            runviews.finalize(self.store, run_id, method)
+            runviews.finalize(self.store, run_id, method, n_words=self.n_words)
         except Exception as exc:  # one bad run must not stop the engine
             self.store.update_info(run_id, views="failed",
                                    views_error=f"{type(exc).__name__}: {exc}")
@@ -97,13 +99,14 @@ class Engine:
 
 
 def run_engine(store: RunStore, poll: float = 0.5, warm: bool = True,
-               should_stop: Callable[[], bool] | None = None) -> bool:
+               should_stop: Callable[[], bool] | None = None,
+               n_words: int = runviews.EVOLUTION_WORDS) -> bool:
     """Serve the store if no other engine does; returns False at once if one already does."""
     lock = try_lock(store.root / LOCK_NAME)
     if lock is None:
         return False
     try:
-        Engine(store, warm=warm).serve(poll, should_stop)
+        Engine(store, warm=warm, n_words=n_words).serve(poll, should_stop)
     finally:
         lock.close()
     return True

@@ -28,12 +28,14 @@ from core.common.files import atomic_write
 from core.errors import ExplorerError
 from core.store.runstore import RunStore
 
-FORMATS = ("word2vec", "projector", "csv")
+FORMATS = ("word2vec", "projector", "csv", "coords")
 FILE_NAMES = {
     "word2vec": ("vectors.w2v.txt",),
     "projector": ("vectors.tsv", "metadata.tsv"),
     "csv": ("words.csv",),
+    "coords": ("coords.csv",),
 }
+COORDS_COLUMNS = ("word", "snapshot", "epoch", "x", "y")
 METADATA_COLUMNS = ("word", "train_count", "seen", "associated_class", "association_z")
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -168,8 +170,37 @@ def export_bytes(store: RunStore, run_id: str, fmt: str, snapshot: int | None = 
         return {"vectors.w2v.txt": word2vec_text(vocab["token"].astype(str).tolist(), matrix)}
     if fmt == "projector":
         return projector_files(store, run_id, snapshot)
+    if fmt == "coords":
+        table = _safe_text_columns(evolution_coords(store, run_id)[0])
+        return {"coords.csv": table.to_csv(index=False).encode("utf-8")}
     table = _safe_text_columns(csv_table(store, run_id, snapshot, config))
     return {"words.csv": table.to_csv(index=False).encode("utf-8")}
+
+
+def evolution_coords(store: RunStore, run_id: str) -> tuple[pd.DataFrame, str]:
+    """The run's evolution layout, one row per word and snapshot (``COORDS_COLUMNS``), and
+    the method it was computed with: the engine's UMAP layout when it exists, else PCA
+    (computed now, in about a second)."""
+    from core.runs import views
+
+    evo = (views.evolution(store, run_id, "umap", cached_only=True)
+           or views.evolution(store, run_id, "pca", cached_only=False))
+    n_frames, n_words = evo.coords.shape[:2]
+    epochs = [s["epoch"] for s in store.get_run(run_id).snapshots[:n_frames]]
+    table = pd.DataFrame({
+        "word": np.tile(np.asarray(evo.words, dtype=object), n_frames),
+        "snapshot": np.repeat(np.arange(n_frames), n_words),
+        "epoch": np.repeat(epochs, n_words),
+        "x": evo.coords[:, :, 0].ravel(), "y": evo.coords[:, :, 1].ravel()})
+    return table, evo.method
+
+
+def evolution_method(store: RunStore, run_id: str) -> str:
+    """The method ``evolution_coords`` uses for this run right now."""
+    from core.runs import views
+
+    evo = views.evolution(store, run_id, "umap", cached_only=True)
+    return evo.method if evo is not None else "pca:chained"
 
 
 def export_run(store: RunStore, run_id: str, fmt: str, out_dir: str | Path,

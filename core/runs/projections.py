@@ -6,8 +6,10 @@ projected sequence (coordinates as ``coords.npy``, trust and timing as ``meta.js
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -36,7 +38,8 @@ def array_key(arrays: Iterable[np.ndarray], config: ProjectionConfig, extra: str
 def _write(result: Projection, folder: Path) -> None:
     atomic_write(folder / "coords.npy", npy(result.stacked))
     atomic_write(folder / "meta.json", json.dumps(
-        {"trust": list(result.trust), "seconds": result.seconds, "method": result.method}))
+        {"trust": list(result.trust), "trust_final": list(result.trust_final),
+         "seconds": result.seconds, "method": result.method}))
 
 
 def _read(folder: Path) -> Projection:
@@ -47,7 +50,7 @@ def _read(folder: Path) -> Projection:
         c.setflags(write=False)
         coords.append(c)
     return Projection(tuple(coords), tuple(info["trust"]), float(info["seconds"]),
-                      info["method"])
+                      info["method"], tuple(info.get("trust_final", ())))
 
 
 def sequence_key(frames: Sequence[np.ndarray], config: ProjectionConfig,
@@ -81,54 +84,141 @@ class RunProjection:
     trust: tuple[float, ...]
     seconds: float
     method: str
+    trust_final: tuple[float, ...] = ()
 
 
-def _rows(store: RunStore, run_id: str, config: ProjectionConfig, max_unseen: int,
-          extra_words: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+EVOLUTION_UNSEEN = 500  # never-seen words shown beside the most frequent training words
+
+
+def evolution_rows(store: RunStore, run_id: str, n_words: int,
+                   max_unseen: int | None = EVOLUTION_UNSEEN) -> tuple[np.ndarray, list[str]]:
+    """The vocabulary rows an evolution shows, fixed for the whole run (they depend only on
+    counts known before training): the ``n_words`` most frequent training words, then up to
+    ``max_unseen`` words of the texts never seen in training (None: all of them)."""
     vocab = store.load_vocab(run_id)
-    in_pre = (vocab["in_pretrained"].to_numpy() if "in_pretrained" in vocab.columns
-              else np.zeros(len(vocab), dtype=bool))
     tokens = vocab["token"].astype(str).tolist()
-    missing = [w for w in extra_words if w not in set(tokens)]
-    if missing:
-        raise ExplorerError(f"Not in this run's vocabulary: {', '.join(missing[:10])}.")
+    everything = max_unseen is None
+    in_pre = (np.ones(len(vocab), dtype=bool) if everything or "in_pretrained" not in vocab
+              else vocab["in_pretrained"].to_numpy())
     rows = projection.select_words(vocab["count"].to_numpy(), vocab["train_count"].to_numpy(),
-                                   n_top=config.n_words, extra_words=list(extra_words),
-                                   itos=tokens, include_unseen=max_unseen > 0,
-                                   in_pretrained=in_pre, max_unseen=max_unseen)
+                                   n_top=n_words, include_unseen=everything or max_unseen > 0,
+                                   in_pretrained=in_pre,
+                                   max_unseen=len(vocab) if everything else max_unseen)
     if len(rows) < 3:
         raise ExplorerError(f"Run {run_id} has only {len(rows)} words to project (need 3).")
     return rows, tokens
 
 
+def write_layout(coords: np.ndarray, folder: Path) -> None:
+    atomic_write(folder / "coords.npy", npy(np.asarray(coords, dtype=np.float32)))
+
+
+def read_layout(folder: Path) -> np.ndarray:
+    coords = np.load(folder / "coords.npy", allow_pickle=False)
+    coords.setflags(write=False)
+    return coords
+
+
+def _snapshot_rows(store: RunStore, run_id: str, idx: int, rows: np.ndarray) -> np.ndarray:
+    return np.asarray(store.load_snapshot(run_id, idx), dtype=np.float32)[rows]
+
+
+def chain_frames(store: RunStore, run_id: str, rows: np.ndarray, config: ProjectionConfig,
+                 upto: int | None = None, cached_only: bool = False) -> list[np.ndarray]:
+    """The layout of every snapshot so far (or of snapshots 0..``upto``), each fitted on its
+    own snapshot starting from the previous frame's layout (``projection.project_incremental``:
+    rows whose vector did not change keep their place). Each frame is cached on its own, so
+    frames the engine computed while the run trained are never computed again. With
+    ``cached_only`` nothing is computed: the frames cached so far, in order."""
+    snaps = store.get_run(run_id).snapshots
+    snaps = snaps if upto is None else snaps[: upto + 1]
+    cache = DiskCache(store.cache_dir(run_id) / "chain")
+    prefix = f"r{hashlib.sha256(rows.tobytes()).hexdigest()[:12]}-{array_key((), config)}"
+    out: list[np.ndarray] = []
+    x_prev = None
+    for t, snap in enumerate(snaps):
+        key = f"{prefix}-f{t:04d}"
+        hit = cache.get(key, read_layout)
+        x = None
+        if hit is None and cached_only:
+            break
+        if hit is None:
+            x = _snapshot_rows(store, run_id, snap["idx"], rows)
+            if t == 0:
+                coords = projection.first_layout(x, config)
+            else:
+                if x_prev is None:
+                    x_prev = _snapshot_rows(store, run_id, snaps[t - 1]["idx"], rows)
+                coords = projection.project_incremental(out[-1], x, config, prev_snapshot=x_prev)
+            cache.put(key, coords, write_layout)
+            hit = read_layout(cache.path(key))
+        out.append(hit)
+        x_prev = x
+    return out
+
+
+def _evolution(store: RunStore, run_id: str, rows: np.ndarray,
+               config: ProjectionConfig) -> Projection:
+    """Every frame of the chain plus its faithfulness (own snapshot and final snapshot)."""
+    t0 = time.perf_counter()
+    coords = chain_frames(store, run_id, rows, config)
+    run = store.get_run(run_id)
+    frames = [_snapshot_rows(store, run_id, s["idx"], rows) for s in run.snapshots]
+    own, final = projection.faithfulness(frames, coords, config)
+    return Projection(tuple(coords), own, time.perf_counter() - t0,
+                      f"{config.method}:chained", final)
+
+
 def project_run(store: RunStore, run_id: str, config: Any = None, *,
-                max_unseen: int = 500, cached_only: bool = False,
+                max_unseen: int | None = EVOLUTION_UNSEEN, cached_only: bool = False,
                 extra_words: Sequence[str] = ()) -> RunProjection | None:
-    """Project the run's most frequent training words (plus up to ``max_unseen`` pretrained
-    words never seen in training) in every snapshot, through the disk cache. The latest
-    result per method is also kept as ``cache/projection_<method>_*`` arrays so exports can
-    reuse its coordinates. With ``cached_only`` a cache miss returns None. ``extra_words``
-    (words the user asks for) are projected too; unknown ones are an error."""
+    """The run's evolution: its most frequent training words (plus never-seen words, see
+    ``evolution_rows``) in every snapshot, chained frame by frame (``chain_frames``), through
+    the disk cache. ``extra_words`` (words the user asks for; unknown ones are an error) are
+    placed in each frame among their nearest projected words (``projection.place_rows``), so
+    adding a word never changes where the others are. The latest result per method is also
+    kept as ``cache/projection_<method>_*`` arrays so exports can reuse its coordinates. With
+    ``cached_only`` nothing is computed: a cache miss returns None."""
     config = config or ProjectionConfig()
     run = store.get_run(run_id)
     if run.n_snapshots == 0:
         raise StoreError(f"Run {run_id} has no snapshots yet.")
-    rows, tokens = _rows(store, run_id, config, max_unseen, extra_words)
+    rows, tokens = evolution_rows(store, run_id, config.n_words, max_unseen)
     cache = DiskCache(store.cache_dir(run_id) / "projection")
-    rows_hash = hashlib.sha256(rows.tobytes()).hexdigest()[:12]
-    key = f"{run_id}-s{run.n_snapshots}-r{rows_hash}"
-    if cached_only:
-        result = cached_lookup(cache, config, key)
-        if result is None:
-            return None
-    else:
-        frames = [np.asarray(store.load_snapshot(run_id, s["idx"]))[rows]
-                  for s in run.snapshots]
-        result = cached_sequence(cache, frames, config, key=key)
+    key = f"{run_id}-s{run.n_snapshots}-r{hashlib.sha256(rows.tobytes()).hexdigest()[:12]}"
+    result = cached_lookup(cache, config, key)
+    if result is None and cached_only:
+        return None
+    if result is None:
+        result = cache.get_or_compute(sequence_key((), config, key),
+                                      lambda: _evolution(store, run_id, rows, config),
+                                      _write, _read)
         store.save_array(run_id, f"cache/projection_{config.method}_rows", rows)
         store.save_array(run_id, f"cache/projection_{config.method}_coords", result.stacked)
-    return RunProjection(rows, [tokens[i] for i in rows], result.coords, result.trust,
-                         result.seconds, result.method)
+    out = RunProjection(rows, [tokens[i] for i in rows], result.coords, result.trust,
+                        result.seconds, result.method, result.trust_final)
+    return _with_extra_words(store, run_id, out, tokens, extra_words)
+
+
+def _with_extra_words(store: RunStore, run_id: str, base: RunProjection, tokens: list[str],
+                      extra_words: Sequence[str]) -> RunProjection:
+    known = set(tokens)
+    missing = [w for w in extra_words if w not in known]
+    if missing:
+        raise ExplorerError(f"Not in this run's vocabulary: {', '.join(missing[:10])}.")
+    shown = set(base.words)
+    new = [w for w in dict.fromkeys(extra_words) if w not in shown]
+    if not new:
+        return base
+    index = {w: i for i, w in enumerate(tokens)}
+    extra = np.array([index[w] for w in new], dtype=np.int64)
+    snaps = store.get_run(run_id).snapshots
+    placed = projection.place_rows(
+        [_snapshot_rows(store, run_id, s["idx"], base.rows) for s in snaps], base.coords,
+        [_snapshot_rows(store, run_id, s["idx"], extra) for s in snaps])
+    coords = tuple(np.concatenate([c, p]) for c, p in zip(base.coords, placed))
+    return dataclasses.replace(base, rows=np.concatenate([base.rows, extra]),
+                               words=base.words + new, coords=coords)
 
 
 def latest_projection(store: RunStore, run_id: str, method: str

@@ -7,6 +7,7 @@ load never runs UMAP. PCA (well under a second) is the preview while UMAP is not
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -17,21 +18,22 @@ import pandas as pd
 from core.common.files import DiskCache
 from core.store.runstore import RunStore
 
-LIVE_WORDS = 1000  # words in the live preview: small, so a refit per epoch stays ~1 s
-LIVE_UNSEEN = 200
-EVOLUTION_UNSEEN = 500
+EVOLUTION_WORDS = 4500  # most frequent training words in the evolution, plus 500 never seen:
+# 5,000 words, measured ready <= 10 s after a clickbait run ends (bench/README.md, Evolution)
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True, eq=False)
 class WordFrames:
-    """Projected words: ``coords`` is T x n x 2 (one frame per snapshot)."""
+    """Projected words: ``coords`` is T x n x 2 (one frame per snapshot); per frame the
+    trustworthiness against its own snapshot (``trust``) and the final one (``trust_final``)."""
 
     rows: np.ndarray
     words: list[str]
     coords: np.ndarray
     trust: tuple[float, ...]
     method: str
+    trust_final: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +45,7 @@ class LiveFrame:
     method: str
 
 
-def _projection_config(method: str, n_words: int = 2000):
+def _projection_config(method: str, n_words: int = EVOLUTION_WORDS):
     from core.analysis.projection import ProjectionConfig
 
     return ProjectionConfig(method=method, n_words=n_words)
@@ -55,75 +57,55 @@ def _tokens(store: RunStore, run_id: str) -> list[str]:
 
 # ------------------------------------------------------------------------------ live preview
 
-def live_rows(store: RunStore, run_id: str) -> np.ndarray:
-    """The live preview's words: the most frequent training words plus some never seen."""
-    from core.analysis.projection import select_words
+def live_update(store: RunStore, run_id: str, idx: int, use_umap: bool,
+                n_words: int = EVOLUTION_WORDS) -> str:
+    """Bring the run's evolution chain up to snapshot ``idx`` (its words, its layout: the
+    live preview is the evolution's newest frame, so nothing is computed twice); returns the
+    method used."""
+    from core.runs.projections import chain_frames, evolution_rows
 
-    if store.has_array(run_id, "cache/live_rows"):
-        return np.asarray(store.load_array(run_id, "cache/live_rows", mmap=False))
-    vocab = store.load_vocab(run_id)
-    rows = select_words(vocab["count"].to_numpy(), vocab["train_count"].to_numpy(),
-                        n_top=LIVE_WORDS, include_unseen=True,
-                        in_pretrained=vocab["in_pretrained"].to_numpy(), max_unseen=LIVE_UNSEEN)
-    store.save_array(run_id, "cache/live_rows", rows)
-    return rows
-
-
-def live_update(store: RunStore, run_id: str, idx: int, use_umap: bool) -> str:
-    """Project snapshot ``idx`` for the live view, starting from the previous frame's layout
-    so words glide rather than jump; returns the method used."""
-    from core.analysis.projection import pca_frames, project_incremental
-
-    rows = live_rows(store, run_id)
-    x = np.asarray(store.load_snapshot(run_id, idx))[rows]
-    method = "umap" if use_umap and len(rows) >= 20 else "pca"
-    config = _projection_config(method)
-    prev_name = f"cache/live_{idx - 1:04d}"
-    if idx > 0 and store.has_array(run_id, prev_name):
-        prev_x = np.asarray(store.load_snapshot(run_id, idx - 1))[rows]
-        prev = np.asarray(store.load_array(run_id, prev_name, mmap=False))
-        coords = project_incremental(prev, x, config, prev_snapshot=prev_x)
-    elif method == "umap":
-        from core.analysis.projection import project_static
-
-        coords = project_static(x, config).coords[0]
-    else:
-        coords = pca_frames([x], config).coords[0]
-    store.save_array(run_id, f"cache/live_{idx:04d}", np.asarray(coords, dtype=np.float32))
-    return method
+    config = _projection_config("umap" if use_umap else "pca", n_words)
+    rows, _ = evolution_rows(store, run_id, config.n_words)
+    upto = [s["idx"] for s in store.get_run(run_id).snapshots].index(idx)
+    chain_frames(store, run_id, rows, config, upto=upto)
+    return config.method
 
 
 def latest_live(store: RunStore, run_id: str) -> LiveFrame | None:
-    """The newest live frame written for this run, or None before the first one."""
+    """The newest frame of the run's evolution chain computed so far (by the method the
+    engine recorded, else PCA), or None before the first one."""
+    from core.runs.projections import chain_frames, evolution_rows
+
     run = store.get_run(run_id)
-    for snap in reversed(run.snapshots):
-        name = f"cache/live_{snap['idx']:04d}"
-        if store.has_array(run_id, name):
-            rows = live_rows(store, run_id)
-            tokens = _tokens(store, run_id)
-            return LiveFrame([tokens[i] for i in rows], rows,
-                             np.asarray(store.load_array(run_id, name, mmap=False)),
-                             snap["idx"], run.info.get("live_method", "pca"))
+    method = run.info.get("live_method", "pca")
+    for name in dict.fromkeys((method, "pca")):
+        config = _projection_config(name)
+        rows, tokens = evolution_rows(store, run_id, config.n_words)
+        frames = chain_frames(store, run_id, rows, config, cached_only=True)
+        if frames:
+            return LiveFrame([tokens[i] for i in rows], rows, np.asarray(frames[-1]),
+                             run.snapshots[len(frames) - 1]["idx"], name)
     return None
 
 
 # ------------------------------------------------------------------------- finished-run views
 
 def evolution(store: RunStore, run_id: str, method: str = "umap",
-              cached_only: bool = True, n_words: int = 2000,
-              extra_words: tuple[str, ...] = ()) -> WordFrames | None:
-    """Stable word positions over all snapshots (UMAP: one fit on the final snapshot, the
-    others transformed). PCA is always computed on request: it takes about a second, so it
-    also serves large views (``n_words`` up to 50,000) and words the user adds."""
-    from core.runs.projections import project_run
+              cached_only: bool = True, n_words: int = EVOLUTION_WORDS,
+              extra_words: tuple[str, ...] = (), all_words: bool = False) -> WordFrames | None:
+    """Word positions over all snapshots, each frame fitted on its own snapshot (the chain
+    of ``core.runs.projections``). PCA is always computed on request: it takes about a
+    second, so it also serves ``all_words`` (every vocabulary word, up to 50,000 training
+    words). Words the user adds are placed among their neighbours in every frame."""
+    from core.runs.projections import EVOLUTION_UNSEEN, project_run
 
     result = project_run(store, run_id, _projection_config(method, n_words),
-                         max_unseen=EVOLUTION_UNSEEN, cached_only=cached_only and method != "pca",
-                         extra_words=extra_words)
+                         max_unseen=None if all_words else EVOLUTION_UNSEEN,
+                         cached_only=cached_only and method != "pca", extra_words=extra_words)
     if result is None:
         return None
     return WordFrames(result.rows, result.words, np.stack(result.coords), result.trust,
-                      result.method)
+                      result.method, result.trust_final)
 
 
 def _pretrained_vectors(store: RunStore, run_id: str, words: list[str], against: str
@@ -140,29 +122,42 @@ def _pretrained_vectors(store: RunStore, run_id: str, words: list[str], against:
 
 
 def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against: str = "glove",
-                    cached_only: bool = True) -> WordFrames | None:
+                    cached_only: bool = True,
+                    n_words: int = EVOLUTION_WORDS) -> WordFrames | None:
     """The same words in the pretrained space, aligned (Procrustes with scaling on the shared
     words) to the final learned frame so a word sits in a comparable place in both pictures.
     Words the pretrained space lacks get NaN coordinates."""
     from core.analysis.projection import project_pretrained
 
-    evo = evolution(store, run_id, method, cached_only)
+    evo = evolution(store, run_id, method, cached_only, n_words=n_words)
     if evo is None:
         return None
-    name = f"cache/pretrained_{against}_{method}_s{len(evo.coords)}"
-    if store.has_array(run_id, name):
-        coords = np.asarray(store.load_array(run_id, name, mmap=False))
-    elif cached_only and method != "pca":
-        return None
-    else:
+    def compute() -> np.ndarray:
         vectors, where = _pretrained_vectors(store, run_id, evo.words, against)
         coords = np.full((len(evo.words), 2), np.nan, dtype=np.float32)
         if len(where) >= 3:
             proj = project_pretrained(vectors, evo.coords[-1], _projection_config(method),
                                       rows=(where, np.arange(len(where))))
             coords[where] = proj.coords[0]
-        store.save_array(run_id, name, coords)
-    return WordFrames(evo.rows, evo.words, coords[None], (), f"{against}:{method}")
+        return coords
+    space = hashlib.sha256(against.encode()).hexdigest()[:12]
+    coords = _cached_layout(store, run_id, f"pretrained-{space}-{method}-s{len(evo.coords)}"
+                            f"-w{len(evo.words)}", compute, cached_only and method != "pca")
+    if coords is None:
+        return None
+    return WordFrames(evo.rows, evo.words, np.asarray(coords)[None], (), f"{against}:{method}")
+
+
+def _cached_layout(store: RunStore, run_id: str, key: str, compute: Callable[[], np.ndarray],
+                   cached_only: bool) -> np.ndarray | None:
+    """One 2-D layout through the run's disk cache; with ``cached_only``, None on a miss."""
+    from core.runs.projections import read_layout, write_layout
+
+    cache = DiskCache(store.cache_dir(run_id) / "views")
+    hit = cache.get(key, read_layout)
+    if hit is not None or cached_only:
+        return hit
+    return cache.get_or_compute(key, compute, write_layout, read_layout)
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,20 +181,15 @@ def document_views(store: RunStore, run_id: str, method: str = "umap",
     if run.n_snapshots == 0 or len(docs) < 5:
         return None
     config = _projection_config(method)
-    cache = DiskCache(store.cache_dir(run_id) / "documents")
-    key = f"{run_id}-docs-s{run.n_snapshots}"
-    name = f"cache/docs_pretrained_{method}_s{run.n_snapshots}"
-    lazy = cached_only and method != "pca"
-    if lazy and not store.has_array(run_id, name):
+    name = f"docs-pretrained-{method}-s{run.n_snapshots}"
+    if cached_only and method != "pca" and _cached_layout(store, run_id, name, None, True) is None:
         return None
     frames = [np.asarray(store.load_docvecs(run_id, s["idx"])) for s in run.snapshots]
-    learned = cached_sequence(cache, frames, config, key=key)
-    if store.has_array(run_id, name):
-        pre = np.asarray(store.load_array(run_id, name, mmap=False))
-    else:
-        pre = _mean_pretrained_docs(store, run_id, docs, learned.coords[-1], config)
-        store.save_array(run_id, name, pre)
-    return DocumentFrames(docs, learned.stacked, pre, learned.trust, method)
+    learned = cached_sequence(DiskCache(store.cache_dir(run_id) / "documents"), frames, config,
+                              key=f"{run_id}-docs-s{run.n_snapshots}")
+    pre = _cached_layout(store, run_id, name, lambda: _mean_pretrained_docs(
+        store, run_id, docs, learned.coords[-1], config), False)
+    return DocumentFrames(docs, learned.stacked, np.asarray(pre), learned.trust, method)
 
 
 def _mean_pretrained_docs(store: RunStore, run_id: str, docs: pd.DataFrame,
@@ -221,10 +211,13 @@ def comparison(store: RunStore, run_id: str, cached_only: bool = True, progress=
 
 
 def finalize(store: RunStore, run_id: str, method: str = "umap",
-             progress: Progress | None = None) -> dict[str, float]:
+             progress: Progress | None = None,
+             n_words: int = EVOLUTION_WORDS) -> dict[str, float]:
     """Compute and cache every finished-run view; records progress in the run's info."""
-    steps = [("evolution", lambda: evolution(store, run_id, method, cached_only=False)),
-             ("pretrained", lambda: pretrained_view(store, run_id, method, cached_only=False)),
+    steps = [("evolution", lambda: evolution(store, run_id, method, cached_only=False,
+                                             n_words=n_words)),
+             ("pretrained", lambda: pretrained_view(store, run_id, method, cached_only=False,
+                                                    n_words=n_words)),
              ("documents", lambda: document_views(store, run_id, method, cached_only=False)),
              ("comparison", lambda: comparison(store, run_id, cached_only=False))]
     seconds: dict[str, float] = {}

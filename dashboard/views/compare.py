@@ -51,7 +51,7 @@ by_word = table.set_index("word")
 words = evo.words
 counts = by_word["train_count"].reindex(words).fillna(0).astype(int).tolist()
 seen = by_word["seen"].reindex(words).fillna(False).astype(bool).to_numpy()
-hover = [f"<b>{w}</b> · trained on {c:,}×" for w, c in zip(words, counts)]
+hover = [f"<b>{charts.text(w)}</b> · trained on {c:,}×" for w, c in zip(words, counts)]
 # default: among the 100 most frequent training words, the one most tied to a class
 z = table.filter(like="z_").abs().max(axis=1)
 default = table.assign(z=z)[table["seen"]].nlargest(100, "train_count").nlargest(1, "z")

@@ -140,7 +140,7 @@ def live_map(run) -> None:
     frame, seen = found
     label = "start" if frame.snapshot == 0 else f"snapshot {frame.snapshot}"
     st.plotly_chart(charts.word_map(
-        frame.coords, frame.words, seen, hover=frame.words,
+        frame.coords, frame.words, seen, hover=[charts.text(w) for w in frame.words],
         title=f"Word vectors now — {label} ({frame.method.upper()}, {len(frame.words)} words)"))
     st.caption("Each point is a row of the embedding layer. Words used in training move as the "
                "loss updates them; words never seen in training (orange) keep their start.")

@@ -6,6 +6,9 @@ nor disturb the runs of test_dashboard_browser.py. Screenshots: test-artifacts/s
 """
 from __future__ import annotations
 
+import json
+import time
+
 
 import pytest
 from playwright.sync_api import expect
@@ -101,6 +104,21 @@ def test_evolution_highlighted_word_has_a_trail(vpage, views_url, views_store):
     screenshot(page, "v2-02-evolution-alps")
 
 
+def test_evolution_unknown_added_word_keeps_the_chart(vpage, views_url, views_store):
+    page = vpage
+    open_view(page, views_url, "evolution", views_store[1])
+    box = page.get_by_test_id("stTextInput").filter(has_text="Add words")
+    box.locator("input").fill("himalayas, zzqqx")
+    box.locator("input").press("Enter")
+    wait_idle(page)
+    expect(page.get_by_text("Not in this run's vocabulary: zzqqx")).to_be_visible()
+    assert page.get_by_test_id("stAlertContentError").count() == 0
+    page.wait_for_function(
+        f"() => document.querySelector('{PLOT}').data.some(t => (t.customdata || [])"
+        ".some(c => String(c).includes('himalayas')))")
+    screenshot(page, "v2-02b-evolution-added-word")
+
+
 def test_compare_word_neighbors_are_listed(vpage, views_url, views_store):
     page = vpage
     open_view(page, views_url, "compare", views_store[1])
@@ -131,6 +149,41 @@ def test_documents_side_by_side(vpage, views_url, views_store):
     screenshot(page, "v2-04-documents")
 
 
+def _timed(page, act, done: str, timeout: float = 60_000) -> float:
+    """Seconds from an action to the chart showing its result (``done``: a JS condition)."""
+    t0 = time.perf_counter()
+    act()
+    page.wait_for_function(done, timeout=timeout)
+    return round(time.perf_counter() - t0, 3)
+
+
+def interaction_timings(page) -> dict[str, float]:
+    """Highlight a word, change the colouring, change the snapshot: each must redraw the
+    chart without rerunning the page (the Evolution view's fragment; frames are in plotly)."""
+    gd = f"document.querySelector('{PLOT}')"
+    box = page.get_by_test_id("stMultiSelect")
+    box.locator("input").fill("you")
+
+    def pick():
+        page.get_by_role("option", name="you", exact=True).click()
+    out = {"highlight a word": _timed(
+        page, pick, f"() => {gd}.data.some(t => t.name === 'trail: you')")}
+    page.keyboard.press("Escape")
+    colour = page.get_by_test_id("stSelectbox").filter(has_text="Colour by")
+
+    def recolour():
+        colour.click()
+        page.get_by_role("option", name="seen vs never seen in training").click()
+    out["change the colouring"] = _timed(
+        page, recolour, f"() => {gd}.data.some(t => (t.name || '').startsWith('never seen'))")
+    page.locator(".slider-rail-touch-rect").first.scroll_into_view_if_needed()
+    rail = page.locator(".slider-rail-touch-rect").first.bounding_box()
+    out["change the snapshot"] = _timed(
+        page, lambda: page.mouse.click(rail["x"] + 3, rail["y"] + rail["height"] / 2),
+        f"() => {gd}._fullLayout.title.text.includes('— start')")
+    return out
+
+
 @pytest.mark.e2e
 def test_clickbait_run_stays_readable(vpage, views_url, views_store, clickbait_csv):
     """Thousands of words and documents: WebGL points, frames for every snapshot."""
@@ -141,6 +194,10 @@ def test_clickbait_run_stays_readable(vpage, views_url, views_store, clickbait_c
     assert state["frames"] == 4 and state["points"] >= 2000
     assert page.evaluate(f"() => document.querySelector('{PLOT}').data[0].type") == "scattergl"
     screenshot(page, "v2-05-evolution-clickbait")
+    timings = interaction_timings(page)
+    print(f"\nEvolution interactions, {state['points']:,} words x 4 snapshots: {timings}")
+    (ARTIFACTS / "evolution-timings.json").write_text(json.dumps(timings, indent=1))
+    screenshot(page, "v2-05b-evolution-clickbait-highlighted")
     open_view(page, views_url, "documents", run_id)
     assert page.evaluate(STATE, 0)["points"] > 100
     screenshot(page, "v2-06-documents-clickbait")

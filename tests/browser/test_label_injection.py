@@ -1,0 +1,33 @@
+"""A run whose class labels and name carry plotly markup that fetches a URL: every page opened
+in Chromium with all non-loopback requests routed and recorded, and none attempted."""
+from __future__ import annotations
+
+import pytest
+
+from tests.test_dashboard_label_injection import PAGES, hostile_run
+
+from .conftest import screenshot, serve, stop, wait_idle
+from .test_reliability import Guarded
+
+pytestmark = pytest.mark.browser
+
+
+def test_hostile_labels_make_no_request_off_the_machine(browser, tmp_path):
+    root = tmp_path / "runs"
+    run_id = hostile_run(root)
+    proc, url = serve(root, tmp_path / "streamlit.log", warm_up=False)
+    guarded = Guarded(browser)
+    try:
+        page = guarded.page()
+        for name in ("data", *PAGES):
+            page.goto(f"{url}/{name}?run={run_id}")
+            wait_idle(page)
+            page.wait_for_timeout(1500)  # plotly draws legends and hover layers after load
+            if name in ("evolution", "documents"):
+                page.locator(".js-plotly-plot").first.wait_for()
+                screenshot(page, f"label-injection-{name}")
+    finally:
+        outside = list(guarded.outside)
+        guarded.close()
+        stop(proc)
+    assert outside == [], f"pages tried to reach outside hosts: {outside}"

@@ -1,0 +1,41 @@
+"""Figure helpers of the dashboard that are plain functions: label placement, colour ranges,
+text escaping."""
+from __future__ import annotations
+
+import numpy as np
+
+from dashboard import charts
+
+
+def _box(xy, spot, word, extent):
+    char_w, height = extent[0] * 0.009, extent[1] * 0.05
+    width = char_w * len(word)
+    vert, horiz = spot.split()
+    cx = xy[0] + charts._SPOT_SHIFT[horiz][0] * (width / 2 + char_w)
+    cy = xy[1] + charts._SPOT_SHIFT[vert][1] * height * 1.1
+    return cx - width / 2, cx + width / 2, cy - height / 2, cy + height / 2
+
+
+def test_highlighted_labels_do_not_overlap():
+    """Four words on nearly the same spot: every label gets a box clear of the others."""
+    xy = np.array([[0.0, 0.0], [0.001, 0.0], [0.0, 0.001], [0.001, 0.001]])
+    words = ["trump", "obama", "clinton", "you"]
+    extent = (10.0, 10.0)
+    spots = charts.label_spots(xy, words, extent)
+    assert len(set(spots)) == 4
+    boxes = [_box(p, s, w, extent) for p, s, w in zip(xy, spots, words)]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3])
+    far = charts.label_spots(np.array([[0.0, 0.0], [9.0, 9.0]]), ["a", "b"], extent)
+    assert far == ["top center", "top center"]  # nothing to avoid: the default spot
+
+
+def test_one_colour_range_for_every_frame():
+    values = np.array([[-0.8, 0.5], [8.0, -3.0]])  # small at the start, large at the end
+    assert charts.Colour("d", values).limits() == (-8.0, 8.0)  # symmetric around 0
+    assert charts.Colour("f", values, mid=None).limits() == (-3.0, 8.0)
+
+
+def test_user_text_is_shown_as_text():
+    assert charts.text('<span style="x">a&b</span>') == '&lt;span style="x"&gt;a&amp;b&lt;/span&gt;'
