@@ -18,12 +18,18 @@ import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.analysis.measures import MIN_RELIABLE_PAIRS
 from dashboard import services, state
 
 MAX_ANIMATED = 5500  # words: above this the figure gets no frames (a Streamlit slider instead)
 POLL_SECONDS = 2.0
 PALETTE = tuple(plotly.colors.qualitative.D3)
 SEEN, UNSEEN = "#4c78a8", "#f58518"
+
+
+def class_colours(n_classes: int) -> list[str]:
+    """Class i's colour, the same on every page (class balance, documents, ...)."""
+    return [PALETTE[i % len(PALETTE)] for i in range(n_classes)]
 NO_VALUE = "#d3d3d3"  # points without a colour value
 TRAILS = ("#111111", "#6a3d9a", "#01665e", "#8c510a", "#c51b7d", "#4d4d4d", "#1b7837", "#b35806")
 _MAP = dict(margin=dict(l=10, r=10, t=40, b=10), height=520, plot_bgcolor="#fafafa",
@@ -421,7 +427,7 @@ def document_map(xy: np.ndarray, labels: Sequence[str], classes: Sequence[str],
         idx = np.flatnonzero(labels == name)
         shown = text(name)
         fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=shown,
-                                   marker=dict(size=6, color=PALETTE[c % len(PALETTE)],
+                                   marker=dict(size=6, color=class_colours(c + 1)[c],
                                                opacity=0.75),
                                    hovertext=[f"<b>{shown}</b><br>{text(texts[i])}" for i in idx],
                                    hoverinfo="text"))
@@ -447,20 +453,52 @@ MEASURES = (("mean_jaccard", "mean Jaccard@k with GloVe"), ("cka", "CKA with Glo
             ("val_accuracy", "validation accuracy"))
 
 
+def _measure_traces(table: pd.DataFrame, key: str, name: str, colour: str,
+                    x: Sequence[str]) -> list:
+    """One measure per snapshot. A benchmark's rho comes with its 95 % interval and its
+    number of pairs; under ``MIN_RELIABLE_PAIRS`` pairs only a legend entry says "too few
+    pairs (n)": a line from so few pairs would read as a finding."""
+    if key not in table:
+        return []
+    if not key.endswith("_rho"):
+        if key in ("mean_jaccard", "jaccard_at_k", "cka") and "n_words" in table:
+            name = f"{name} (over {int(table['n_words'].iloc[-1]):,} words)"
+        return [go.Scatter(x=list(x), y=table[key], mode="lines+markers", name=name,
+                           line=dict(color=colour))] if table[key].notna().any() else []
+    bench = key[: -len("_rho")]
+    n = int(np.nanmax(table[f"{bench}_found"])) if f"{bench}_found" in table else 0
+    if n < MIN_RELIABLE_PAIRS:
+        return [go.Scatter(x=[x[0]], y=[None], mode="lines", line=dict(color=colour),
+                           name=f"{name}: too few pairs ({n})", hoverinfo="skip")]
+    if not table[key].notna().any():
+        return []
+    rho = table[key].to_numpy(float)
+    return [go.Scatter(x=list(x), y=rho, mode="lines+markers", line=dict(color=colour),
+                       name=f"{name} ({n} pairs; bars: 95 % interval)",
+                       error_y=dict(type="data", symmetric=False, thickness=1,
+                                    array=table[f"{bench}_high"].to_numpy(float) - rho,
+                                    arrayminus=rho - table[f"{bench}_low"].to_numpy(float)))]
+
+
+def _reference_rho(x: Sequence[str], score: dict | None, name: str, colour: str) -> list:
+    """GloVe's own rho on the same pairs, dashed, if it rests on enough pairs."""
+    score = score or {}
+    rho, n = score.get("rho"), int(score.get("n_found") or 0)
+    if rho is None or not np.isfinite(rho) or n < MIN_RELIABLE_PAIRS:
+        return []
+    return [go.Scatter(x=[x[0], x[-1]], y=[rho, rho], mode="lines", name=f"{name} ({n} pairs)",
+                       line=dict(color=colour, dash="dash", width=1))]
+
+
 def measures_figure(snapshots: pd.DataFrame, reference: dict, labels: Sequence[str]) -> go.Figure:
     """The comparison's global measures per snapshot; GloVe's own word-similarity scores on
     the same words as dashed reference lines."""
     fig = go.Figure()
     for (key, name), colour in zip(MEASURES, PALETTE):
-        if key in snapshots and snapshots[key].notna().any():
-            fig.add_trace(go.Scatter(x=list(labels), y=snapshots[key], mode="lines+markers",
-                                     name=name, line=dict(color=colour)))
+        fig.add_traces(_measure_traces(snapshots, key, name, colour, labels))
     for key, name, colour in (("wordsim353", "WordSim353 ρ of GloVe", PALETTE[2]),
                               ("simlex999", "SimLex999 ρ of GloVe", PALETTE[3])):
-        rho = (reference.get(key) or {}).get("rho")
-        if rho is not None and np.isfinite(rho):
-            fig.add_trace(go.Scatter(x=[labels[0], labels[-1]], y=[rho, rho], mode="lines",
-                                     name=name, line=dict(color=colour, dash="dash")))
+        fig.add_traces(_reference_rho(labels, reference.get(key), name, colour))
     fig.update_layout(title="Learned space vs GloVe over training", yaxis_title="score",
                       **{**_MAP, "height": 380, "plot_bgcolor": None,
                          "legend": dict(orientation="h", y=-0.15)})
@@ -483,19 +521,22 @@ def size_label(size: str, n_train: float) -> str:
     return f"all ({int(n_train):,})" if str(size) == "all" else str(size)
 
 
-def learning_curve_figure(summary: pd.DataFrame, mean: str = "acc_mean", std: str = "acc_std",
+def learning_curve_figure(summary: pd.DataFrame, prefix: str = "acc",
                           title: str = "Validation accuracy vs training size") -> go.Figure:
-    """One line per init over the training size (log x): mean over seeds, ± one standard
-    deviation as error bars (none with a single seed)."""
+    """One line per init over the training size (log x): mean over seeds with its 95 %
+    interval as error bars (none with a single seed)."""
     fig = go.Figure()
     for n, (init, rows) in enumerate(summary.groupby("init", sort=False)):
         rows = rows.sort_values("n_train")
-        spread = rows[std].fillna(0).to_numpy(dtype=float)
+        mean = rows[f"{prefix}_mean"].to_numpy(dtype=float)
+        up = np.nan_to_num(rows[f"{prefix}_high"].to_numpy(dtype=float) - mean)
+        down = np.nan_to_num(mean - rows[f"{prefix}_low"].to_numpy(dtype=float))
         fig.add_trace(go.Scatter(
-            x=rows["n_train"].astype(float).tolist(), y=rows[mean].astype(float).tolist(),
+            x=rows["n_train"].astype(float).tolist(), y=mean.tolist(),
             mode="lines+markers", name=init_label(init),
             line=dict(color=PALETTE[n % len(PALETTE)]),
-            error_y=dict(type="data", array=spread.tolist(), visible=bool(spread.any())),
+            error_y=dict(type="data", symmetric=False, array=up.tolist(),
+                         arrayminus=down.tolist(), visible=bool(up.any())),
             customdata=[[size_label(s, t), int(r)] for s, t, r in
                         zip(rows["size"], rows["n_train"], rows["runs"])],
             hovertemplate="%{fullData.name}<br>size %{customdata[0]}: %{y:.1%} "
@@ -542,15 +583,12 @@ def semantics_figure(table: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
     fig = go.Figure()
     x = list(labels)
     for (key, name), colour in zip(SEMANTICS, PALETTE[1:]):
-        if table[key].notna().any():
-            fig.add_trace(go.Scatter(x=x, y=table[key], mode="lines+markers", name=name,
-                                     line=dict(color=colour)))
+        fig.add_traces(_measure_traces(table, key, name, colour, x))
     for key, name, colour in (("wordsim353", "WordSim353 ρ of GloVe", PALETTE[1]),
                               ("simlex999", "SimLex999 ρ of GloVe", PALETTE[2])):
-        rho = float(table[f"{key}_rho_reference"].iloc[0])
-        if np.isfinite(rho):
-            fig.add_trace(go.Scatter(x=[x[0], x[-1]], y=[rho, rho], mode="lines", name=name,
-                                     line=dict(color=colour, dash="dash", width=1)))
+        fig.add_traces(_reference_rho(x, {"rho": float(table[f"{key}_rho_reference"].iloc[0]),
+                                          "n_found": int(table[f"{key}_found"].max())},
+                                      name, colour))
     fig.add_trace(go.Scatter(x=x, y=table["val_accuracy"], mode="lines+markers",
                              name="validation accuracy (the task)", connectgaps=True,
                              line=dict(color="black", width=4)))

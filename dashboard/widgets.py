@@ -43,24 +43,41 @@ def class_balance_figure(summary: pd.DataFrame) -> go.Figure:
     """Bar chart of core.data.loading.dataset_summary (class, count, share)."""
     fig = go.Figure(go.Bar(x=[charts.text(c) for c in summary["class"]], y=summary["count"],
                            text=[f"{s:.0%}" for s in summary["share"]],
+                           marker_color=charts.class_colours(len(summary)),
                            textposition="outside", cliponaxis=False))
     fig.update_layout(title="Examples per class", yaxis_title="texts", **_LAYOUT)
     return fig
 
 
 def _epoch_lines(fig: go.Figure, epochs: Sequence[dict], keys: Sequence[tuple[str, str]],
-                 prefix: str = "") -> go.Figure:
+                 prefix: str = "", colours: Sequence[str] = charts.PALETTE) -> go.Figure:
     x = [e["epoch"] for e in epochs]
-    for key, name in keys:
+    for (key, name), colour in zip(keys, colours):
         fig.add_trace(go.Scatter(x=x, y=[e.get(key) for e in epochs], mode="lines+markers",
-                                 name=charts.text(prefix + name)))
+                                 name=charts.text(prefix + name), line=dict(color=colour),
+                                 marker=dict(size=8)))
     return fig
+
+
+def _padded(values: Sequence[float], low: float | None = None,
+            high: float | None = None) -> list[float] | None:
+    """A y range around the values with 10 % (at least 0.02) room, clipped to [low, high]:
+    one epoch is one point, which plotly's autorange spreads over a meaningless span."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    lo, hi = min(values), max(values)
+    pad = max((hi - lo) * 0.1, 0.02)
+    lo, hi = lo - pad, hi + pad
+    return [lo if low is None else max(low, lo), hi if high is None else min(high, hi)]
 
 
 def loss_figure(epochs: Sequence[dict], n_epochs: int) -> go.Figure:
     fig = _epoch_lines(go.Figure(), epochs, [("train_loss", "training loss"),
                                              ("val_loss", "validation loss")])
-    fig.update_layout(title="Loss per epoch", xaxis_title="epoch", **_LAYOUT)
+    losses = [e.get(k) for e in epochs for k in ("train_loss", "val_loss")]
+    fig.update_layout(title="Loss per epoch", xaxis_title="epoch", yaxis_title="cross-entropy",
+                      yaxis_range=_padded(losses, low=0.0), **_LAYOUT)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
     return fig
 
@@ -68,10 +85,12 @@ def loss_figure(epochs: Sequence[dict], n_epochs: int) -> go.Figure:
 def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int) -> go.Figure:
     """Validation accuracy per epoch; one line per (name, epochs) pair."""
     fig = go.Figure()
-    for name, epochs in runs:
-        _epoch_lines(fig, epochs, [("val_accuracy", name)])
+    for (name, epochs), colour in zip(runs, charts.PALETTE):  # one distinct colour per run
+        _epoch_lines(fig, epochs, [("val_accuracy", name)], colours=[colour])
+    accuracies = [e.get("val_accuracy") for _, epochs in runs for e in epochs]
     fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch",
-                      yaxis_tickformat=".2%", showlegend=True, **_LAYOUT)
+                      yaxis_title="validation accuracy", yaxis_tickformat=".1%",
+                      yaxis_range=_padded(accuracies, 0.0, 1.0), showlegend=True, **_LAYOUT)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
     return fig
 

@@ -39,3 +39,32 @@ def test_one_colour_range_for_every_frame():
 
 def test_user_text_is_shown_as_text():
     assert charts.text('<span style="x">a&b</span>') == '&lt;span style="x"&gt;a&amp;b&lt;/span&gt;'
+
+
+def test_one_epoch_runs_get_sensible_axes_and_titles():
+    from dashboard import widgets
+
+    epochs = [{"epoch": 1, "train_loss": 0.69, "val_loss": 0.70, "val_accuracy": 0.62}]
+    acc = widgets.accuracy_figure([("validation accuracy", epochs)], 1)
+    low, high = acc.layout.yaxis.range
+    assert 0.0 <= low < 0.62 < high <= 1.0 and high - low < 0.2  # not 0-150 %
+    assert acc.layout.yaxis.title.text == "validation accuracy"
+    loss = widgets.loss_figure(epochs, 1)
+    low, high = loss.layout.yaxis.range
+    assert low < 0.69 and high > 0.70  # the point is inside, not clipped
+    assert loss.layout.yaxis.title.text == "cross-entropy"
+
+
+def test_two_runs_and_every_class_keep_their_own_colour():
+    import pandas as pd
+
+    from dashboard import widgets
+
+    runs = [("run a", [{"epoch": 1, "val_accuracy": 0.8}]),
+            ("run b", [{"epoch": 1, "val_accuracy": 0.7}])]
+    first, second = widgets.accuracy_figure(runs, 1).data
+    assert first.line.color != second.line.color
+    summary = pd.DataFrame({"class": ["neg", "pos"], "count": [3, 5], "share": [0.375, 0.625]})
+    bars = widgets.class_balance_figure(summary).data[0]
+    docs = charts.document_map(np.zeros((2, 2)), ["neg", "pos"], ["neg", "pos"], ["a", "b"], "t")
+    assert list(bars.marker.color) == [t.marker.color for t in docs.data]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -104,12 +105,23 @@ def test_stored_experiment_draws_curve_unseen_chart_and_csv(with_experiment):
     assert [t["x"] for t in curve["data"]] == [[10.0, 48.0], [10.0, 48.0]]  # all = 48 rows
     assert curve["layout"]["xaxis"]["type"] == "log"
     assert all(t["error_y"]["visible"] is not None for t in curve["data"])
+    # two seeds: the bars are the 95 % interval of the mean (t with 1 degree of freedom)
+    from core.training.experiments import load_experiment
+    from core.store.runstore import RunStore
+
+    summary = load_experiment(RunStore(os.environ["EXPLORER_STORE"]), with_experiment).summary()
+    first = summary.iloc[0]
+    up = curve["data"][0]["error_y"]["array"][0]
+    assert up == pytest.approx(first["acc_high"] - first["acc_mean"])
+    assert up == pytest.approx(12.706 * first["acc_std"] / 2 ** 0.5, rel=1e-3)
     assert [t["name"] for t in unseen["data"]] == ["random", "glove"]
     assert unseen["data"][0]["x"] == ["10", "all (48)"]
     assert all(label.startswith("n=") for label in unseen["data"][0]["text"])
     assert [b.label for b in at.get("download_button")] == ["Download results (CSV)"]
     assert len(at.dataframe[0].value) == 8  # 2 inits x 2 sizes x 2 seeds
-    assert any("standard deviation" in c for c in texts(at.caption))
+    assert any("95 % interval of the mean" in c for c in texts(at.caption))
+    assert any("intervals overlap" in c or "intervals do not overlap" in c
+               for c in texts(at.caption))
     assert [p.value for p in at.progress] == [100]
 
 
@@ -182,9 +194,16 @@ def test_semantics_chart_from_the_cached_comparison(with_experiment, app_store):
     semantics, pairs = specs(at)
     names = [t["name"] for t in semantics["data"]]
     assert names[-1] == "validation accuracy (the task)"
-    assert "CKA with GloVe" in names and "Jaccard@k with GloVe" in names
+    assert any(n.startswith("CKA with GloVe (over ") and n.endswith(" words)") for n in names)
+    assert any(n.startswith("Jaccard@k with GloVe (over ") for n in names)
     assert semantics["data"][-1]["x"] == ["start", "epoch 1", "epoch 2"]
     assert any("Validation accuracy" in c and "CKA with GloVe" in c for c in texts(at.caption))
+    # the tiny vocabulary has a handful of benchmark pairs: said, not drawn as a line
+    few = [t for t in semantics["data"] if "too few pairs" in t["name"]]
+    assert {t["name"].split(":")[0] for t in few} == {"WordSim353 ρ", "SimLex999 ρ"}
+    assert all(t["y"] == [None] for t in few)
+    assert not any(t["name"].startswith(("WordSim353 ρ of GloVe", "SimLex999 ρ of GloVe"))
+                   for t in semantics["data"])
 
 
 def test_word_pairs_input_is_parsed_and_bad_input_is_an_error(with_experiment):

@@ -205,7 +205,8 @@ def test_compare_epoch_slider_and_global_measures(app):
     app.select_slider(key="w_cmp_epoch").set_value("start").run()
     assert figure(app, "Learned — start")
     assert "(start)" in figure(app, "Jaccard@10")["layout"]["title"]["text"]
-    lines = {t["name"]: t for t in figure(app, "Learned space vs GloVe")["data"]}
+    lines = {t["name"].split(" (over ")[0]: t
+             for t in figure(app, "Learned space vs GloVe")["data"]}
     assert len(arr(lines["mean Jaccard@k with GloVe"]["y"])) == 4
     assert "validation accuracy" in lines
     most, least = tables(app, "jaccard")

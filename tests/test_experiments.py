@@ -302,9 +302,10 @@ def test_semantics_over_epochs_columns(plain_run):
     table = semantics_over_epochs(store, run_id, k=3)
     assert list(table.columns) == [
         "snapshot", "epoch", "step", "val_accuracy",
-        "wordsim353_rho", "wordsim353_found", "wordsim353_total", "wordsim353_coverage",
-        "wordsim353_rho_reference",
-        "simlex999_rho", "simlex999_found", "simlex999_total", "simlex999_coverage",
+        "wordsim353_rho", "wordsim353_low", "wordsim353_high", "wordsim353_found",
+        "wordsim353_total", "wordsim353_coverage", "wordsim353_rho_reference",
+        "simlex999_rho", "simlex999_low", "simlex999_high", "simlex999_found",
+        "simlex999_total", "simlex999_coverage",
         "simlex999_rho_reference", "jaccard_at_k", "cka", "k", "n_words", "against"]
     assert len(table) == 3
     assert table.loc[0, "jaccard_at_k"] == pytest.approx(1.0)  # step 0 is GloVe itself

@@ -286,3 +286,18 @@ X10 = np.ones((10, 3))
 def test_bad_inputs_raise_value_error_naming_argument(call, name):
     with pytest.raises(ValueError, match=rf"^{name}:"):
         call()
+
+
+def test_rho_interval_fisher_z_with_the_spearman_standard_error():
+    low, high = compare.rho_interval(0.5, 103)  # z 0.549 +- 1.96 * sqrt(1.06 / 100)
+    assert (round(low, 3), round(high, 3)) == (0.334, 0.636)
+    wide = compare.rho_interval(0.5, 20)
+    assert wide[0] < low and wide[1] > high  # fewer pairs, wider interval
+    assert all(np.isnan(compare.rho_interval(0.5, 3)))
+    assert all(np.isnan(compare.rho_interval(float("nan"), 100)))
+
+
+def test_word_similarity_reports_its_interval_and_whether_it_is_reliable(tiny_kv):
+    score = compare.word_similarity(tiny_kv.index_to_key, tiny_kv.vectors, "simlex999")
+    assert score.n_found == 3 and not score.reliable and np.isnan(score.low)
+    assert compare.MIN_RELIABLE_PAIRS == 30

@@ -225,12 +225,20 @@ def linear_cka(X: np.ndarray, Y: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class SimilarityScore:
-    """Spearman correlation with a human word-similarity benchmark and its coverage."""
+    """Spearman correlation with a human word-similarity benchmark, its coverage, and its
+    95 % interval (``low``, ``high``; NaN under 4 pairs)."""
 
     rho: float
     pvalue: float
     n_found: int
     n_total: int
+    low: float = float("nan")
+    high: float = float("nan")
+
+    @property
+    def reliable(self) -> bool:
+        """Enough pairs (``MIN_RELIABLE_PAIRS``) to be worth drawing as a line."""
+        return self.n_found >= MIN_RELIABLE_PAIRS and math.isfinite(self.rho)
 
     @property
     def coverage(self) -> float:
@@ -238,6 +246,34 @@ class SimilarityScore:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "coverage": self.coverage}
+
+
+# Below this many pairs a benchmark's rho is too uncertain to draw (the 95 % interval of
+# rho = 0.3 from 30 pairs already spans -0.08 to 0.60).
+MIN_RELIABLE_PAIRS = 30
+
+
+def rho_interval(rho: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Interval for a Spearman rho from ``n`` pairs: Fisher's z with the Fieller-Hartley-
+    Pearson standard error sqrt(1.06 / (n - 3)); (NaN, NaN) under 4 pairs or for a NaN rho."""
+    if n < 4 or not math.isfinite(rho):
+        return float("nan"), float("nan")
+    from scipy import stats
+
+    z = math.atanh(max(min(rho, 0.999999), -0.999999))
+    half = stats.norm.ppf(0.5 + level / 2) * math.sqrt(1.06 / (n - 3))
+    return math.tanh(z - half), math.tanh(z + half)
+
+
+def mean_interval(mean: float, std: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval for the mean of ``n`` values with sample standard deviation
+    ``std``; (NaN, NaN) for fewer than 2 values."""
+    if n < 2 or not (math.isfinite(mean) and math.isfinite(std)):
+        return float("nan"), float("nan")
+    from scipy import stats
+
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * std / math.sqrt(n)
+    return mean - half, mean + half
 
 
 def benchmark_path(benchmark: str | Path) -> Path:
@@ -305,7 +341,8 @@ def word_similarity(
 
         warnings.simplefilter("ignore", stats.ConstantInputWarning)
         rho, pvalue = stats.spearmanr(gold, model)
-    return SimilarityScore(float(rho), float(pvalue), len(found), len(pairs))
+    return SimilarityScore(float(rho), float(pvalue), len(found), len(pairs),
+                           *rho_interval(float(rho), len(found)))
 
 
 # ----------------------------------------------------------------------------- task signal

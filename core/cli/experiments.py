@@ -17,8 +17,9 @@ from core.training.config import (ARCHS, BUILTIN_INITS, SNAPSHOT_MODES, Experime
 DEFAULT = ExperimentConfig()
 TRAIN_OPTIONS = {"epochs": "epochs per run", "batch_size": "rows per update",
                  "lr": "learning rate", "val_fraction": "share held out for validation"}
-SUMMARY_FIELDS = ("init", "size", "n_train", "runs", "acc_mean", "acc_std", "unseen_mean",
-                  "unseen_std", "n_unseen_mean", "unseen_any_mean")
+SUMMARY_FIELDS = ("init", "size", "n_train", "runs", "acc_mean", "acc_std", "acc_low",
+                  "acc_high", "unseen_mean", "unseen_std", "unseen_low", "unseen_high",
+                  "n_unseen_mean", "unseen_any_mean")
 
 
 def _configure(p: argparse.ArgumentParser) -> None:

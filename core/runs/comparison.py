@@ -39,7 +39,7 @@ from core.store.runstore import RunStore
 
 BUILTIN_AGAINST = ("glove", "init")
 LIST_COLUMNS = ("neighbors", "neighbors_pretrained", "gained", "lost")
-CACHE_VERSION = 2  # bump when the measures or the table layout change
+CACHE_VERSION = 3  # bump when the measures or the table layout change
 Progress = Callable[[int, int], None]
 
 
@@ -280,7 +280,8 @@ def _snapshot_measures(inputs: _Inputs, learned: np.ndarray, start: np.ndarray,
                            "cka": compare.linear_cka(learned, inputs.pre)}
     for name in compare.BENCHMARKS:
         score = compare.word_similarity(words, learned, name)
-        row.update({f"{name}_rho": score.rho, f"{name}_found": score.n_found,
+        row.update({f"{name}_rho": score.rho, f"{name}_low": score.low,
+                    f"{name}_high": score.high, f"{name}_found": score.n_found,
                     f"{name}_total": score.n_total})
     knn = sil = float("nan")
     if docvecs is not None and inputs.labels is not None and len(docvecs) == len(inputs.labels):
@@ -323,8 +324,9 @@ WORD_COLUMNS = [
 ]  # z_<class> columns go before "direction"
 GLOBAL_COLUMNS = [
     "snapshot", "epoch", "step", "mean_jaccard", "cka",
-    "wordsim353_rho", "wordsim353_found", "wordsim353_total",
-    "simlex999_rho", "simlex999_found", "simlex999_total",
+    "wordsim353_rho", "wordsim353_low", "wordsim353_high", "wordsim353_found",
+    "wordsim353_total",
+    "simlex999_rho", "simlex999_low", "simlex999_high", "simlex999_found", "simlex999_total",
     "knn_learned", "knn_pretrained", "silhouette_learned", "silhouette_pretrained",
     "val_accuracy", "n_words", "seconds",
 ]

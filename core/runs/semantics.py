@@ -36,6 +36,7 @@ def semantics_over_epochs(store: RunStore, run_id: str, against: str = "glove", 
     for name in BENCHMARKS:
         found, total = table[f"{name}_found"], table[f"{name}_total"]
         out[f"{name}_rho"] = table[f"{name}_rho"]
+        out[f"{name}_low"], out[f"{name}_high"] = table[f"{name}_low"], table[f"{name}_high"]
         out[f"{name}_found"], out[f"{name}_total"] = found, total
         out[f"{name}_coverage"] = np.where(total > 0, found / total.where(total > 0, 1), 0.0)
         out[f"{name}_rho_reference"] = result.reference[name]["rho"]

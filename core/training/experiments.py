@@ -284,21 +284,34 @@ def _empty_results() -> pd.DataFrame:
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and (sample) standard deviation over seeds per (init, size), finished runs only;
+    """Mean and (sample) standard deviation over seeds per (init, size), finished runs only,
+    with the 95 % interval of each mean (``*_low`` / ``*_high``, Student t over the seeds);
     one row per (init, size) in the order they were run."""
     done = results[results["status"] == "done"]
     if done.empty:
         return pd.DataFrame(columns=["init", "size", "n_train", "runs", "acc_mean", "acc_std"])
     numeric = done.astype({c: float for c in RESULT_COLUMNS[6:] if c in done})
     g = numeric.groupby(["init", "size"], sort=False)
-    return g.agg(n_train=("n_train", "first"), runs=("run_id", "size"),
-                 acc_mean=("val_accuracy", "mean"), acc_std=("val_accuracy", "std"),
-                 best_mean=("best_val_accuracy", "mean"), best_std=("best_val_accuracy", "std"),
-                 unseen_mean=("unseen_accuracy", "mean"), unseen_std=("unseen_accuracy", "std"),
-                 n_unseen_mean=("n_unseen", "mean"),
-                 unseen_any_mean=("unseen_any_accuracy", "mean"),
-                 seen_mean=("seen_accuracy", "mean"),
-                 seconds_mean=("train_seconds", "mean")).reset_index()
+    summary = g.agg(n_train=("n_train", "first"), runs=("run_id", "size"),
+                    acc_mean=("val_accuracy", "mean"), acc_std=("val_accuracy", "std"),
+                    best_mean=("best_val_accuracy", "mean"), best_std=("best_val_accuracy", "std"),
+                    unseen_mean=("unseen_accuracy", "mean"), unseen_std=("unseen_accuracy", "std"),
+                    n_unseen_mean=("n_unseen", "mean"),
+                    unseen_any_mean=("unseen_any_accuracy", "mean"),
+                    seen_mean=("seen_accuracy", "mean"),
+                    seconds_mean=("train_seconds", "mean")).reset_index()
+    return _with_intervals(summary, ("acc", "best", "unseen"))
+
+
+def _with_intervals(summary: pd.DataFrame, prefixes) -> pd.DataFrame:
+    from core.analysis.measures import mean_interval
+
+    for prefix in prefixes:
+        bounds = [mean_interval(m, s, int(n)) for m, s, n in
+                  zip(summary[f"{prefix}_mean"], summary[f"{prefix}_std"], summary["runs"])]
+        summary[f"{prefix}_low"] = [b[0] for b in bounds]
+        summary[f"{prefix}_high"] = [b[1] for b in bounds]
+    return summary
 
 
 def _open(store: RunStore, dataset, config: ExperimentConfig, plan: Plan,

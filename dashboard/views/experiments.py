@@ -95,9 +95,14 @@ def _gap_sentence(summary, mean: str) -> str:
     if len(first) < 2:
         return ""
     best, worst = first.loc[first[mean].idxmax()], first.loc[first[mean].idxmin()]
+    prefix = mean[: -len("_mean")]
+    apart = best[f"{prefix}_low"] > worst[f"{prefix}_high"]
+    known = np.isfinite(best[f"{prefix}_low"]) and np.isfinite(worst[f"{prefix}_high"])
+    verdict = ("" if not known else " Their 95 % intervals do not overlap." if apart else
+               " Their 95 % intervals overlap: with these seeds the gap may be chance.")
     return (f"With {charts.size_label(best['size'], best['n_train'])} training texts, "
             f"**{charts.init_label(best['init'])}** reaches {best[mean]:.0%} against "
-            f"{worst[mean]:.0%} for **{charts.init_label(worst['init'])}**.")
+            f"{worst[mean]:.0%} for **{charts.init_label(worst['init'])}**." + verdict)
 
 
 def results(exp) -> None:
@@ -106,9 +111,10 @@ def results(exp) -> None:
         st.caption("The charts appear when the first run has finished.")
         return
     st.plotly_chart(charts.learning_curve_figure(summary))
-    st.caption("Mean validation accuracy over the seeds (with several seeds, bars show ± one "
-               "standard deviation). A gap on the left, closing to the right, is the pretrained "
-               "start helping while examples are few. " + _gap_sentence(summary, "acc_mean"))
+    st.caption("Mean validation accuracy over the seeds (with several seeds, bars show the "
+               "95 % interval of the mean). A gap on the left, closing to the right, is the "
+               "pretrained start helping while examples are few. "
+               + _gap_sentence(summary, "acc_mean"))
     st.plotly_chart(charts.unseen_figure(summary))
     st.caption("The same runs on only the validation documents containing a key word (one that "
                "points to a class) never seen in training; *n* is how many such documents. A "

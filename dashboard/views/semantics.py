@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.analysis.measures import MIN_RELIABLE_PAIRS
+
 from core.runs import semantics as probes
 
 from core.runs import views as runviews
@@ -22,8 +24,18 @@ store, labels = services.store(), charts.epoch_labels(run)
 
 
 def _change(table, column: str) -> str:
+    """First → last value; for a benchmark rho, with its pairs and 95 % interval, or "too few
+    pairs (n)" under MIN_RELIABLE_PAIRS."""
     values = table[column].dropna()
-    return "n/a" if values.empty else f"{values.iloc[0]:.2f} → {values.iloc[-1]:.2f}"
+    if not column.endswith("_rho"):
+        return "n/a" if values.empty else f"{values.iloc[0]:.2f} → {values.iloc[-1]:.2f}"
+    bench = column[: -len("_rho")]
+    n = int(table[f"{bench}_found"].max())
+    if n < MIN_RELIABLE_PAIRS or values.empty:
+        return f"too few pairs ({n})"
+    last = table.iloc[-1]
+    return (f"{values.iloc[0]:.2f} → {values.iloc[-1]:.2f} (95 % interval "
+            f"{last[f'{bench}_low']:.2f} to {last[f'{bench}_high']:.2f}, {n} pairs)")
 
 
 def semantics() -> None:
@@ -50,8 +62,9 @@ def semantics() -> None:
         f"; SimLex999 ρ {_change(table, 'simlex999_rho')}, WordSim353 ρ "
         f"{_change(table, 'wordsim353_rho')}, CKA with GloVe {_change(table, 'cka')}. "
         "If the task line rises while the others stay flat (or fall from a GloVe start), the "
-        "table learned the task, not general meaning. ρ covers only benchmark words in the "
-        f"vocabulary ({table['simlex999_found'].iloc[-1]:.0f} SimLex999 pairs).")
+        "table learned the task, not general meaning. ρ covers only benchmark pairs whose "
+        f"words are both in the vocabulary; under {MIN_RELIABLE_PAIRS} pairs no line is "
+        "drawn.")
 
 
 def parse_pairs(text: str) -> list[tuple[str, str]]:
