@@ -448,7 +448,7 @@ def truncate(text: str, n: int = 90) -> str:
 
 
 # ---------------------------------------------------------------------------- measures
-MEASURES = (("mean_jaccard", "mean Jaccard@k with GloVe"), ("cka", "CKA with GloVe"),
+MEASURES = (("mean_jaccard", "mean Jaccard@k with {space}"), ("cka", "CKA with {space}"),
             ("wordsim353_rho", "WordSim353 ρ"), ("simlex999_rho", "SimLex999 ρ"),
             ("val_accuracy", "validation accuracy"))
 
@@ -490,16 +490,17 @@ def _reference_rho(x: Sequence[str], score: dict | None, name: str, colour: str)
                        line=dict(color=colour, dash="dash", width=1))]
 
 
-def measures_figure(snapshots: pd.DataFrame, reference: dict, labels: Sequence[str]) -> go.Figure:
-    """The comparison's global measures per snapshot; GloVe's own word-similarity scores on
-    the same words as dashed reference lines."""
+def measures_figure(snapshots: pd.DataFrame, reference: dict, labels: Sequence[str],
+                    space: str = "GloVe") -> go.Figure:
+    """The comparison's global measures per snapshot; the compared ``space``'s own
+    word-similarity scores on the same words as dashed reference lines."""
     fig = go.Figure()
     for (key, name), colour in zip(MEASURES, PALETTE):
-        fig.add_traces(_measure_traces(snapshots, key, name, colour, labels))
-    for key, name, colour in (("wordsim353", "WordSim353 ρ of GloVe", PALETTE[2]),
-                              ("simlex999", "SimLex999 ρ of GloVe", PALETTE[3])):
+        fig.add_traces(_measure_traces(snapshots, key, name.format(space=space), colour, labels))
+    for key, name, colour in (("wordsim353", f"WordSim353 ρ of {space}", PALETTE[2]),
+                              ("simlex999", f"SimLex999 ρ of {space}", PALETTE[3])):
         fig.add_traces(_reference_rho(labels, reference.get(key), name, colour))
-    fig.update_layout(title="Learned space vs GloVe over training", yaxis_title="score",
+    fig.update_layout(title=f"Learned space vs {space} over training", yaxis_title="score",
                       **{**_MAP, "height": 380, "plot_bgcolor": None,
                          "legend": dict(orientation="h", y=-0.15)})
     return fig
@@ -521,10 +522,28 @@ def size_label(size: str, n_train: float) -> str:
     return f"all ({int(n_train):,})" if str(size) == "all" else str(size)
 
 
+def gap_sentence(summary, mean: str) -> str:
+    """'With 50 texts, glove reaches 71% vs 55% from random.' from the smallest size."""
+    first = summary[summary["n_train"] == summary["n_train"].min()].dropna(subset=[mean])
+    if len(first) < 2:
+        return ""
+    best, worst = first.loc[first[mean].idxmax()], first.loc[first[mean].idxmin()]
+    prefix = mean[: -len("_mean")]
+    apart = best[f"{prefix}_low"] > worst[f"{prefix}_high"]
+    known = np.isfinite(best[f"{prefix}_low"]) and np.isfinite(worst[f"{prefix}_high"])
+    verdict = ("" if not known else " Their 95 % intervals do not overlap." if apart else
+               " Their 95 % intervals overlap: with these seeds the gap may be chance.")
+    return (f"With {size_label(best['size'], best['n_train'])} training texts, "
+            f"**{init_label(best['init'])}** reaches {best[mean]:.0%} against "
+            f"{worst[mean]:.0%} for **{init_label(worst['init'])}**." + verdict)
+
+
 def learning_curve_figure(summary: pd.DataFrame, prefix: str = "acc",
-                          title: str = "Validation accuracy vs training size") -> go.Figure:
+                          title: str = "Validation accuracy vs training size",
+                          baseline: float | None = None) -> go.Figure:
     """One line per init over the training size (log x): mean over seeds with its 95 %
-    interval as error bars (none with a single seed)."""
+    interval as error bars (none with a single seed); ``baseline`` (always guessing the most
+    frequent validation class) dashed."""
     fig = go.Figure()
     for n, (init, rows) in enumerate(summary.groupby("init", sort=False)):
         rows = rows.sort_values("n_train")
@@ -541,6 +560,11 @@ def learning_curve_figure(summary: pd.DataFrame, prefix: str = "acc",
                         zip(rows["size"], rows["n_train"], rows["runs"])],
             hovertemplate="%{fullData.name}<br>size %{customdata[0]}: %{y:.1%} "
                           "(mean of %{customdata[1]} runs)<extra></extra>"))
+    if baseline is not None:
+        fig.add_hline(y=baseline, line=dict(color="grey", dash="dash", width=1))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", hoverinfo="skip",
+                                 line=dict(color="grey", dash="dash", width=1),
+                                 name=f"majority class ({baseline:.1%})"))
     fig.update_layout(title=title, xaxis_title="training texts (log scale)",
                       yaxis_title="accuracy", yaxis_tickformat=".0%", **_LINES)
     ticks = summary.drop_duplicates("n_train").sort_values("n_train")  # ticks at the sizes run

@@ -289,6 +289,16 @@ def live_preview(run_id: str):
     return frame, train_counts[frame.rows] > 0
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def vocabulary_words(run_id: str) -> list[str]:
+    """Every word of a run's vocabulary (not <pad>/<unk>), alphabetically: with a prefix
+    filter, the word typed comes first ("paris" before "parisian", never "comparison")."""
+    from core.data.text import SPECIALS
+
+    tokens = store().load_vocab(run_id)["token"].astype(str)
+    return sorted(set(tokens) - set(SPECIALS))
+
+
 def busy_slots() -> int:
     from core.jobs import queue as jobs
     return jobs.busy_slots(store())

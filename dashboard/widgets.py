@@ -82,12 +82,20 @@ def loss_figure(epochs: Sequence[dict], n_epochs: int) -> go.Figure:
     return fig
 
 
-def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int) -> go.Figure:
-    """Validation accuracy per epoch; one line per (name, epochs) pair."""
+def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int,
+                    baseline: float | None = None) -> go.Figure:
+    """Validation accuracy per epoch; one line per (name, epochs) pair; ``baseline`` (the
+    share of the most frequent validation class) dashed: the accuracy of always guessing it."""
     fig = go.Figure()
     for (name, epochs), colour in zip(runs, charts.PALETTE):  # one distinct colour per run
         _epoch_lines(fig, epochs, [("val_accuracy", name)], colours=[colour])
     accuracies = [e.get("val_accuracy") for _, epochs in runs for e in epochs]
+    if baseline is not None:
+        fig.add_hline(y=baseline, line=dict(color="grey", dash="dash", width=1))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", hoverinfo="skip",
+                                 line=dict(color="grey", dash="dash", width=1),
+                                 name=f"majority class ({baseline:.1%}: always guessing it)"))
+        accuracies.append(baseline)
     fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch",
                       yaxis_title="validation accuracy", yaxis_tickformat=".1%",
                       yaxis_range=_padded(accuracies, 0.0, 1.0), showlegend=True, **_LAYOUT)

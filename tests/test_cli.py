@@ -134,3 +134,10 @@ def test_error_line_stays_one_line_when_a_name_holds_a_newline(tmp_path):
         code = main(["train", str(bad), "--store", str(tmp_path / "runs")])
     assert code == 2 and len(err.getvalue().strip().splitlines()) == 1, err.getvalue()
     assert "two\\nlines.csv" in err.getvalue()
+
+
+def test_train_says_on_stderr_how_many_texts_were_cut(tiny_csv, tmp_path):
+    res = _cli("train", tiny_csv, "--epochs", 1, "--max-text-tokens", 4, "--quiet",
+               "--store", tmp_path / "runs")
+    assert res.returncode == 0, res.stderr
+    assert "texts were longer than 4 words and were cut there (--max-text-tokens)" in res.stderr

@@ -101,10 +101,11 @@ def test_stored_experiment_draws_curve_unseen_chart_and_csv(with_experiment):
     assert not at.error
     assert at.selectbox(key="w_exp_pick").value == with_experiment
     curve, unseen = specs(at)
-    assert [t["name"] for t in curve["data"]] == ["random", "glove"]
-    assert [t["x"] for t in curve["data"]] == [[10.0, 48.0], [10.0, 48.0]]  # all = 48 rows
+    assert [t["name"] for t in curve["data"]] == ["random", "glove", "majority class (50.0%)"]
+    assert [t["x"] for t in curve["data"][:2]] == [[10.0, 48.0], [10.0, 48.0]]  # all = 48 rows
+    assert curve["layout"]["shapes"][0]["y0"] == 0.5  # the dashed floor: always one class
     assert curve["layout"]["xaxis"]["type"] == "log"
-    assert all(t["error_y"]["visible"] is not None for t in curve["data"])
+    assert all(t["error_y"]["visible"] is not None for t in curve["data"][:2])
     # two seeds: the bars are the 95 % interval of the mean (t with 1 degree of freedom)
     from core.training.experiments import load_experiment
     from core.store.runstore import RunStore

@@ -222,10 +222,19 @@ def test_word2vec_run_offers_its_init_vectors_as_a_third_space(tmp_path, monkeyp
     at.run()
     open_page(at, "compare")
     assert figure(at, "GloVe 6B 50d")
+    at.selectbox(key="w_cmp_word").set_value("good").run()
+    glove = tables(at, "GloVe")[0]["GloVe"].tolist()
     at.radio(key="w_cmp_space").set_value("init").run()
     assert not at.exception and not at.error
+    # everything on the page now compares with the init vectors, not only the right map
+    init_table = tables(at, "its init vectors")[0]
+    assert list(init_table.columns) == ["learned (epoch 3)", "its init vectors"]
+    assert init_table["its init vectors"].tolist() != glove
     init = figure(at, "its word2vec init vectors")
-    assert "its neighbours here" not in [t["name"] for t in init["data"]]  # those are GloVe's
+    near = next(t for t in init["data"] if t["name"] == "its neighbours here")
+    assert set(near["text"]) <= set(init_table["its init vectors"])
+    assert figure(at, "Jaccard@10 with the neighbours in its init vectors")
+    assert figure(at, "Learned space vs its init vectors")
 
 
 # ------------------------------------------------------------------------------ Documents
@@ -265,3 +274,23 @@ def test_run_picker_changes_the_active_run(ready_store, tmp_path, monkeypatch):
     assert any(o.startswith(second) for o in picker.options)  # shown with status and init
     picker.set_value(second).run()
     assert at.session_state["active_run"] == second
+
+
+def test_word_pickers_search_the_whole_vocabulary_exact_word_first(app, ready_store):
+    """Typing "paris" once selected "comparison": the pickers now hold every vocabulary word
+    alphabetically with a prefix filter, so the word typed is the first match."""
+    from core.store.runstore import RunStore
+
+    root, run_id = ready_store
+    vocab = RunStore(root).load_vocab(run_id)["token"].astype(str).tolist()
+    open_page(app, "compare")
+    picker = app.selectbox(key="w_cmp_word")
+    assert picker.options == sorted(set(vocab) - {"<pad>", "<unk>"})
+    from streamlit.proto.SelectWidgetFilterMode_pb2 import SelectWidgetFilterMode
+
+    prefix = SelectWidgetFilterMode.Value("FILTER_MODE_PREFIX")
+    assert picker.proto.filter_mode == prefix
+    open_page(app, "evolution")
+    highlight = app.multiselect(key="w_evo_words")
+    assert highlight.options == sorted(highlight.options)
+    assert highlight.proto.filter_mode == prefix

@@ -580,3 +580,16 @@ def test_clickbait_end_to_end(clickbait_csv):
     assert ds.report.n_rows_read == len(ds) + sum(ds.report.dropped.values())
     shares = dataset_summary(ds)["share"]
     assert 0.4 < shares.min() <= shares.max() < 0.6
+
+
+def test_long_texts_are_cut_by_words_not_characters():
+    """A speech is cut after max_text_tokens words, keeping its own spacing; a text under the
+    cap is untouched however many characters it has."""
+    speech = " ".join(f"word{i}" for i in range(30))
+    rows = [(speech, "a"), ("x" * 6_000 + " end", "b")] + [(f"text {i}", "ab"[i % 2])
+                                                           for i in range(10)]
+    ds = load_dataset(pd.DataFrame(rows, columns=["text", "label"]).to_csv(index=False).encode(),
+                      "speeches.csv", LoadConfig(max_text_tokens=12))
+    assert ds.texts[0] == " ".join(f"word{i}" for i in range(12))
+    assert ds.texts[1] == "x" * 6_000 + " end"  # 2 words: kept whole (no 5,000-char cut)
+    assert ds.report.n_truncated == 1

@@ -183,3 +183,19 @@ def test_each_epoch_reports_its_last_batch(tiny_ds, store):
         last = [e for e in batches if e.epoch == epoch][-1]
         assert last.data["batch"] == n_batches
     assert all({"loss", "batch", "n_batches"} <= set(e.data) for e in batches)
+
+
+def test_run_records_the_majority_class_baseline(store):
+    """Always guessing the most frequent validation class: the floor accuracy charts draw."""
+    from core.data.loading import Dataset
+    from core.training.split import split_indices
+
+    texts = [f"word{i} other{i % 3}" for i in range(40)]
+    labels = ["a"] * 30 + ["b"] * 10  # 75 % one class
+    ds = Dataset.from_lists(texts, labels)
+    config = TrainConfig(epochs=1, batch_size=8)
+    run_id = train_run(ds, config, store).run_id
+    _, val = split_indices(ds.labels, config)
+    expected = np.bincount(ds.labels[val]).max() / len(val)
+    assert store.get_run(run_id).info["majority_baseline"] == pytest.approx(expected)
+    assert 0.7 <= expected <= 0.8  # the split is stratified

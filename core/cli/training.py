@@ -21,16 +21,27 @@ TRAIN_OPTIONS = {
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
     """The labelled-text file and its column choice (shared by train and experiment)."""
+    from core.data.loading import LoadConfig
+
     p.add_argument("data", help="labelled text: CSV, TSV, JSONL, Parquet, XLSX or fastText format")
     p.add_argument("--text-column")
     p.add_argument("--label-column")
+    add_config_options(p, LoadConfig, {"max_text_tokens": "words kept per text; longer "
+                                                          "texts are cut and counted"})
 
 
 def load_data(args: argparse.Namespace):
+    """The data set; a line on stderr says how many texts were cut, and at what length."""
     from core.data.loading import LoadConfig, load_dataset
 
-    return load_dataset(Path(args.data), config=LoadConfig(
-        text_column=args.text_column, label_column=args.label_column))
+    config = LoadConfig(text_column=args.text_column, label_column=args.label_column,
+                        max_text_tokens=args.max_text_tokens)
+    dataset = load_dataset(Path(args.data), config=config)
+    if dataset.report.n_truncated:
+        sys.stderr.write(f"note: {dataset.report.n_truncated:,} texts were longer than "
+                         f"{config.max_text_tokens:,} words and were cut there "
+                         "(--max-text-tokens)\n")
+    return dataset
 
 
 def _configure_train(p: argparse.ArgumentParser) -> None:

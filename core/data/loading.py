@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,10 @@ class LoadConfig:
     label_column: str | None = None
     max_bytes: int = bounded(200 * 1024 * 1024, 1, 2**40)
     max_rows: int = bounded(1_000_000, 1, 100_000_000)
-    max_text_chars: int = bounded(5_000, 1, 10_000_000)
+    # Texts are cut at a number of words, so reviews and speeches stay whole; the character
+    # cap only bounds a text without spaces (memory), far above any real document.
+    max_text_tokens: int = bounded(20_000, 1, 10_000_000)
+    max_text_chars: int = bounded(1_000_000, 1, 100_000_000)
     max_classes: int = bounded(100, 2, 10_000)
     min_rows: int = bounded(10, 2, 100_000_000)
     drop_duplicates: bool = False
@@ -803,9 +807,25 @@ def _clean(texts: pd.Series, labels: pd.Series,
     return kept_t, kept_l, dropped
 
 
-def _truncate(texts: list[str], max_chars: int) -> tuple[list[str], int]:
-    n = sum(len(t) > max_chars for t in texts)
-    return ([t[:max_chars] for t in texts] if n else texts), n
+_WORD = re.compile(r"\S+")
+
+
+def _cut(text: str, max_words: int, max_chars: int) -> str:
+    text = text[:max_chars]
+    if len(text) <= max_words:  # fewer characters than the cap: fewer words too
+        return text
+    for n, match in enumerate(_WORD.finditer(text), start=1):
+        if n == max_words:
+            return text[: match.end()]
+    return text
+
+
+def _truncate(texts: list[str], max_words: int, max_chars: int) -> tuple[list[str], int]:
+    """Texts cut after ``max_words`` whitespace-separated words (and ``max_chars``
+    characters), and how many were cut."""
+    cut = [_cut(t, max_words, max_chars) for t in texts]
+    n = sum(len(a) != len(b) for a, b in zip(cut, texts))
+    return (cut if n else texts), n
 
 
 def _encode(labels: list[str]) -> tuple[tuple[str, ...], np.ndarray]:
@@ -847,7 +867,7 @@ def load_dataset(source: Path | str | bytes, filename: str | None = None,
     text_col, label_col = _choose_columns(parsed, config)
     texts, labels, dropped = _clean(parsed.df[text_col], parsed.df[label_col],
                                     config.drop_duplicates)
-    texts, n_truncated = _truncate(texts, config.max_text_chars)
+    texts, n_truncated = _truncate(texts, config.max_text_tokens, config.max_text_chars)
     classes, codes = _encode(labels)
     n_read = len(parsed.df)
     _check_rows(len(texts), n_read, dropped, classes, label_col, config)

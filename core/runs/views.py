@@ -202,12 +202,20 @@ def _mean_pretrained_docs(store: RunStore, run_id: str, docs: pd.DataFrame,
     return np.asarray(project_pretrained(vectors, reference, config).coords[0])
 
 
-def comparison(store: RunStore, run_id: str, cached_only: bool = True, progress=None):
-    """The run's comparison with GloVe (core.runs.comparison defaults), or None if not computed."""
+def comparison(store: RunStore, run_id: str, cached_only: bool = True, progress=None,
+               against: str = "glove"):
+    """The run's comparison with GloVe, or with its own init vectors (``against="init"``;
+    core.runs.comparison defaults otherwise), or None if not computed."""
     from core.runs.comparison import CompareConfig, compare_run
 
-    return compare_run(store, run_id, CompareConfig(), cached_only=cached_only,
+    return compare_run(store, run_id, CompareConfig(against=against), cached_only=cached_only,
                        progress=progress)
+
+
+def compares_with_init(store: RunStore, run_id: str) -> bool:
+    """Runs that started from vectors of their own (word2vec on the texts, a user's file) are
+    also compared with those, not only with GloVe."""
+    return str(store.get_run(run_id).config.get("init")) not in ("random", "glove")
 
 
 def finalize(store: RunStore, run_id: str, method: str = "umap",
@@ -220,6 +228,9 @@ def finalize(store: RunStore, run_id: str, method: str = "umap",
                                                     n_words=n_words)),
              ("documents", lambda: document_views(store, run_id, method, cached_only=False)),
              ("comparison", lambda: comparison(store, run_id, cached_only=False))]
+    if compares_with_init(store, run_id):
+        steps.append(("comparison_init", lambda: comparison(store, run_id, cached_only=False,
+                                                            against="init")))
     seconds: dict[str, float] = {}
     store.update_info(run_id, views="computing", views_method=method)
     for name, step in steps:

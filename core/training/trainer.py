@@ -394,7 +394,11 @@ def _save_inputs(store: RunStore, run_id: str, dataset, prep: Prepared) -> None:
 
 
 def _start_info(dataset, prep: Prepared, dim: int) -> dict[str, Any]:
+    val_labels = np.asarray(dataset.labels)[prep.val_idx]
+    # accuracy of always answering the most frequent validation class: the floor to beat
+    majority = float(np.bincount(val_labels).max() / len(val_labels)) if len(val_labels) else None
     return {"n_train": int(len(prep.train_idx)), "n_val": int(len(prep.val_idx)),
+            "majority_baseline": majority,
             "vocab_size": len(prep.vocab), "dim": dim, "classes": list(dataset.classes),
             "pretrained_coverage": prep.coverage, "n_docs": int(len(prep.doc_idx)),
             "n_in_pretrained": int(prep.in_pretrained.sum())}

@@ -38,7 +38,8 @@ if pending:
 evo, pre = views
 if space == "init" and pre.method.endswith("pca") and run.info.get("views_method") != "pca":
     st.caption("PCA layout: the UMAP layout of the init vectors is not precomputed.")
-comp = services.attempt(runviews.comparison, services.store(), run.run_id)
+comp = services.attempt(runviews.comparison, services.store(), run.run_id, against=space)
+name = {"glove": "GloVe", "init": "its init vectors"}[space]  # every measure below is against it
 if comp is None:
     st.info("The neighbour measures are being computed; this page updates by itself."
             if pending else "The neighbour measures are computed for finished runs only.")
@@ -56,10 +57,11 @@ hover = [f"<b>{charts.text(w)}</b> · trained on {c:,}×" for w, c in zip(words,
 z = table.filter(like="z_").abs().max(axis=1)
 default = table.assign(z=z)[table["seen"]].nlargest(100, "train_count").nlargest(1, "z")
 default = default["word"].tolist()
-choices = list(dict.fromkeys(words + table["word"].tolist()))
+choices = services.attempt(services.vocabulary_words, run.run_id) or sorted(set(words))
 word = st.selectbox("Word", choices, key=state.W_CMP_WORD, placeholder="type a word…",
-                    index=choices.index(default[0]) if default else None,
-                    help="The most frequent words come first; type to search all of them.")
+                    index=choices.index(default[0]) if default else None, filter_mode="prefix",
+                    help="Every word of the run's vocabulary, alphabetically: typing a word "
+                         "lists it first, then the longer words it begins.")
 row = by_word.loc[word] if word in by_word.index else None
 position = {w: i for i, w in enumerate(words)}
 focus = position.get(word)
@@ -67,8 +69,6 @@ left, right = st.columns(2)
 for col, xy, title, key in ((left, evo.coords[t], f"Learned — {labels[t]}", "neighbors"),
                             (right, pre.coords[0], SPACES[space], "neighbors_pretrained")):
     near = [] if row is None or key not in row else list(row[key])
-    if space == "init" and key == "neighbors_pretrained":
-        near = []  # the comparison's neighbour lists are GloVe's, not the init space's
     col.plotly_chart(charts.word_map(xy, words, seen, title, hover, focus,
                                      [position[w] for w in near if w in position]),
                      key=f"map_{key}")
@@ -78,14 +78,14 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout; orange words never occur
 if word is None:
     st.info("Pick a word to see its nearest neighbours in both spaces.")
 elif row is None:
-    st.info(f"'{services.plain(word)}' is not among the compared words (GloVe does not know it), so it has "
-            "no neighbour list.")
+    st.info(f"'{services.plain(word)}' is not among the compared words ({name} does not "
+            "have it), so it has no neighbour list.")
 else:
     st.subheader(f"Neighbours of '{services.plain(word)}'")
     st.caption(f"Trained on {int(row['train_count']):,} times · Jaccard@{comp.config.k} "
                f"overlap of the two neighbour lists: {row['jaccard']:.2f}")
     st.table(pd.DataFrame({f"learned ({labels[t]})": list(row["neighbors"]),
-                           "GloVe": list(row["neighbors_pretrained"])},
+                           name: list(row["neighbors_pretrained"])},
                           index=range(1, len(row["neighbors"]) + 1)))
     gained, lost = (", ".join(services.plain(w) for w in row[k]) or "—" for k in ("gained", "lost"))
     st.markdown(f":green[**Gained**] {gained}  \n:red[**Lost**] {lost}")
@@ -94,21 +94,21 @@ st.subheader("Which words changed")
 st.plotly_chart(charts.histogram(
     {"seen in training": table.loc[table["seen"], "jaccard"],
      "never seen": table.loc[~table["seen"], "jaccard"]},
-    f"Jaccard@{comp.config.k} with GloVe's neighbours ({labels[t]})",
-    "1 = same neighbours as GloVe, 0 = none shared",
+    f"Jaccard@{comp.config.k} with the neighbours in {name} ({labels[t]})",
+    f"1 = same neighbours as in {name}, 0 = none shared",
     bins=dict(start=-0.025, end=1.025, size=0.05)), key="jaccard_hist")
 shown = table[table["seen"]].assign(gained=lambda d: d["gained"].map(", ".join),
                                     lost=lambda d: d["lost"].map(", ".join))
 cols = ["word", "train_count", "jaccard", "gained", "lost"]
 a, b = st.columns(2)
-a.markdown("**Most changed** (fewest GloVe neighbours kept)")
+a.markdown(f"**Most changed** (fewest neighbours in {name} kept)")
 a.dataframe(shown.sort_values(["jaccard", "train_count"], ascending=[True, False])[cols].head(15),
             hide_index=True, key="most_changed")
 b.markdown("**Least changed**")
 b.dataframe(shown.sort_values(["jaccard", "train_count"], ascending=False)[cols].head(15),
             hide_index=True, key="least_changed")
-st.plotly_chart(charts.measures_figure(comp.snapshots, comp.reference, labels),
+st.plotly_chart(charts.measures_figure(comp.snapshots, comp.reference, labels, name),
                 key="measures")
 st.caption("Jaccard@k: share of a word's nearest neighbours the two spaces agree on. CKA: how "
            "alike the two spaces' geometry is. ρ: agreement with human similarity ratings "
-           "(dashed: GloVe itself on the same words).")
+           f"(dashed: {name} itself on the same words).")

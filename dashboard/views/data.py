@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.data.loading import LoadConfig
 from dashboard import services, state, widgets
 
 st.title("Data")
@@ -107,7 +108,8 @@ if n_dropped or report.n_truncated or report.notes:
         st.dataframe(pd.DataFrame({"reason": list(report.dropped), "rows": list(
             report.dropped.values())}).query("rows > 0"), hide_index=True)
     if report.n_truncated:
-        st.write(f"{report.n_truncated:,} long texts were shortened.")
+        st.write(f"{report.n_truncated:,} long texts were cut after "
+                 f"{LoadConfig().max_text_tokens:,} words (max_text_tokens).")
     for note in report.notes:
         st.write(f"Note: {services.plain(note)}")
 else:

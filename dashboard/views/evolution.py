@@ -69,9 +69,9 @@ def picture() -> None:
     """Colour, highlights and snapshot rerun only this part of the page (< 0.5 s)."""
     left, right = st.columns([1, 2])
     colour_name = left.selectbox("Colour by", list(options), key=state.W_EVO_COLOR)
-    focus_words = right.multiselect("Highlight words (with their trail over training)", words,
-                                    max_selections=8, key=state.W_EVO_WORDS,
-                                    placeholder="type a word…")
+    focus_words = right.multiselect("Highlight words (with their trail over training)",
+                                    sorted(words), max_selections=8, key=state.W_EVO_WORDS,
+                                    placeholder="type a word…", filter_mode="prefix")
     frame = -1
     if not animate and n_frames > 1:
         frame = labels.index(st.select_slider("Snapshot", labels, value=labels[-1],

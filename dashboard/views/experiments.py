@@ -89,37 +89,23 @@ exp_id = st.selectbox(
     on_change=lambda: state.put(state.EXPERIMENT, st.session_state[state.W_EXP_PICK]))
 
 
-def _gap_sentence(summary, mean: str) -> str:
-    """'With 50 texts, glove reaches 71% vs 55% from random.' from the smallest size."""
-    first = summary[summary["n_train"] == summary["n_train"].min()].dropna(subset=[mean])
-    if len(first) < 2:
-        return ""
-    best, worst = first.loc[first[mean].idxmax()], first.loc[first[mean].idxmin()]
-    prefix = mean[: -len("_mean")]
-    apart = best[f"{prefix}_low"] > worst[f"{prefix}_high"]
-    known = np.isfinite(best[f"{prefix}_low"]) and np.isfinite(worst[f"{prefix}_high"])
-    verdict = ("" if not known else " Their 95 % intervals do not overlap." if apart else
-               " Their 95 % intervals overlap: with these seeds the gap may be chance.")
-    return (f"With {charts.size_label(best['size'], best['n_train'])} training texts, "
-            f"**{charts.init_label(best['init'])}** reaches {best[mean]:.0%} against "
-            f"{worst[mean]:.0%} for **{charts.init_label(worst['init'])}**." + verdict)
-
-
 def results(exp) -> None:
     summary = exp.summary()
     if summary.empty:
         st.caption("The charts appear when the first run has finished.")
         return
-    st.plotly_chart(charts.learning_curve_figure(summary))
+    first = services.attempt(services.store().get_run, exp.results["run_id"].iloc[0])
+    floor = first.info.get("majority_baseline") if first is not None else None
+    st.plotly_chart(charts.learning_curve_figure(summary, baseline=floor))
     st.caption("Mean validation accuracy over the seeds (with several seeds, bars show the "
                "95 % interval of the mean). A gap on the left, closing to the right, is the "
                "pretrained start helping while examples are few. "
-               + _gap_sentence(summary, "acc_mean"))
+               + charts.gap_sentence(summary, "acc_mean"))
     st.plotly_chart(charts.unseen_figure(summary))
     st.caption("The same runs on only the validation documents containing a key word (one that "
                "points to a class) never seen in training; *n* is how many such documents. A "
                "random start knows nothing of these words — a GloVe start knows their "
-               "neighbours. " + _gap_sentence(summary, "unseen_mean"))
+               "neighbours. " + charts.gap_sentence(summary, "unseen_mean"))
     st.dataframe(exp.results, hide_index=True)
     st.download_button("Download results (CSV)", exp.results.to_csv(index=False),
                        file_name=f"experiment-{exp.experiment_id}.csv", mime="text/csv")

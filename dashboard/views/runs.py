@@ -84,8 +84,10 @@ pair = st.multiselect("Runs to compare", ids, default=ids[:2] if len(ids) >= 2 e
 if len(pair) == 2:
     chosen = [by_id[i] for i in pair]
     n = max(int(r.config.get("epochs", 1)) for r in chosen)
+    floors = {r.info.get("majority_baseline") for r in chosen}  # one line if they share it
     st.plotly_chart(widgets.accuracy_figure(
-        [(f"{r.run_id} ({widgets.init_name(r.config)})", r.epochs) for r in chosen], n))
+        [(f"{r.run_id} ({widgets.init_name(r.config)})", r.epochs) for r in chosen], n,
+        floors.pop() if len(floors) == 1 else None))
     numbers = pd.DataFrame([widgets.run_numbers(r, pretty=True) for r in chosen])
     st.table(numbers.set_index("run").T)
 else:

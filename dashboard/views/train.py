@@ -6,10 +6,9 @@ from functools import partial
 
 import streamlit as st
 
-from core.jobs import queue as jobs
 from core.common.checks import range_of
 from core.training.config import ARCHS, TrainConfig
-from dashboard import charts, services, state, widgets
+from dashboard import live, services, state, widgets
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
          "word2vec": "word2vec trained on your texts", "file": "Your word-vector file"}
@@ -98,76 +97,9 @@ if submitted:
             services.open_run(run_id)
 
 
-def draw(run) -> None:
-    n, done = int(run.config.get("epochs", 0)), len(run.epochs)
-    st.subheader(f"Run `{run.run_id}` — {widgets.status_text(run.status)}")
-    if run.status == "queued":
-        if services.busy_slots():
-            st.info("Waiting: another run is training now, and this machine trains one at a "
-                    "time. This run starts as soon as that one ends.")
-        else:
-            st.info("Starting the training process…")
-    elif run.status == "running" and done == 0:
-        st.info("Preparing: splitting the data, building the vocabulary, first snapshot…")
-    elif run.status == "failed":
-        st.error(f"Training failed: {run.error or 'no reason recorded'}")
-    elif run.status == "cancelled":
-        st.warning("Cancelled. The epochs finished before that are kept.")
-    if run.info.get("size_warning"):
-        st.warning(services.plain(f"Large run: {run.info['size_warning']}."))
-    st.progress(done / max(n, 1), text=f"Epoch {done}/{n}")
-    if run.epochs:
-        last = run.epochs[-1]
-        m = st.columns(3)
-        m[0].metric("Validation accuracy", f"{last['val_accuracy']:.1%}")
-        m[1].metric("Validation loss", f"{last['val_loss']:.3f}")
-        m[2].metric("Training loss", f"{last['train_loss']:.3f}")
-        left, right = st.columns(2)
-        left.plotly_chart(widgets.loss_figure(run.epochs, n))
-        right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n))
-    live_map(run)
-    if run.status in services.LIVE and st.button("Cancel this run"):
-        services.attempt(services.cancel, run.run_id)
-        st.info("Cancel requested; the run stops after the current batch.")
-
-
-def live_map(run) -> None:
-    """The embedding table itself, moving: the engine projects each new snapshot starting
-    from the previous layout, so words glide as the loss pushes them."""
-    found = run.n_snapshots and services.attempt(services.live_preview, run.run_id)
-    if not found:
-        return
-    frame, seen = found
-    label = "start" if frame.snapshot == 0 else f"snapshot {frame.snapshot}"
-    st.plotly_chart(charts.word_map(
-        frame.coords, frame.words, seen, hover=[charts.text(w) for w in frame.words],
-        title=f"Word vectors now — {label} ({frame.method.upper()}, {len(frame.words)} words)"))
-    st.caption("Each point is a row of the embedding layer. Words used in training move as the "
-               "loss updates them; words never seen in training (orange) keep their start.")
-
-
-def live_panel(run_id: str) -> None:
-    first = services.attempt(services.store().get_run, run_id)
-    if first is None:
-        return
-    live = first.status in services.LIVE
-
-    @st.fragment(run_every=1.0 if live else None)
-    def panel() -> None:
-        # refresh, not get_run: a worker killed while the server is up turns into "failed"
-        run = services.attempt(jobs.refresh, services.store(), run_id)
-        if run is None:
-            return
-        draw(run)
-        if live and run.status not in services.LIVE:
-            st.rerun()  # draw once more without the timer
-
-    panel()
-
-
 st.divider()
 active = state.get(state.ACTIVE_RUN)
 if active:
-    live_panel(active)
+    live.live_panel(active)
 else:
     st.caption("No run yet: choose the settings above and press Train.")

@@ -119,6 +119,26 @@ def test_evolution_unknown_added_word_keeps_the_chart(vpage, views_url, views_st
     screenshot(page, "v2-02b-evolution-added-word")
 
 
+def test_train_page_shows_the_final_map_of_a_fast_run(vpage, views_url, views_store):
+    """A run that ended before the engine drew its last snapshot: the Train page keeps
+    polling after "done" and shows the final map once the engine has drawn it."""
+    from core.data.loading import load_dataset
+    from core.jobs.engine import Engine
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
+
+    store = views_store[0]
+    run_id = train_run(load_dataset(REPO / "sample_data" / "sample.csv"),
+                       TrainConfig(epochs=2), store).run_id  # no engine yet: no map
+    page = vpage
+    page.goto(f"{views_url}/train?run={run_id}")
+    wait_idle(page)
+    expect(page.get_by_text("Word vectors now")).to_have_count(0)
+    Engine(store, warm=False, method="pca").tick()  # the engine catches up afterwards
+    expect(page.get_by_text("Word vectors now — snapshot 2")).to_be_visible(timeout=30_000)
+    screenshot(page, "v2-07-train-final-map")
+
+
 def test_compare_word_neighbors_are_listed(vpage, views_url, views_store):
     page = vpage
     open_view(page, views_url, "compare", views_store[1])

@@ -1,0 +1,87 @@
+"""The Train page's live panel: the active run's status, progress, curves and the embedding
+table moving, read from the run store and redrawn every second while there is news."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.jobs import queue as jobs
+from dashboard import charts, services, widgets
+
+
+def draw(run) -> None:
+    n, done = int(run.config.get("epochs", 0)), len(run.epochs)
+    st.subheader(f"Run `{run.run_id}` — {widgets.status_text(run.status)}")
+    if run.status == "queued":
+        if services.busy_slots():
+            st.info("Waiting: another run is training now, and this machine trains one at a "
+                    "time. This run starts as soon as that one ends.")
+        else:
+            st.info("Starting the training process…")
+    elif run.status == "running" and done == 0:
+        st.info("Preparing: splitting the data, building the vocabulary, first snapshot…")
+    elif run.status == "failed":
+        st.error(f"Training failed: {run.error or 'no reason recorded'}")
+    elif run.status == "cancelled":
+        st.warning("Cancelled. The epochs finished before that are kept.")
+    if run.info.get("size_warning"):
+        st.warning(services.plain(f"Large run: {run.info['size_warning']}."))
+    st.progress(done / max(n, 1), text=f"Epoch {done}/{n}")
+    if run.epochs:
+        last = run.epochs[-1]
+        m = st.columns(3)
+        m[0].metric("Validation accuracy", f"{last['val_accuracy']:.1%}")
+        m[1].metric("Validation loss", f"{last['val_loss']:.3f}")
+        m[2].metric("Training loss", f"{last['train_loss']:.3f}")
+        left, right = st.columns(2)
+        left.plotly_chart(widgets.loss_figure(run.epochs, n))
+        right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n,
+                                                   run.info.get("majority_baseline")))
+    live_map(run)
+    if run.status in services.LIVE and st.button("Cancel this run"):
+        services.attempt(services.cancel, run.run_id)
+        st.info("Cancel requested; the run stops after the current batch.")
+
+
+def live_map(run) -> None:
+    """The embedding table itself, moving: the engine projects each new snapshot starting
+    from the previous layout, so words glide as the loss pushes them."""
+    found = run.n_snapshots and services.attempt(services.live_preview, run.run_id)
+    if not found:
+        return
+    frame, seen = found
+    label = "start" if frame.snapshot == 0 else f"snapshot {frame.snapshot}"
+    st.plotly_chart(charts.word_map(
+        frame.coords, frame.words, seen, hover=[charts.text(w) for w in frame.words],
+        title=f"Word vectors now — {label} ({frame.method.upper()}, {len(frame.words)} words)"))
+    st.caption("Each point is a row of the embedding layer. Words used in training move as the "
+               "loss updates them; words never seen in training (orange) keep their start.")
+
+
+def updating(run) -> bool:
+    """Still worth polling: the run trains, or the engine has not drawn its last snapshot
+    yet (a fast run ends before the engine's last live frame exists)."""
+    if run.status in services.LIVE:
+        return True
+    if not run.n_snapshots:
+        return False
+    found = services.attempt(services.live_preview, run.run_id)
+    return not found or found[0].snapshot < run.snapshots[-1]["idx"]
+
+
+def live_panel(run_id: str) -> None:
+    first = services.attempt(services.store().get_run, run_id)
+    if first is None:
+        return
+    live = updating(first)
+
+    @st.fragment(run_every=1.0 if live else None)
+    def panel() -> None:
+        # refresh, not get_run: a worker killed while the server is up turns into "failed"
+        run = services.attempt(jobs.refresh, services.store(), run_id)
+        if run is None:
+            return
+        draw(run)
+        if live and not updating(run):
+            st.rerun()  # draw once more without the timer
+
+    panel()
