@@ -194,3 +194,27 @@ def open_app(root, monkeypatch, run_id: str | None = None):
         at.query_params["run"] = run_id
     at.run()
     return at
+
+
+@pytest.fixture
+def medium_csv(tmp_path):
+    """``medium_dataset`` written as a CSV, for commands that read a file."""
+    import pandas as pd
+
+    ds = medium_dataset()
+    path = tmp_path / "medium.csv"
+    pd.DataFrame({"text": list(ds.texts),
+                  "label": [ds.classes[i] for i in ds.labels]}).to_csv(path, index=False)
+    return path
+
+
+class NoProcess:
+    """A Popen stand-in whose pid belongs to no process: no worker starts."""
+
+    pid = 2**22 + 1
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def wait(self):
+        return 0

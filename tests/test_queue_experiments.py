@@ -18,7 +18,7 @@ from core.errors import StoreError
 from core.training.config import ExperimentConfig
 from core.training.experiments import experiment_dir, experiment_label, load_experiment
 from core.training.config import TrainConfig
-from tests.conftest import labelled
+from tests.conftest import NoProcess, labelled
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +116,7 @@ def _wait_gone(pid: int) -> None:
 
 
 def test_queued_experiment_is_never_failed_for_waiting(store, tiny, monkeypatch):
-    monkeypatch.setattr(process.subprocess, "Popen", _NoProcess)
+    monkeypatch.setattr(process.subprocess, "Popen", NoProcess)
     exp_id = jobs.submit_experiment(store, tiny, tiny_config())
     assert jobs.reconcile(store) == []  # submit may still be starting the worker
     monkeypatch.setattr(jobs, "SUBMIT_GRACE", 0.0)
@@ -124,20 +124,10 @@ def test_queued_experiment_is_never_failed_for_waiting(store, tiny, monkeypatch)
     assert load_experiment(store, exp_id).status == "queued"
 
 
-class _NoProcess:
-    """A Popen stand-in whose pid belongs to no process."""
-
-    pid = 2**22 + 1
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def wait(self):
-        return 0
 
 
 def test_worker_refuses_a_finished_experiment(store, tiny, monkeypatch):
-    monkeypatch.setattr(process.subprocess, "Popen", _NoProcess)
+    monkeypatch.setattr(process.subprocess, "Popen", NoProcess)
     exp_id = jobs.submit_experiment(store, tiny, tiny_config())
     store.set_status(exp_id, "done")
     with pytest.raises(StoreError, match="not queued"):
@@ -151,7 +141,7 @@ def test_cancel_refuses_bad_ids(store, bad_id):
 
 
 def test_worker_runs_in_process_through_the_cli(store, tiny, monkeypatch, capsys):
-    monkeypatch.setattr(process.subprocess, "Popen", _NoProcess)
+    monkeypatch.setattr(process.subprocess, "Popen", NoProcess)
     exp_id = jobs.submit_experiment(store, tiny, tiny_config(sizes=("all",)))
     code = main(["worker", exp_id, "--store", str(store.root)])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -160,7 +150,7 @@ def test_worker_runs_in_process_through_the_cli(store, tiny, monkeypatch, capsys
 
 
 def test_worker_with_impossible_size_ends_failed_with_the_reason(store, tiny, monkeypatch):
-    monkeypatch.setattr(process.subprocess, "Popen", _NoProcess)
+    monkeypatch.setattr(process.subprocess, "Popen", NoProcess)
     exp_id = jobs.submit_experiment(store, tiny, tiny_config(sizes=(5000,)))
     assert main(["worker", exp_id, "--store", str(store.root)]) == 2
     exp = load_experiment(store, exp_id)

@@ -13,7 +13,7 @@ from core.jobs import process, workers
 from core.jobs import queue as jobs
 from core.store.runstore import LIVE
 from core.training.config import TrainConfig
-from tests.conftest import labelled, wait_for_run
+from tests.conftest import NoProcess, labelled, wait_for_run
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +103,7 @@ def test_cancel_of_a_queued_job_needs_no_worker(store, monkeypatch):
 
 
 def test_an_in_process_worker_serves_the_whole_queue_oldest_first(store, monkeypatch):
-    monkeypatch.setattr(process.subprocess, "Popen", _NoProcess)
+    monkeypatch.setattr(process.subprocess, "Popen", NoProcess)
     ids = [jobs.submit_run(store, labelled(3), FAST) for _ in range(3)]
     jobs.cancel(store, ids[1])
     done = workers.serve(store, 1)
@@ -112,13 +112,3 @@ def test_an_in_process_worker_serves_the_whole_queue_oldest_first(store, monkeyp
     assert workers.serve(store, 1) == []  # nothing left
 
 
-class _NoProcess:
-    """A Popen stand-in: no worker process starts."""
-
-    pid = 2**22 + 1
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def wait(self):
-        return 0

@@ -31,15 +31,6 @@ def _runs(root) -> list[dict]:
     return [json.loads(line) for line in res.stdout.splitlines()]
 
 
-@pytest.fixture
-def medium_csv(tmp_path):
-    ds = medium_dataset()
-    path = tmp_path / "medium.csv"
-    import pandas as pd
-
-    pd.DataFrame({"text": list(ds.texts),
-                  "label": [ds.classes[i] for i in ds.labels]}).to_csv(path, index=False)
-    return path
 
 
 def _start_training(csv, root) -> tuple[subprocess.Popen, str]:

@@ -208,15 +208,6 @@ def small_disk(tmp_path):
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-@pytest.fixture
-def medium_csv(tmp_path):
-    import pandas as pd
-
-    ds = medium_dataset()
-    path = tmp_path / "medium.csv"
-    pd.DataFrame({"text": list(ds.texts),
-                  "label": [ds.classes[i] for i in ds.labels]}).to_csv(path, index=False)
-    return path
 
 
 def _runs(root) -> list[dict]:
