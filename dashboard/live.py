@@ -8,7 +8,12 @@ from core.jobs import queue as jobs
 from dashboard import charts, services, widgets
 
 
-def draw(run) -> None:
+def preview(run):
+    """The engine's newest 2-D frame of this run with the words' seen flags, or None."""
+    return (services.attempt(services.live_preview, run.run_id) if run.n_snapshots else None)
+
+
+def draw(run, found) -> None:
     n, done = int(run.config.get("epochs", 0)), len(run.epochs)
     st.subheader(f"Run `{run.run_id}` — {widgets.status_text(run.status)}")
     if run.status == "queued":
@@ -36,16 +41,15 @@ def draw(run) -> None:
         left.plotly_chart(widgets.loss_figure(run.epochs, n))
         right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n,
                                                    run.info.get("majority_baseline")))
-    live_map(run)
+    live_map(found)
     if run.status in services.LIVE and st.button("Cancel this run"):
         services.attempt(services.cancel, run.run_id)
         st.info("Cancel requested; the run stops after the current batch.")
 
 
-def live_map(run) -> None:
+def live_map(found) -> None:
     """The embedding table itself, moving: the engine projects each new snapshot starting
     from the previous layout, so words glide as the loss pushes them."""
-    found = run.n_snapshots and services.attempt(services.live_preview, run.run_id)
     if not found:
         return
     frame, seen = found
@@ -57,14 +61,13 @@ def live_map(run) -> None:
                "loss updates them; words never seen in training (orange) keep their start.")
 
 
-def updating(run) -> bool:
+def updating(run, found) -> bool:
     """Still worth polling: the run trains, or the engine has not drawn its last snapshot
-    yet (a fast run ends before the engine's last live frame exists)."""
+    (``found``, the frame drawn now) yet: a fast run ends before its last live frame exists."""
     if run.status in services.LIVE:
         return True
     if not run.n_snapshots:
         return False
-    found = services.attempt(services.live_preview, run.run_id)
     return not found or found[0].snapshot < run.snapshots[-1]["idx"]
 
 
@@ -72,7 +75,7 @@ def live_panel(run_id: str) -> None:
     first = services.attempt(services.store().get_run, run_id)
     if first is None:
         return
-    live = updating(first)
+    live = updating(first, preview(first))
 
     @st.fragment(run_every=1.0 if live else None)
     def panel() -> None:
@@ -80,8 +83,9 @@ def live_panel(run_id: str) -> None:
         run = services.attempt(jobs.refresh, services.store(), run_id)
         if run is None:
             return
-        draw(run)
-        if live and not updating(run):
+        found = preview(run)  # read once per redraw, for the map and the polling rule
+        draw(run, found)
+        if live and not updating(run, found):
             st.rerun()  # draw once more without the timer
 
     panel()

@@ -212,10 +212,10 @@ def _with_extra_words(store: RunStore, run_id: str, base: RunProjection, tokens:
         return base
     index = {w: i for i, w in enumerate(tokens)}
     extra = np.array([index[w] for w in new], dtype=np.int64)
-    snaps = store.get_run(run_id).snapshots
-    placed = projection.place_rows(
-        [_snapshot_rows(store, run_id, s["idx"], base.rows) for s in snaps], base.coords,
-        [_snapshot_rows(store, run_id, s["idx"], extra) for s in snaps])
+    tables = [np.asarray(store.load_snapshot(run_id, s["idx"]), dtype=np.float32)
+              for s in store.get_run(run_id).snapshots]  # each read once, for both row sets
+    placed = projection.place_rows([m[base.rows] for m in tables], base.coords,
+                                   [m[extra] for m in tables])
     coords = tuple(np.concatenate([c, p]) for c, p in zip(base.coords, placed))
     return dataclasses.replace(base, rows=np.concatenate([base.rows, extra]),
                                words=base.words + new, coords=coords)
