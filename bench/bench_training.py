@@ -2,6 +2,9 @@
 
     python bench/bench_training.py            # 3 seeds x {5, 10} epochs x {torch, fastText}
     python bench/bench_training.py --quick    # 1 seed, 2 epochs: a smoke run
+    git archive HEAD | tar -x -C /tmp/before  # then: --before /tmp/before --systems
+    python bench/bench_training.py --epochs-list 5 --before /tmp/before --systems \
+        torch-before-cold torch-before-warm torch-cold torch-warm fasttext  # same run
     pip install -r bench/requirements-bench.txt   # fastText, for the bench only
 
 Both systems see the same tokens (``core.data.text.tokenize``) and the same seeded, stratified
@@ -15,6 +18,11 @@ tokens/s = training tokens (core tokenizer, one pass) x epochs / training second
 the "loop" figure uses the bare loop time, "run" the whole ``train_run`` call, for fastText
 the ``train_supervised`` call (reading the file and building its dictionary included).
 Timings vary 30-50 % on the shared 2-core machines: read medians and the same-run ratio.
+
+torch-cold / torch-warm: the first run on the data (empty tokenised-corpus cache in the
+store) and a later one (cache filled; ``core.training.corpus``); both with early stopping off,
+so every system trains every epoch. Imports (torch, gensim, sklearn's model_selection) are
+timed apart: a fresh worker pays them once, before the run.
 """
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,7 +41,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# BENCH_REPO: another checkout whose core/ the torch worker imports (the "before" code)
+sys.path.insert(0, os.environ.get("BENCH_REPO", str(REPO)))
 from shared_data import load_dataset  # noqa: E402
 THREADS = 2
 DIM = 50
@@ -73,11 +83,13 @@ def write_split(ds, seed: int, folder: Path) -> dict:
             "train_tokens": int(sum(len(tokens[i]) for i in train))}
 
 
-def run_worker(system: str, seed: int, epochs: int, folder: Path, extra: list[str]) -> dict:
+def run_worker(system: str, seed: int, epochs: int, folder: Path, extra: list[str],
+               repo: Path | None = None) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", system, "--seed",
            str(seed), "--epochs", str(epochs), "--folder", str(folder), *extra]
-    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS)}
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS),
+           "BENCH_REPO": str(repo or REPO)}
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=repo or REPO)
     if out.returncode != 0:
         raise RuntimeError(f"{system} worker failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -86,16 +98,17 @@ def run_worker(system: str, seed: int, epochs: int, folder: Path, extra: list[st
 # ---------------------------------------------------------------- workers (fresh processes)
 
 
-def worker_fasttext(seed: int, epochs: int, folder: Path) -> dict:
+def worker_fasttext(seed: int, epochs: int, folder: Path, threads: int = THREADS,
+                    dim: int = DIM) -> dict:
     t0 = time.perf_counter()
     import fasttext
 
     import_seconds = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    model = fasttext.train_supervised(input=str(folder / f"train_{seed}.txt"), dim=DIM,
+    model = fasttext.train_supervised(input=str(folder / f"train_{seed}.txt"), dim=dim,
                                       epoch=epochs, lr=0.1, wordNgrams=1, minCount=1,
-                                      thread=THREADS, seed=seed, verbose=0)
+                                      thread=threads, seed=seed, verbose=0)
     seconds = time.perf_counter() - t0
     n, precision, _ = model.test(str(folder / f"valid_{seed}.txt"))
     # one label per line and k=1: precision@1 is the accuracy
@@ -111,6 +124,8 @@ def worker_torch(seed: int, epochs: int, folder: Path, args) -> dict:
     t0 = time.perf_counter()
     import torch
 
+    import sklearn.model_selection  # noqa: F401  (the split's; imported by every worker too)
+
     import core.vectors.pretrained  # noqa: F401
     from core.store.runstore import RunStore
     from core.training.config import TrainConfig
@@ -121,15 +136,19 @@ def worker_torch(seed: int, epochs: int, folder: Path, args) -> dict:
     torch.set_num_threads(THREADS)
     ds = load_dataset()
     overrides = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr)) if v}
-    config = TrainConfig(arch="bag", dim=DIM, init="random", epochs=epochs, seed=seed,
+    if "early_stopping" in TrainConfig.__dataclass_fields__:
+        overrides["early_stopping"] = False  # a speed bench: every system runs all epochs
+    config = TrainConfig(arch="bag", dim=DIM, init=args.init, epochs=epochs, seed=seed,
                          val_fraction=0.2, **overrides)
+    # --store: a store kept between workers, so a later run finds the tokenised-corpus cache
     with tempfile.TemporaryDirectory() as tmp:
-        store = RunStore(Path(tmp) / "runs")
+        store = RunStore(args.store or Path(tmp) / "runs")
         t0 = time.perf_counter()
         summary = train_run(ds, config, store)
         seconds = time.perf_counter() - t0
         run = store.get_run(summary.run_id)
         val = np.asarray(store.load_array(summary.run_id, "split_val"))
+        store.delete_run(summary.run_id)
     if not np.array_equal(val, np.load(folder / f"val_{seed}.npy")):
         raise RuntimeError("torch run used a different validation split than fastText")
     loop = [e.get("loop_seconds", e["seconds"]) for e in run.epochs]
@@ -157,16 +176,37 @@ def table(results: dict, epochs_list: list[int]) -> str:
                      f"| {tps_loop / 1e6:.2f}M | {median(rows, 'val_accuracy'):.4f} "
                      f"| {median(rows, 'peak_mb'):.0f} | {median(rows, 'import_seconds'):.1f} |")
     lines.append("")
+    torches = sorted({system for system, _ in results if system != "fasttext"})
     for epochs in epochs_list:
-        t, f = results.get(("torch", epochs)), results.get(("fasttext", epochs))
-        if t and f:
+        f = results.get(("fasttext", epochs))
+        for system in torches:
+            t = results.get((system, epochs))
+            if not (t and f):
+                continue
             ratios = [f_["run_seconds"] / t_["run_seconds"] for t_, f_ in zip(t, f)]
             loop = [f_["run_seconds"] / t_["loop_seconds"] for t_, f_ in zip(t, f)]
             gap = [100 * (f_["val_accuracy"] - t_["val_accuracy"]) for t_, f_ in zip(t, f)]
-            lines.append(f"- {epochs} epochs: torch/fastText tokens/s, median of per-seed ratios: "
-                         f"run {statistics.median(ratios):.2f}, loop {statistics.median(loop):.2f}; "
-                         f"accuracy gap (fastText - torch) {statistics.median(gap):+.2f} points")
+            lines.append(f"- {epochs} epochs, {system}/fastText tokens/s, median of per-seed "
+                         f"ratios: run {statistics.median(ratios):.2f}, loop "
+                         f"{statistics.median(loop):.2f}; accuracy gap (fastText - torch) "
+                         f"{statistics.median(gap):+.2f} points")
     return "\n".join(lines)
+
+
+def run_system(system: str, seed: int, epochs: int, folder: Path, extra: list[str],
+               before: Path | None) -> dict:
+    """One measurement. torch-*: the code of this checkout; torch-before-*: the code of
+    ``before``. Each keeps its own store between workers; ``-cold`` empties its
+    tokenised-corpus cache first, ``-warm`` reuses it (run right after a cold one, or any
+    earlier run, filled it); plain ``torch-before`` keeps the cache as it is."""
+    if system == "fasttext":
+        return run_worker("fasttext", seed, epochs, folder, extra)
+    is_before = system.startswith("torch-before")
+    store = folder / ("store-torch-before" if is_before else "store-torch")
+    if system.endswith("-cold"):
+        shutil.rmtree(store / "cache", ignore_errors=True)
+    return run_worker("torch", seed, epochs, folder, extra + [f"--store={store}"],
+                      before if is_before else None)
 
 
 def main() -> None:
@@ -174,23 +214,32 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="1 seed, 2 epochs")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs-list", type=int, nargs="+", default=[5, 10])
-    p.add_argument("--systems", nargs="+", default=["torch", "fasttext"])
+    p.add_argument("--systems", nargs="+", default=["torch-cold", "torch-warm", "fasttext"],
+                   help="torch-cold: empty tokenised-corpus cache; torch-warm: the run after "
+                        "it, cache filled; torch-before-cold / torch-before-warm: the same "
+                        "with the code of --before")
+    p.add_argument("--before", type=Path, help="a checkout of the code to compare with "
+                                               "(e.g. `git archive HEAD | tar -x -C DIR`)")
+    p.add_argument("--init", default="random", help="torch init (default random)")
+    p.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--batch-size", type=int, default=0, help="torch override (0 = default)")
     p.add_argument("--lr", type=float, default=0.0, help="torch override (0 = default)")
     p.add_argument("--worker", choices=["torch", "fasttext"], help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--epochs", type=int, default=5, help=argparse.SUPPRESS)
     p.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--ft-threads", type=int, default=THREADS, help=argparse.SUPPRESS)
+    p.add_argument("--ft-dim", type=int, default=DIM, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        fn = worker_fasttext if args.worker == "fasttext" else None
-        res = fn(args.seed, args.epochs, args.folder) if fn else \
-            worker_torch(args.seed, args.epochs, args.folder, args)
+        res = (worker_fasttext(args.seed, args.epochs, args.folder, args.ft_threads, args.ft_dim)
+               if args.worker == "fasttext" else
+               worker_torch(args.seed, args.epochs, args.folder, args))
         print(json.dumps(res))
         return
     if args.quick:
         args.seeds, args.epochs_list = args.seeds[:1], [2]
-    extra = [f"--batch-size={args.batch_size}", f"--lr={args.lr}"]
+    extra = [f"--batch-size={args.batch_size}", f"--lr={args.lr}", f"--init={args.init}"]
     ds = load_dataset()
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -200,7 +249,7 @@ def main() -> None:
         for seed, fact in zip(args.seeds, facts):
             for epochs in args.epochs_list:
                 for system in args.systems:  # interleaved, so drifting load hits both alike
-                    res = run_worker(system, seed, epochs, folder, extra)
+                    res = run_system(system, seed, epochs, folder, extra, args.before)
                     res["tokens_per_s"] = fact["train_tokens"] * epochs / res["run_seconds"]
                     res["loop_tokens_per_s"] = fact["train_tokens"] * epochs / res["loop_seconds"]
                     results.setdefault((system, epochs), []).append(res)

@@ -68,3 +68,21 @@ def test_two_runs_and_every_class_keep_their_own_colour():
     bars = widgets.class_balance_figure(summary).data[0]
     docs = charts.document_map(np.zeros((2, 2)), ["neg", "pos"], ["neg", "pos"], ["a", "b"], "t")
     assert list(bars.marker.color) == [t.marker.color for t in docs.data]
+
+
+def test_loss_and_accuracy_charts_mark_the_best_epoch_and_early_stopping():
+    from dashboard import widgets
+
+    epochs = [{"epoch": 1, "train_loss": 0.6, "val_loss": 0.5, "val_accuracy": 0.7},
+              {"epoch": 2, "train_loss": 0.4, "val_loss": 0.3, "val_accuracy": 0.8},
+              {"epoch": 3, "train_loss": 0.3, "val_loss": 0.4, "val_accuracy": 0.9,
+               "stopped_early": True}]
+    for fig in (widgets.loss_figure(epochs, 10),
+                widgets.accuracy_figure([("validation accuracy", epochs)], 10)):
+        (line,) = [s for s in fig.layout.shapes if s.x0 == s.x1]
+        assert line.x0 == 2  # lowest validation loss, not highest accuracy
+        assert [a.text for a in fig.layout.annotations] == ["best epoch 2"]
+        assert "stopped early at epoch 3" in fig.layout.title.text
+    ran_out = [dict(e, stopped_early=False) for e in epochs]
+    assert "stopped early" not in widgets.loss_figure(ran_out, 3).layout.title.text
+    assert not widgets.loss_figure([], 3).layout.shapes  # nothing to mark yet

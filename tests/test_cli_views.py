@@ -50,6 +50,10 @@ def test_compare_against_init(vector_run, capsys):
     code, out, _ = _run(["compare", run_id, "--against", "init", "--k", "2", "--words", "10",
                          "--store", str(store.root)], capsys)
     assert code == 0 and _last_json(out)["snapshots"][0]["mean_jaccard"] == pytest.approx(1.0)
+    updates = _last_json(out)["updates"]
+    assert [u["snapshot"] for u in updates] == [0, 1, 2]
+    assert updates[0]["words_updated"] == 0 and updates[0]["median_updates"] == 0
+    assert 0 < updates[1]["words_updated"] <= updates[2]["words_updated"] <= 10
 
 
 @pytest.mark.parametrize("fmt, names", [

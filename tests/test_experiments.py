@@ -64,8 +64,36 @@ def test_one_row_per_init_size_seed(finished, vec_file):
     assert (results["status"] == "done").all()
     assert results.groupby("size")["n_train"].unique().map(list).to_dict() == {
         "4": [4], "all": [16]}
-    assert results["val_accuracy"].between(0, 1).all()
-    assert (results["best_val_accuracy"] >= results["val_accuracy"]).all()
+    assert results["best_epoch_accuracy"].between(0, 1).all()
+    assert results["last_epoch_accuracy"].between(0, 1).all()
+
+
+def test_runs_are_scored_at_their_best_epoch(finished):
+    """The score is the accuracy at the lowest validation loss (RunInfo.best), not the last
+    epoch's and not the highest accuracy; the last epoch's is kept beside it."""
+    store, _, results, _ = finished
+    for row in results.to_dict("records"):
+        run = store.get_run(row["run_id"])
+        losses = [e["val_loss"] for e in run.epochs]
+        best = int(np.argmin(losses))
+        assert row["best_epoch"] == best + 1 and row["epochs_run"] == len(run.epochs)
+        assert row["best_epoch_accuracy"] == run.epochs[best]["val_accuracy"]
+        assert row["last_epoch_accuracy"] == run.epochs[-1]["val_accuracy"]
+
+
+def test_results_stored_before_best_epoch_scoring_are_rescored(finished):
+    from core.training.experiments import _migrate_results
+
+    store, _, results, _ = finished
+    old = results.rename(columns={"last_epoch_accuracy": "val_accuracy"}).drop(
+        columns=["best_epoch_accuracy", "epochs_run"])
+    old["best_val_accuracy"] = old["val_accuracy"]
+    old.loc[0, "run_id"] = "20200101-000000-abcdef"  # a run deleted since
+    migrated = _migrate_results(store, old)
+    assert list(migrated.columns) == list(results.columns)
+    pd.testing.assert_frame_equal(migrated.iloc[1:].reset_index(drop=True),
+                                  results.iloc[1:].reset_index(drop=True), check_dtype=False)
+    assert migrated.loc[0, "best_epoch_accuracy"] == results.loc[0, "last_epoch_accuracy"]
 
 
 def test_summary_one_row_per_init_and_size(finished):
@@ -75,8 +103,9 @@ def test_summary_one_row_per_init_and_size(finished):
     assert (summary["runs"] == 2).all()
     first = results[(results["init"] == "random") & (results["size"] == "4")]
     row = summary[(summary["init"] == "random") & (summary["size"] == "4")].iloc[0]
-    assert row["acc_mean"] == pytest.approx(first["val_accuracy"].mean())
-    assert row["acc_std"] == pytest.approx(first["val_accuracy"].std())
+    assert row["acc_mean"] == pytest.approx(first["best_epoch_accuracy"].mean())
+    assert row["acc_std"] == pytest.approx(first["best_epoch_accuracy"].std())
+    assert row["last_mean"] == pytest.approx(first["last_epoch_accuracy"].mean())
 
 
 def test_validation_set_identical_and_training_subsets_nested(finished, tiny):
@@ -230,7 +259,8 @@ def test_unseen_word_accuracy_matches_stored_accuracy(finished):
     for run_id in results["run_id"]:
         u = unseen_word_accuracy(store, run_id)
         run = store.get_run(run_id)
-        assert u["accuracy"] == pytest.approx(run.epochs[-1]["val_accuracy"])
+        # the stored predictions are the best epoch's (the one the run is scored at)
+        assert u["accuracy"] == pytest.approx(run.best()["val_accuracy"])
         assert u["n_unseen"] + u["n_seen"] == u["n_val"] == 4
         assert u["n_unseen"] <= u["n_unseen_any"]
     by_size = results.groupby("size")["n_unseen_any"].mean()

@@ -215,3 +215,28 @@ def test_export_into_a_file_is_refused(vector_run, tmp_path):
     with pytest.raises(ExplorerError, match=r"cannot write the export into"):
         export.export_run(store, run_id, "word2vec", path / "sub")
     assert path.read_text() == "a file"
+
+
+@pytest.mark.parametrize("snapshot", [1, 2])
+def test_csv_updates_column_is_the_steps_that_touched_each_word(vector_run, snapshot):
+    from core.runs.updates import updates_received
+
+    store, run_id, _ = vector_run
+    table = export.csv_table(store, run_id, snapshot, SMALL)
+    tokens = store.load_vocab(run_id)["token"].tolist()
+    counts = updates_received(store, run_id, snapshot)
+    expected = [counts[tokens.index(w)] for w in table["word"]]
+    assert table["updates"].tolist() == expected
+    assert table["updates"].max() > 0
+
+
+def test_csv_of_a_run_without_counts_has_no_updates_column(tiny_dataset, tmp_path):
+    from core.store.runstore import RunStore
+    from core.training.config import TrainConfig
+    from core.training.trainer import train_run
+
+    store = RunStore(tmp_path / "runs")
+    run_id = train_run(tiny_dataset, TrainConfig(epochs=1, batch_size=4), store).run_id
+    for path in (store.run_dir(run_id) / "snapshots").glob("updates_*.npy"):
+        path.unlink()  # as a run trained before the counts existed
+    assert "updates" not in export.csv_table(store, run_id, None, SMALL).columns

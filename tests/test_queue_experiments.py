@@ -61,7 +61,7 @@ def test_submitted_experiment_runs_to_done_in_its_own_process(store, tiny):
 
 def test_cancel_while_waiting_for_a_slot_held_by_a_training_run(store, tiny):
     big = labelled(50)
-    run_id = jobs.submit_run(store, big, TrainConfig(epochs=500, batch_size=8), max_jobs=1)
+    run_id = jobs.submit_run(store, big, TrainConfig(epochs=500, batch_size=8, early_stopping=False), max_jobs=1)
     end = time.monotonic() + 60
     while store.get_run(run_id).status != "running" and time.monotonic() < end:
         time.sleep(0.2)

@@ -29,7 +29,7 @@ def test_job_runs_to_done_in_its_own_process(store, medium_ds):
 
 
 def test_cancel_running_job(store, medium_ds):
-    run_id = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8))
+    run_id = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8, early_stopping=False))
     wait_for_run(store, run_id, lambda r: r.n_snapshots >= 1)
     jobs.cancel(store, run_id)
     run = wait_for_run(store, run_id, lambda r: r.status != "running")
@@ -37,7 +37,7 @@ def test_cancel_running_job(store, medium_ds):
 
 
 def test_second_job_queues_until_a_slot_frees(store, medium_ds):
-    first = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8), max_jobs=1)
+    first = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8, early_stopping=False), max_jobs=1)
     wait_for_run(store, first, lambda r: r.status == "running")
     second = jobs.submit_run(store, medium_ds, TrainConfig(epochs=1), max_jobs=1)
     time.sleep(2.0)
@@ -48,7 +48,7 @@ def test_second_job_queues_until_a_slot_frees(store, medium_ds):
 
 
 def test_killed_worker_is_marked_failed_and_snapshots_survive(store, medium_ds):
-    run_id = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8))
+    run_id = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8, early_stopping=False))
     run = wait_for_run(store, run_id, lambda r: r.n_snapshots >= 2)
     os.kill(run.pid, signal.SIGKILL)
     wait_for_run(store, run_id, lambda r: not psutil.pid_exists(r.pid), timeout=10)

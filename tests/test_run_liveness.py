@@ -162,7 +162,7 @@ def test_worker_sigterm_cancels_its_job_and_takes_no_next(store):
     ds = medium_dataset()
     from core.training.config import TrainConfig
 
-    first = jobs.submit_run(store, ds, TrainConfig(epochs=500, batch_size=8), max_jobs=1)
+    first = jobs.submit_run(store, ds, TrainConfig(epochs=500, batch_size=8, early_stopping=False), max_jobs=1)
     second = jobs.submit_run(store, ds, TrainConfig(epochs=1), max_jobs=1)
     run = wait_for_run(store, first, lambda r: r.n_snapshots >= 1)
     os.kill(run.pid, signal.SIGTERM)

@@ -45,8 +45,9 @@ def add_config_options(parser: argparse.ArgumentParser, cls: type,
         default = getattr(defaults, name) if defaults is not None else (
             f.default if f.default is not dataclasses.MISSING else None)
         flag = "--" + name.replace("_", "-")
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", default=default, help=help_text)
+        if isinstance(default, bool):  # --name / --no-name, so a switch that is on can go off
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=f"{help_text} (default: {'on' if default else 'off'})")
             continue
         bounds = f.metadata.get("range")
         kind = type(bounds[0]) if bounds else type(default) if default is not None else str
@@ -101,6 +102,9 @@ class ProgressBar:
         elif event.kind == "epoch":
             self.stream.write(f"\repoch {event.epoch} val_acc {event.data['val_accuracy']:.4f} "
                               f"val_loss {event.data['val_loss']:.4f}{' ' * 20}\n")
+        elif event.kind == "end" and event.data.get("stopped_early"):
+            self.stream.write(f"stopped early after epoch {event.epoch}: the validation loss "
+                              f"last improved at epoch {event.data['best_epoch']}\n")
         elif event.kind == "start":
             self.stream.write(f"run {event.run_id}: {event.data['n_train']} train / "
                               f"{event.data['n_val']} val, vocab {event.data['vocab_size']}\n")

@@ -16,6 +16,9 @@ TRAIN_OPTIONS = {
     "val_fraction": "share of the texts held out for validation",
     "snapshot_every": "also snapshot every N steps", "seed": "seed of the split and the init",
     "min_count": "drop words seen fewer times", "max_vocab": "keep at most this many words",
+    "early_stopping": "stop when the validation loss has not improved for --patience epochs",
+    "patience": "epochs without improvement before early stopping",
+    "min_delta": "smallest drop of the validation loss that counts as an improvement",
 }
 
 
@@ -73,11 +76,20 @@ def train(args: argparse.Namespace) -> int:
     from core.store.runstore import RunStore
     from core.training.trainer import train_run
 
+    from core.cli.datasets import register_file
+    from core.store.datasets import job_info
+
     config = train_config_from_args(args)
     dataset = load_data(args)
+    store = RunStore(args.store)
+    record = register_file(store, dataset, args)  # the file becomes a data set of the store
+    # the run's row exists (and names its data set) before training starts; this process
+    # holds its writer lock from here on
+    run_id = store.create_run(config.to_dict(), dataset.fingerprint(), status="running",
+                              info=job_info(dataset, record.name))
     # SIGTERM (a shutdown, `kill`) ends the run "cancelled" after the current batch.
     with sigterm_stops() as stopped:
-        summary = train_run(dataset, config, RunStore(args.store), should_stop=stopped,
+        summary = train_run(dataset, config, store, run_id=run_id, should_stop=stopped,
                             callback=_with_size_warning(None if args.quiet else ProgressBar()))
     emit_json(summary.to_dict())
     return 0 if summary.status == "done" else 1
@@ -90,6 +102,8 @@ def runs(args: argparse.Namespace) -> int:
     for run in RunStore(args.store).list_runs():
         acc = [e["val_accuracy"] for e in run.epochs]
         emit_json({"run_id": run.run_id, "status": run.status, "created": run.created,
+                   "name": run.info.get("name"), "dataset_id": run.info.get("dataset_id"),
+                   "dataset_name": run.info.get("dataset_name"),
                    "init": run.config.get("init"), "arch": run.config.get("arch"),
                    "epochs": len(run.epochs), "snapshots": run.n_snapshots,
                    "val_accuracy": acc[-1] if acc else None, "error": run.error,

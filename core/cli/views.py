@@ -26,10 +26,32 @@ def compare(args: argparse.Namespace) -> int:
     from core.store.runstore import RunStore
 
     config = CompareConfig(against=args.against, k=args.k, n_words=args.n_words)
-    result = compare_run(RunStore(args.store), args.run_id, config,
+    store = RunStore(args.store)
+    result = compare_run(store, args.run_id, config,
                          progress=snapshot_progress(f"compare {args.run_id}"))
-    emit_json(result.summary())
+    summary = result.summary()
+    _add_updates(store, args.run_id, result, summary)
+    emit_json(summary)
     return 0
+
+
+def _add_updates(store, run_id: str, result, summary: dict) -> None:
+    """Per snapshot, over the words compared: how many an optimiser step had touched so far
+    and the median number of such steps (issue 14); None for a run without counts."""
+    import numpy as np
+
+    from core.runs.updates import has_update_counts, word_updates
+
+    if not has_update_counts(store, run_id):
+        summary["updates"] = None  # this run did not record which rows each step touched
+        return
+    summary["updates"] = []
+    for row, table in zip(summary["snapshots"], result.words):
+        counts = word_updates(store, run_id, row["snapshot"], table["word"])
+        summary["updates"].append({"snapshot": row["snapshot"],
+                                   "words_updated": int((counts > 0).sum()),
+                                   "median_updates": float(np.median(counts))
+                                   if len(counts) else None})
 
 
 def _configure_export(p: argparse.ArgumentParser) -> None:

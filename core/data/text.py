@@ -5,6 +5,7 @@ tokenizer, lower-cased) so that as many tokens as possible find a pretrained vec
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections import Counter
@@ -21,6 +22,9 @@ UNK = "<unk>"
 SPECIALS = (PAD, UNK)  # rows 0 and 1 of every vocabulary; never words
 PAD_ID = 0
 UNK_ID = 1
+# Part of the key of every cached tokenised corpus (core.training.trainer.tokenised): bump it
+# whenever ``tokenize`` can return other tokens for the same text, so stale caches are unused.
+TOKENIZER_VERSION = 1
 
 # Typographic quotes and the ellipsis character become the ASCII forms that dominate GloVe's
 # training text ("'s" is far more frequent there than "’s").
@@ -94,6 +98,42 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class Corpus:
+    """Every text's tokens, stored flat: ``types`` (distinct tokens, sorted), ``ids`` (int32,
+    each token's index in ``types``, texts back to back) and ``offsets`` (n_texts + 1; text i
+    is ``ids[offsets[i]:offsets[i + 1]]``). The form the tokenised-corpus cache keeps, and the
+    one the vocabulary is built from without looking at a string per token."""
+
+    types: tuple[str, ...]
+    ids: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def from_token_lists(cls, token_lists: Sequence[Sequence[str]]) -> Corpus:
+        types = sorted({token for tokens in token_lists for token in tokens})
+        index = {token: i for i, token in enumerate(types)}
+        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=len(token_lists))
+        offsets = np.zeros(len(token_lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        ids = np.fromiter((index[t] for tokens in token_lists for t in tokens), dtype=np.int32,
+                          count=int(offsets[-1]))
+        return cls(tuple(types), ids, offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def token_lists(self) -> list[list[str]]:
+        """The texts' tokens as lists of strings (what ``tokenize`` returned)."""
+        words = np.array(self.types, dtype=object)[self.ids].tolist()
+        bounds = self.offsets.tolist()
+        return [words[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+    def type_counts(self) -> np.ndarray:
+        """Occurrences of each type over all texts."""
+        return np.bincount(self.ids, minlength=len(self.types))
+
+
 @dataclass(frozen=True)
 class VocabConfig:
     """How the vocabulary is cut: ``min_count`` and ``max_size`` apply to counts over all texts.
@@ -126,6 +166,46 @@ def _count_by_class(ids: list[np.ndarray], labels: np.ndarray, n_rows: int, n_cl
     flat_labels = np.repeat(labels, [len(a) for a in ids])
     flat = np.bincount(flat_ids * n_classes + flat_labels, minlength=n_rows * n_classes)
     return flat.reshape(n_rows, n_classes)
+
+
+def _drop_type(types: tuple[str, ...], counts: np.ndarray, token: str) -> None:
+    """Zero the count of ``token`` (a sorted ``types`` entry) so no row is made for it."""
+    at = bisect.bisect_left(types, token)
+    if at < len(types) and types[at] == token:
+        counts[at] = 0
+
+
+def vocab_frame(tokens: Sequence[str], counts: Sequence[int] | np.ndarray,
+                class_counts: Sequence[Sequence[int]] | np.ndarray | None = None,
+                train_counts: Sequence[int] | np.ndarray | None = None) -> pd.DataFrame:
+    """A run's vocabulary table, one row per token: ``token``, ``count`` (all texts),
+    ``train_count`` and ``count_<c>`` per column of ``class_counts`` (counts as int64).
+
+    ``train_count`` is the sum of ``class_counts`` when they are given (``train_counts``, if
+    also given, must equal it), else ``train_counts``, else zeros. The one writer of these
+    columns: ``Vocab.to_frame`` (the product's trainer) and ``core.track`` both use it, and
+    ``Vocab.from_frame`` reads them back.
+    """
+    n = len(tokens)
+    counts = np.asarray(counts, dtype=np.int64)
+    per_class = None if class_counts is None else np.asarray(class_counts, dtype=np.int64)
+    if counts.shape != (n,) or (per_class is not None
+                                and (per_class.ndim != 2 or len(per_class) != n)):
+        shape = None if per_class is None else per_class.shape
+        raise ValueError(f"counts {counts.shape} / class_counts {shape} do not match {n} tokens")
+    train = None if train_counts is None else np.asarray(train_counts, dtype=np.int64)
+    if per_class is not None:
+        if train is not None and not np.array_equal(train, per_class.sum(axis=1)):
+            raise ValueError("train_counts must equal the sum of class_counts per token")
+        train = per_class.sum(axis=1)
+    elif train is None:
+        train = np.zeros(n, dtype=np.int64)
+    elif train.shape != (n,):
+        raise ValueError(f"train_counts {train.shape} do not match {n} tokens")
+    frame = pd.DataFrame({"token": list(tokens), "count": counts, "train_count": train})
+    for c in range(0 if per_class is None else per_class.shape[1]):
+        frame[f"count_{c}"] = per_class[:, c]
+    return frame
 
 
 class Vocab:
@@ -207,6 +287,40 @@ class Vocab:
         ids = [_encode(stoi, token_lists[i]) for i in train_idx]
         return cls(itos, counts, _count_by_class(ids, labels[train_idx], len(itos), n_classes))
 
+    @classmethod
+    def from_corpus(cls, corpus: Corpus, train_mask: Sequence[bool] | np.ndarray,
+                    labels: Sequence[int] | np.ndarray, n_classes: int,
+                    config: VocabConfig = VocabConfig()) -> tuple[Vocab, np.ndarray]:
+        """``build`` on a ``Corpus``, with array operations instead of a string per token;
+        returns the vocabulary and every token's row id (flat, aligned with ``corpus.ids``).
+        Same vocabulary as ``build`` on ``corpus.token_lists()`` (tests check it)."""
+        train_mask = np.asarray(train_mask, dtype=bool)
+        labels = np.asarray(labels, dtype=np.int64)
+        if not (len(corpus) == len(train_mask) == len(labels)):
+            raise ValueError(f"corpus ({len(corpus)}), train_mask ({len(train_mask)}) and "
+                             f"labels ({len(labels)}) must have the same length")
+        train_labels = labels[train_mask]
+        if n_classes < 1 or (train_labels.size and not 0 <= train_labels.min() <= train_labels.max() < n_classes):
+            raise ValueError(f"n_classes must be >= 1 and training labels in 0..{n_classes - 1}")
+        totals = corpus.type_counts()
+        for special in (PAD, UNK):  # the special rows are ours, whatever the text says
+            _drop_type(corpus.types, totals, special)
+        # types are sorted, so a stable sort on -count is "count descending, then alphabetical"
+        order = np.argsort(-totals, kind="stable")
+        order = order[totals[order] >= config.min_count][: config.max_size - 2]
+        itos = (PAD, UNK) + tuple(corpus.types[i] for i in order)
+        row_of_type = np.full(len(corpus.types), UNK_ID, dtype=np.int64)
+        row_of_type[order] = np.arange(2, len(itos))
+        counts = np.zeros(len(itos), dtype=np.int64)
+        counts[2:] = totals[order]
+        counts[UNK_ID] = int(totals.sum()) - int(counts.sum())
+        rows = row_of_type[corpus.ids]
+        text_of_token = np.repeat(np.arange(len(corpus)), np.diff(corpus.offsets))
+        in_train = train_mask[text_of_token]
+        flat = rows[in_train] * n_classes + labels[text_of_token[in_train]]
+        class_counts = np.bincount(flat, minlength=len(itos) * n_classes).reshape(len(itos), n_classes)
+        return cls(itos, counts, class_counts), rows
+
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """Row ids (int64) for ``tokens``; tokens outside the vocabulary map to ``<unk>`` (1)."""
         return _encode(self.stoi, tokens)
@@ -216,12 +330,7 @@ class Vocab:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per token: token, count, train_count, count_<class> per class."""
-        frame = pd.DataFrame(
-            {"token": list(self.itos), "count": self.counts, "train_count": self.train_counts}
-        )
-        for c in range(self.n_classes):
-            frame[f"count_{c}"] = self.class_counts[:, c]
-        return frame
+        return vocab_frame(self.itos, self.counts, self.class_counts)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Vocab:
@@ -248,6 +357,24 @@ class Coverage:
     n_tokens: int
     n_types: int
     top_missing: tuple[str, ...]  # most frequent tokens without a vector (ties alphabetical)
+
+
+def corpus_coverage(corpus: Corpus, known: np.ndarray, top: int = 20) -> Coverage:
+    """``coverage`` of a ``Corpus`` whose types ``known`` (bool per type) have a vector."""
+    counts = corpus.type_counts()
+    known = np.asarray(known, dtype=bool)
+    missing = np.flatnonzero(~known)
+    # types are sorted: a stable sort on -count orders ties alphabetically, as ``coverage`` does
+    missing = missing[np.argsort(-counts[missing], kind="stable")]
+    n_tokens = int(counts.sum())
+    n_missing = int(counts[missing].sum())
+    n_types = len(corpus.types)
+    return Coverage(
+        token_share=(n_tokens - n_missing) / n_tokens if n_tokens else 0.0,
+        vocab_share=(n_types - len(missing)) / n_types if n_types else 0.0,
+        n_tokens=n_tokens, n_types=n_types,
+        top_missing=tuple(corpus.types[i] for i in missing[:top]),
+    )
 
 
 def coverage(token_lists: Iterable[Sequence[str]], kv, top: int = 20) -> Coverage:

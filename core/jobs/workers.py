@@ -23,7 +23,7 @@ def _train(store: RunStore, job: RunInfo, should_stop: StopCheck, callback) -> s
     from core.training.config import TrainConfig
     from core.training.trainer import train_run
 
-    summary = train_run(load_job_dataset(store, job), TrainConfig(**job.config), store,
+    summary = train_run(load_job_dataset(store, job), TrainConfig.from_dict(job.config), store,
                         run_id=job.run_id, callback=callback, should_stop=should_stop)
     return summary.status
 

@@ -6,7 +6,8 @@ taken from the user, so an export cannot write outside its folder.
 
 Which words: every vocabulary word except ``<pad>``/``<unk>`` for word2vec and projector; the
 CSV has the words of the run comparison (``core.runs.comparison``), because its neighbours and
-metrics are only computed for those.
+metrics are only computed for those; its ``updates`` column (runs that recorded them) is the
+number of optimiser steps whose batch held the word, up to the exported snapshot.
 
 Words and class names come from the user's data, so text cells of the CSV and TSV files are
 made safe for spreadsheets (``neutralise``: no cell starts a formula) and for the projector
@@ -24,6 +25,7 @@ import pandas as pd
 from core.runs import comparison as runcompare, projections
 from core.data.text import SPECIALS
 from core.runs.comparison import CompareConfig
+from core.runs.updates import word_updates
 from core.common.files import atomic_write
 from core.errors import ExplorerError
 from core.store.runstore import RunStore
@@ -155,6 +157,9 @@ def csv_table(store: RunStore, run_id: str, snapshot: int | None = None,
         xy = np.array([umap[1][i, where[r]] if r in where else (np.nan, np.nan) for r in rows])
         table.insert(5, "umap_x", xy[:, 0])
         table.insert(6, "umap_y", xy[:, 1])
+    counts = word_updates(store, run_id, i, table["word"])
+    if counts is not None:  # steps whose batch held the word, up to this snapshot (issue 14)
+        table.insert(3, "updates", counts)
     for col in runcompare.LIST_COLUMNS:
         table[col] = table[col].map(" ".join)
     return table

@@ -103,8 +103,45 @@ class RunInfo:
         step 0 and for a snapshot taken within an epoch."""
         for e in self.epochs:
             if e["epoch"] == snapshot["epoch"] and e.get("step") == snapshot["step"]:
-                return float(e["val_accuracy"])
+                return float(e.get("val_accuracy", "nan"))  # tracked runs may not give it
         return float("nan")
+
+    def best(self) -> dict[str, Any] | None:
+        """The best epoch (lowest validation loss): {"epoch", "val_accuracy", "val_loss",
+        "snapshot"} (snapshot: index taken at that epoch's end, or None), or None before any
+        epoch with a validation loss. Runs trained before the trainer recorded it (no
+        ``best_epoch`` in info) get the same rule applied to their epochs."""
+        return best_epoch(self.epochs, self.snapshots, self.info)
+
+
+def best_epoch(epochs: list[dict[str, Any]], snapshots: list[dict[str, int]],
+               info: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """``RunInfo.best`` from a run's epoch rows and snapshot rows (charts call it on the
+    epochs alone); ``info`` keys written by the trainer win over recomputing."""
+    rows = {e["epoch"]: e for e in epochs}
+    epoch = (info or {}).get("best_epoch")
+    if epoch not in rows:
+        finite = [e for e in epochs if _finite(e.get("val_loss"))]
+        if not finite:
+            return None
+        epoch = min(finite, key=lambda e: (e["val_loss"], e["epoch"]))["epoch"]
+    row = rows[epoch]
+    snapshot = (info or {}).get("best_snapshot") if (info or {}).get("best_epoch") == epoch \
+        else None
+    if snapshot is None:
+        snapshot = next((s["idx"] for s in snapshots if s["epoch"] == epoch
+                         and s["step"] == row.get("step")), None)
+    return {"epoch": int(epoch), "val_accuracy": _nan_if_none(row.get("val_accuracy")),
+            "val_loss": _nan_if_none(row.get("val_loss")), "snapshot": snapshot}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value \
+        and abs(value) != float("inf")
+
+
+def _nan_if_none(value: Any) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def new_run_id() -> str:
@@ -203,11 +240,13 @@ class RunSize:
 
 
 def planned_snapshots(epochs: int, batches_per_epoch: int, every_epoch: bool,
-                      snapshot_every: int) -> int:
-    """How many snapshots a run takes: step 0, every ``snapshot_every`` steps, and the end of
-    every epoch (``every_epoch``) or of the last one, unless a step snapshot was just taken
-    (the trainer's rule, ``trainer._snapshot_due``)."""
-    total = 1
+                      snapshot_every: int, keeps_best: bool = False) -> int:
+    """How many snapshots a run takes at most: step 0, every ``snapshot_every`` steps, and the
+    end of every epoch (``every_epoch``) or of the last one, unless a step snapshot was just
+    taken (the trainer's rule, ``trainer._snapshot_due``). ``keeps_best``: the trainer also
+    writes the best epoch's table when the mode would not (``_Trainer.hold``), at most once
+    per epoch before the last when step snapshots follow it, else once."""
+    total = _extra_best(epochs, every_epoch, snapshot_every) if keeps_best else 1
     for epoch in range(1, epochs + 1):
         end = epoch * batches_per_epoch
         if snapshot_every:
@@ -216,6 +255,13 @@ def planned_snapshots(epochs: int, batches_per_epoch: int, every_epoch: bool,
                 continue
         total += int(every_epoch or epoch == epochs)
     return total
+
+
+def _extra_best(epochs: int, every_epoch: bool, snapshot_every: int) -> int:
+    """1 (step 0) plus the most best-epoch snapshots a run writes beyond its plan."""
+    if every_epoch or epochs < 2:
+        return 1
+    return 1 + (epochs - 1 if snapshot_every else 1)
 
 
 def _mb(n: float) -> str:
@@ -545,10 +591,24 @@ class RunStore:
                                              " ORDER BY created, job_id")]
 
     def update_info(self, run_id: str, **values: Any) -> None:
-        """Merge values into the run's info dict (sizes, coverage, timings)."""
-        info = self.get_job(run_id).info
-        info.update(values)
-        self._update(run_id, info=json.dumps(info))
+        """Merge values into the run's info dict (sizes, coverage, timings). Read and write
+        are one transaction: a user renaming a run while its worker or the engine records
+        something loses neither change."""
+        check_run_id(run_id)
+        with self._db() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT info FROM jobs WHERE job_id = ?", (run_id,)).fetchone()
+                if row is None:
+                    raise StoreError(f"Run {run_id} does not exist.")
+                info = {**json.loads(row[0] or "{}"), **values}
+                db.execute("UPDATE jobs SET info = ?, updated = ? WHERE job_id = ?",
+                           (json.dumps(info), time.time(), run_id))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
 
     def request_cancel(self, run_id: str) -> None:
         self._update(run_id, cancel_requested=1)
@@ -560,10 +620,22 @@ class RunStore:
         return bool(row and row[0])
 
     def add_epoch(self, run_id: str, epoch: int, metrics: dict[str, Any]) -> None:
+        self._add_row("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
+                      (check_run_id(run_id), int(epoch), json.dumps(metrics)))
+
+    def _add_row(self, sql: str, values: tuple) -> None:
+        """Insert a run's row (``values[0]`` is its id) and mark the run updated, in one
+        connection and one transaction: each connection closed alone checkpoints SQLite's
+        log (~1.4 ms, measured), and both writes land together or not at all: on any error
+        the transaction is left open and closing the connection (``_db``) rolls it back."""
         with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
-                       (check_run_id(run_id), int(epoch), json.dumps(metrics)))
-        self._update(run_id)
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(sql, values)
+            cur = db.execute("UPDATE jobs SET updated = ? WHERE job_id = ?",
+                             (time.time(), values[0]))
+            if cur.rowcount == 0:
+                raise StoreError(f"Run {values[0]} does not exist.")
+            db.execute("COMMIT")
 
     def add_snapshot(self, run_id: str, idx: int, epoch: int, step: int,
                      embedding: np.ndarray, docvecs: np.ndarray | None = None) -> None:
@@ -571,10 +643,8 @@ class RunStore:
         self.save_array(run_id, f"snapshots/emb_{idx:04d}", embedding)
         if docvecs is not None:
             self.save_array(run_id, f"snapshots/doc_{idx:04d}", docvecs)
-        with self._db() as db:
-            db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
-                       (run_id, int(idx), int(epoch), int(step), time.time()))
-        self._update(run_id)
+        self._add_row("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?, ?, ?)",
+                      (run_id, int(idx), int(epoch), int(step), time.time()))
 
     def get_run(self, run_id: str) -> RunInfo:
         return self.get_job(run_id, "run")

@@ -38,10 +38,12 @@ from core.common.files import atomic_write
 from core.store.runstore import RunStore, check_run_id
 
 KEY_PURITY = 0.9
+# A run is scored at its best epoch (lowest validation loss, ``RunInfo.best``; its stored
+# predictions are that epoch's too), the last epoch's accuracy kept beside it.
 RESULT_COLUMNS = [
-    "run_id", "init", "size", "n_train", "seed", "status", "val_accuracy", "best_val_accuracy",
-    "best_epoch", "n_val", "unseen_accuracy", "n_unseen", "unseen_any_accuracy", "n_unseen_any",
-    "seen_accuracy", "train_seconds",
+    "run_id", "init", "size", "n_train", "seed", "status", "best_epoch_accuracy",
+    "last_epoch_accuracy", "best_epoch", "epochs_run", "n_val", "unseen_accuracy", "n_unseen",
+    "unseen_any_accuracy", "n_unseen_any", "seen_accuracy", "train_seconds",
 ]
 
 
@@ -81,19 +83,24 @@ class Plan:
     doc_idx: np.ndarray
     keys: frozenset[str]
     fingerprint: str
+    corpus: Any = None  # the TokenisedCorpus the tokens came from, handed to every run
 
     @classmethod
-    def build(cls, dataset, config: ExperimentConfig) -> Plan:
+    def build(cls, dataset, config: ExperimentConfig, store: RunStore | None = None) -> Plan:
+        """With a ``store``, the tokens come from its tokenised-corpus cache."""
         from core.data.text import tokenize
+        from core.training.corpus import tokenised
         from core.training.split import split_indices
 
         labels = np.asarray(dataset.labels)
         pool, val = split_indices(labels, config.train_config("random", None, config.split_seed))
-        tokens = [tokenize(t) for t in dataset.texts]
+        corpus = tokenised(dataset, store) if store is not None else None
+        tokens = (corpus.corpus.token_lists() if corpus is not None
+                  else [tokenize(t) for t in dataset.texts])
         rng = np.random.default_rng(config.split_seed)
         docs = np.sort(rng.choice(val, size=min(config.train.doc_sample, len(val)), replace=False))
         plan = cls(tokens, labels, len(dataset.classes), val, pool, docs,
-                   key_words(tokens, labels, len(dataset.classes)), dataset.fingerprint())
+                   key_words(tokens, labels, len(dataset.classes)), dataset.fingerprint(), corpus)
         for size in config.sizes:
             plan.n_train(size)  # refuse impossible sizes before the first run
         return plan
@@ -148,7 +155,8 @@ def train_cell(dataset, plan: Plan, config: ExperimentConfig, store: RunStore, i
     started = time.perf_counter()
     summary = train.train_run(dataset, tconf, store, run_id=run_id, callback=callback,
                               should_stop=should_stop, split=(train_idx, plan.val_idx),
-                              tokens=plan.tokens, doc_idx=plan.doc_idx)
+                              tokens=None if plan.corpus is not None else plan.tokens,
+                              corpus=plan.corpus, doc_idx=plan.doc_idx)
     if summary.status == "done":
         _save_unseen_flags(store, run_id, plan, train_idx)
     return _result_row(store, run_id, init, size, seed, time.perf_counter() - started)
@@ -157,12 +165,9 @@ def train_cell(dataset, plan: Plan, config: ExperimentConfig, store: RunStore, i
 def _result_row(store: RunStore, run_id: str, init: str, size: int | str, seed: int,
                 seconds: float) -> dict[str, Any]:
     run = store.get_run(run_id)
-    acc = [e["val_accuracy"] for e in run.epochs]
     row: dict[str, Any] = {
         "run_id": run_id, "init": init, "size": str(size), "n_train": run.info.get("n_train", 0),
-        "seed": seed, "status": run.status, "val_accuracy": acc[-1] if acc else np.nan,
-        "best_val_accuracy": max(acc) if acc else np.nan,
-        "best_epoch": int(np.argmax(acc)) + 1 if acc else 0,
+        "seed": seed, "status": run.status, **_epoch_scores(run),
         "n_val": run.info.get("n_val", 0), "train_seconds": round(seconds, 3)}
     if run.status == "done":
         u = unseen_word_accuracy(store, run_id)
@@ -170,6 +175,32 @@ def _result_row(store: RunStore, run_id: str, init: str, size: int | str, seed: 
                    unseen_any_accuracy=u["unseen_any_accuracy"], n_unseen_any=u["n_unseen_any"],
                    seen_accuracy=u["seen_accuracy"])
     return {c: row.get(c, np.nan) for c in RESULT_COLUMNS}
+
+
+def _epoch_scores(run) -> dict[str, Any]:
+    """A run's accuracy at its best epoch and at its last, which epoch was best, how many ran."""
+    best = run.best()
+    return {"best_epoch_accuracy": best["val_accuracy"] if best else np.nan,
+            "last_epoch_accuracy": run.epochs[-1]["val_accuracy"] if run.epochs else np.nan,
+            "best_epoch": best["epoch"] if best else 0, "epochs_run": len(run.epochs)}
+
+
+def _migrate_results(store: RunStore, results: pd.DataFrame) -> pd.DataFrame:
+    """Results stored before runs were scored at their best epoch (``val_accuracy`` was the
+    last epoch's, ``best_val_accuracy`` the highest of any): rescored from the runs still in
+    the store, else the last epoch's number stands in for the best."""
+    if "best_epoch_accuracy" in results or "val_accuracy" not in results:
+        return results
+    rows = []
+    for row in results.to_dict("records"):
+        row["last_epoch_accuracy"] = row.get("val_accuracy", np.nan)
+        row.update(best_epoch_accuracy=row["last_epoch_accuracy"], epochs_run=np.nan)
+        try:
+            row.update(_epoch_scores(store.get_run(row["run_id"])))
+        except StoreError:
+            pass  # the run was deleted
+        rows.append(row)
+    return pd.DataFrame(rows).reindex(columns=RESULT_COLUMNS)
 
 
 def _accuracy(hit: np.ndarray) -> float:
@@ -263,7 +294,7 @@ def load_experiment(store: RunStore, experiment_id: str) -> Experiment:
     """Read a stored experiment (queued, running, complete, cancelled or failed)."""
     folder = experiment_dir(store, experiment_id)
     job = store.get_job(experiment_id, "experiment")
-    results = (pd.read_parquet(folder / "results.parquet")
+    results = (_migrate_results(store, pd.read_parquet(folder / "results.parquet"))
                if (folder / "results.parquet").is_file() else _empty_results())
     return Experiment(experiment_id, ExperimentConfig.from_dict(job.config), job.status,
                       int(job.info.get("done", 0)), int(job.info.get("total", 0)),
@@ -284,7 +315,8 @@ def _empty_results() -> pd.DataFrame:
 
 
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
-    """Mean and (sample) standard deviation over seeds per (init, size), finished runs only,
+    """Mean and (sample) standard deviation over seeds per (init, size), finished runs only:
+    ``acc_*`` of the accuracy at each run's best epoch, ``last_*`` at its last epoch,
     with the 95 % interval of each mean (``*_low`` / ``*_high``, Student t over the seeds);
     one row per (init, size) in the order they were run."""
     done = results[results["status"] == "done"]
@@ -293,14 +325,16 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     numeric = done.astype({c: float for c in RESULT_COLUMNS[6:] if c in done})
     g = numeric.groupby(["init", "size"], sort=False)
     summary = g.agg(n_train=("n_train", "first"), runs=("run_id", "size"),
-                    acc_mean=("val_accuracy", "mean"), acc_std=("val_accuracy", "std"),
-                    best_mean=("best_val_accuracy", "mean"), best_std=("best_val_accuracy", "std"),
+                    acc_mean=("best_epoch_accuracy", "mean"),
+                    acc_std=("best_epoch_accuracy", "std"),
+                    last_mean=("last_epoch_accuracy", "mean"),
+                    last_std=("last_epoch_accuracy", "std"),
                     unseen_mean=("unseen_accuracy", "mean"), unseen_std=("unseen_accuracy", "std"),
                     n_unseen_mean=("n_unseen", "mean"),
                     unseen_any_mean=("unseen_any_accuracy", "mean"),
                     seen_mean=("seen_accuracy", "mean"),
                     seconds_mean=("train_seconds", "mean")).reset_index()
-    return _with_intervals(summary, ("acc", "best", "unseen"))
+    return _with_intervals(summary, ("acc", "last", "unseen"))
 
 
 def _with_intervals(summary: pd.DataFrame, prefixes) -> pd.DataFrame:
@@ -315,10 +349,10 @@ def _with_intervals(summary: pd.DataFrame, prefixes) -> pd.DataFrame:
 
 
 def _open(store: RunStore, dataset, config: ExperimentConfig, plan: Plan,
-          experiment_id: str | None) -> tuple[str, pd.DataFrame]:
+          experiment_id: str | None, extra: dict[str, Any]) -> tuple[str, pd.DataFrame]:
     """A new experiment in the jobs table, or the stored one to resume (same config and data
     only); returns its id and the results of the runs it already finished."""
-    info = {"total": len(config.cells()), "classes": list(dataset.classes),
+    info = {**extra, "total": len(config.cells()), "classes": list(dataset.classes),
             "n_val": int(len(plan.val_idx)), "n_pool": int(len(plan.pool))}
     try:
         old = load_experiment(store, experiment_id) if experiment_id else None
@@ -345,9 +379,11 @@ def _ordered(results: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
 def run_learning_curve(dataset, config: ExperimentConfig, store: RunStore, *,
                        callback: Callable[[ExperimentEvent], None] | None = None,
                        should_stop: Callable[[], bool] | None = None,
-                       experiment_id: str | None = None) -> pd.DataFrame:
+                       experiment_id: str | None = None,
+                       info: dict[str, Any] | None = None) -> pd.DataFrame:
     """Train every (init, size, seed) of ``config`` on one fixed validation set and return the
     results table (one row per run; ``summarize`` gives mean/std per (init, size)).
+    ``info`` goes into the experiment's job info (e.g. the data set it names).
 
     Each run is a store run labelled ``experiment:<id>``; the experiment's record and results
     are rewritten after every run under ``store.root/experiments/<id>``. Passing the id of a
@@ -357,8 +393,8 @@ def run_learning_curve(dataset, config: ExperimentConfig, store: RunStore, *,
     """
     if experiment_id is not None:
         experiment_dir(store, experiment_id)  # refuse a bad id before any work
-    plan = Plan.build(dataset, config)
-    experiment_id, results = _open(store, dataset, config, plan, experiment_id)
+    plan = Plan.build(dataset, config, store)
+    experiment_id, results = _open(store, dataset, config, plan, experiment_id, info or {})
     cells, label = config.cells(), experiment_label(experiment_id)
     finished = {(i, s, int(k)) for i, s, k in zip(results["init"], results["size"],
                                                    results["seed"])}

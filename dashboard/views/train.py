@@ -55,16 +55,23 @@ with st.form("train_form", border=True):
     batch = c.number_input("Batch size", *bounds("batch_size"), DEFAULT.batch_size,
                            placeholder="automatic")
     seed = d.number_input("Seed", *bounds("seed"), DEFAULT.seed)
-    cap = st.number_input("Use at most this many training texts (0 = all)", 0,
-                          bounds("train_size")[1], 0,
-                          help="The validation set stays the same, so capped runs compare "
-                               "fairly with full ones.")
+    a, b, c = st.columns([2, 1, 1], vertical_alignment="bottom")
+    cap = a.number_input("Use at most this many training texts (0 = all)", 0,
+                         bounds("train_size")[1], 0,
+                         help="The validation set stays the same, so capped runs compare "
+                              "fairly with full ones.")
+    stop_early = b.checkbox("Stop early", DEFAULT.early_stopping,
+                            help="End training once the validation loss has not improved "
+                                 "for the patience's number of epochs. The best epoch is "
+                                 "marked either way.")
+    patience = c.number_input("Patience (epochs)", *bounds("patience"), DEFAULT.patience)
     submitted = st.form_submit_button("Train", type="primary")
 
 settings = dict(arch=arch, dim=int(dim), init=vectors["path"] if vectors else init,
                 w2v_algorithm=algorithm, freeze=pretrained and freeze == "freeze",
                 epochs=int(epochs), lr=float(lr), seed=int(seed),
-                batch_size=int(batch) if batch else None, train_size=int(cap) or None)
+                batch_size=int(batch) if batch else None, train_size=int(cap) or None,
+                early_stopping=bool(stop_early), patience=int(patience))
 
 
 def estimate(settings: dict):

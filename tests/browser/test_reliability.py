@@ -234,7 +234,7 @@ def test_killed_worker_and_server_restart(guarded, tmp_path):
     data = load_dataset(REPO / "sample_data" / "sample.csv")
     done = jobs.submit_run(store, data, TrainConfig(epochs=2))
     wait_for_run(store, done, lambda r: r.status == "done")
-    victim = jobs.submit_run(store, data, TrainConfig(epochs=300, batch_size=4))
+    victim = jobs.submit_run(store, data, TrainConfig(epochs=300, batch_size=4, early_stopping=False))
     proc, url = serve(root, log, warm_up=False)
     try:
         page = guarded().page()

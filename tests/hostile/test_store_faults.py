@@ -132,7 +132,7 @@ def test_worker_kill_9_mid_epoch_then_restart(store, medium_ds):
 
     done = jobs.submit_run(store, medium_ds, TrainConfig(epochs=2, batch_size=64, doc_sample=10))
     assert wait_for_run(store, done, lambda r: r.status in ("done", "failed")).status == "done"
-    victim = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8, doc_sample=10))
+    victim = jobs.submit_run(store, medium_ds, TrainConfig(epochs=500, batch_size=8, early_stopping=False, doc_sample=10))
     run = wait_for_run(store, victim, lambda r: len(r.epochs) >= 2)
     time.sleep(random.Random(5).uniform(0.05, 0.5))  # somewhere inside the next epoch
     os.kill(run.pid, signal.SIGKILL)
