@@ -16,6 +16,7 @@ def preview(run):
 def draw(run, found) -> None:
     n, done = int(run.config.get("epochs", 0)), len(run.epochs)
     st.subheader(f"Run `{run.run_id}` — {widgets.status_text(run.status)}")
+    st.caption(services.plain(widgets.run_summary(run, services.parents(run))))
     if run.status == "queued":
         if services.busy_slots():
             st.info("Waiting: another run is training now, and this machine trains one at a "
@@ -34,9 +35,11 @@ def draw(run, found) -> None:
     if run.epochs:
         last = run.epochs[-1]
         m = st.columns(3)
-        m[0].metric("Validation accuracy", f"{last['val_accuracy']:.1%}")
-        m[1].metric("Validation loss", f"{last['val_loss']:.3f}")
-        m[2].metric("Training loss", f"{last['train_loss']:.3f}")
+        # a tracked run reports what its user logged: a missing number shows as n/a
+        for col, (key, label, fmt) in zip(m, (("val_accuracy", "Validation accuracy", ".1%"),
+                                              ("val_loss", "Validation loss", ".3f"),
+                                              ("train_loss", "Training loss", ".3f"))):
+            col.metric(label, "n/a" if last.get(key) is None else format(last[key], fmt))
         left, right = st.columns(2)
         left.plotly_chart(widgets.loss_figure(run.epochs, n))
         right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n,

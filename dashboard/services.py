@@ -129,7 +129,8 @@ def sha256(data: bytes) -> str:
 
 
 def data_choice() -> DataChoice | None:
-    """The upload kept in session state, else the bundled sample (None if it is missing)."""
+    """The chosen file (an upload, or a stored data set read back), else the bundled sample
+    (None if it is missing)."""
     up = state.get(state.UPLOAD)
     if up:
         return DataChoice(up["name"], up["bytes"], up["sha"], False)
@@ -179,7 +180,9 @@ def text_profile(sha: str, text_column: str | None, label_column: str | None,
 
 
 def current_dataset():
-    """(DataChoice, Dataset) for the chosen data and columns, or None after showing why."""
+    """(DataChoice, Dataset) for the chosen data and columns, or None after showing why.
+    The data set is kept in the run store (``core.store.datasets``) and becomes the chosen
+    one, so a refresh or a restart finds it again."""
     choice = data_choice()
     if choice is None:
         st.warning("The bundled sample (sample_data/sample.csv) is missing: upload a file "
@@ -187,7 +190,196 @@ def current_dataset():
         return None
     dataset = attempt(load, choice.sha, state.get(state.TEXT_COLUMN),
                       state.get(state.LABEL_COLUMN), choice.data, choice.filename)
-    return None if dataset is None else (choice, dataset)
+    if dataset is None:
+        return None
+    attempt(adopt, choice, dataset)
+    return choice, dataset
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def fingerprint(sha: str, text_column: str | None, label_column: str | None,
+                _dataset) -> str:
+    """The data set's id (``Dataset.fingerprint``), hashed once per file and column choice."""
+    return _dataset.fingerprint()
+
+
+def adopt(choice: DataChoice, dataset) -> str:
+    """Make the loaded data set the chosen one: registered in the store (once) and named in
+    the URL (?data=, which a refresh keeps). A new column choice for the same file
+    replaces the data set it was made from when nothing trained on that one yet (the name
+    given to it carries over); otherwise both are kept."""
+    from core.store import datasets
+
+    new_id = fingerprint(choice.sha, state.get(state.TEXT_COLUMN),
+                         state.get(state.LABEL_COLUMN), dataset)
+    previous = state.get(state.DATASET)
+    # registered again when another tab deleted it while this one still uses it
+    if new_id != previous or _record_or_none(new_id) is None:
+        before = _record_or_none(previous)
+        same_file = before is not None and before.source_sha == choice.sha
+        datasets.register(store(), dataset, choice.data, choice.filename,
+                          name=before.name if same_file else None,
+                          bundled=choice.is_sample and new_id == sample_id())
+        if same_file and not before.bundled and not jobs_on(before.dataset_id):
+            datasets.delete(store(), before.dataset_id)
+        state.put(state.DATASET, new_id)
+    if st.query_params.get("data") != new_id:
+        st.query_params["data"] = new_id
+    return new_id
+
+
+def _record_or_none(dataset_id: str | None):
+    from core.errors import ExplorerError
+    from core.store import datasets
+
+    try:
+        return datasets.get(store(), dataset_id) if dataset_id else None
+    except ExplorerError:
+        return None
+
+
+def current_record():
+    """The stored record of the chosen data set (None before one was loaded)."""
+    return _record_or_none(state.get(state.DATASET))
+
+
+def select_dataset(dataset_id: str) -> None:
+    """Choose a stored data set: its file and columns become the session's choice (raises
+    StoreError when it is gone or its file is missing)."""
+    from core.store import datasets
+
+    record = datasets.get(store(), dataset_id)
+    if record.bundled:
+        state.put(state.UPLOAD, None)
+    else:
+        data = datasets.read_source(store(), dataset_id)
+        state.put(state.UPLOAD, {"name": record.filename, "bytes": data,
+                                 "sha": record.source_sha})
+    state.put(state.TEXT_COLUMN, record.text_column)
+    state.put(state.LABEL_COLUMN, record.label_column)
+    state.put(state.DATASET, dataset_id)
+    state.put(state.UPLOAD_FILE_ID, None)
+    st.query_params["data"] = dataset_id
+
+
+def use_sample() -> None:
+    """Back to the bundled sample with its detected columns."""
+    for key in (state.UPLOAD, state.TEXT_COLUMN, state.LABEL_COLUMN, state.DATASET):
+        state.put(key, None)
+    st.query_params.pop("data", None)
+
+
+def sync_dataset() -> None:
+    """A fresh session (a refresh, a restart) adopts ``?data=``; afterwards the URL names the
+    chosen data set. Per tab on purpose: no store-wide "last choice" that would switch the
+    data under another tab or user. Runs once per script run, from app.py."""
+    from core.errors import ExplorerError
+
+    if not state.get(state.DATA_RESTORED):
+        state.put(state.DATA_RESTORED, True)
+        wanted = st.query_params.get("data")
+        if wanted:
+            try:
+                select_dataset(wanted)
+            except ExplorerError as exc:
+                st.warning(f"The data set named in the address could not be opened: "
+                           f"{plain(exc)} Showing the bundled sample.")
+                use_sample()
+    chosen = state.get(state.DATASET)
+    if chosen and st.query_params.get("data") != chosen:
+        st.query_params["data"] = chosen
+    elif not chosen and "data" in st.query_params:
+        del st.query_params["data"]
+
+
+def jobs_on(dataset_id: str) -> list:
+    """The runs and experiments trained on a data set (newest first)."""
+    from core.store.datasets import job_dataset
+
+    jobs = {j.run_id: j for j in store().list_jobs()}
+    return [j for j in jobs.values() if job_dataset(j, jobs)[0] == dataset_id]
+
+
+def parents(run) -> dict:
+    """{experiment id: experiment} for a run made by an experiment (which records the data
+    set for its runs), else {}: the ``jobs`` argument of the widgets' run namers."""
+    from core.errors import ExplorerError
+    from core.store.datasets import experiment_of
+
+    parent = experiment_of(run)
+    try:
+        return {parent: store().get_job(parent)} if parent else {}
+    except ExplorerError:
+        return {}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def experiment_pool(sha: str, text_column: str | None, label_column: str | None,
+                    _labels) -> int:
+    """Rows left for training after an experiment's validation split (Experiments page)."""
+    import numpy as np
+
+    from core.training.config import ExperimentConfig
+    from core.training.split import split_indices
+
+    split = ExperimentConfig().train_config("random", None, 0)
+    return len(split_indices(np.asarray(_labels), split)[0])
+
+
+def experiments_first(past: list, dataset_id: str | None) -> tuple[list, dict]:
+    """Experiments with those on ``dataset_id`` first (newest first within each group), and
+    each one's data set name (id -> name) for its label."""
+    from core.store.datasets import job_dataset
+
+    jobs = {j.run_id: j for j in store().list_jobs("experiment")}
+    data = {e.experiment_id: job_dataset(jobs[e.experiment_id]) if e.experiment_id in jobs
+            else (None, None) for e in past}
+    names = {i: name or "(data set not recorded)" for i, (_, name) in data.items()}
+    return sorted(past, key=lambda e: data[e.experiment_id][0] != dataset_id), names
+
+
+def stored_datasets() -> list:
+    """Every data set in the store, newest first; the bundled sample is always among them
+    (registered the first time it is listed)."""
+    from core.store import datasets
+
+    records = datasets.list_datasets(store())
+    sample = sample_id()
+    if sample and not any(r.dataset_id == sample for r in records):
+        datasets.register(store(), _sample_dataset(), SAMPLE_PATH.read_bytes(),
+                          SAMPLE_PATH.name, bundled=True)
+        records = datasets.list_datasets(store())
+    return records
+
+
+def _sample_dataset():
+    data = SAMPLE_PATH.read_bytes()
+    return load(sha256(data), None, None, data, SAMPLE_PATH.name)
+
+
+def sample_id() -> str | None:
+    """The id of the bundled sample read with its detected columns (None if it is missing)."""
+    if not SAMPLE_PATH.is_file():
+        return None
+    return fingerprint(sha256(SAMPLE_PATH.read_bytes()), None, None, _sample_dataset())
+
+
+def rename_dataset(dataset_id: str, name: str) -> None:
+    from core.store import datasets
+    datasets.rename(store(), dataset_id, name)
+
+
+def delete_dataset(dataset_id: str) -> None:
+    """Forget a stored data set (the bundled sample is refused); runs trained on it stay.
+    When it was the chosen one, the bundled sample is chosen instead."""
+    from core.errors import StoreError
+    from core.store import datasets
+
+    if dataset_id == sample_id():
+        raise StoreError("The bundled sample is always available and cannot be deleted.")
+    datasets.delete(store(), dataset_id)
+    if state.get(state.DATASET) == dataset_id:
+        use_sample()
 
 
 def save_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
@@ -242,13 +434,30 @@ def open_run(run_id: str | None) -> None:
 
 
 def submit(dataset, config, label: str = "") -> str:
+    """Queue a run of ``config`` on ``dataset``; the run records the chosen data set's name."""
     from core.jobs import queue as jobs
-    return jobs.submit_run(store(), dataset, config, label=label)
+    record = current_record()
+    return jobs.submit_run(store(), dataset, config, label=label,
+                           dataset_name=record.name if record else None)
+
+
+def submit_experiment(dataset, config) -> str:
+    """Queue an experiment on ``dataset``; it records the chosen data set's name."""
+    from core.jobs import queue as jobs
+    record = current_record()
+    return jobs.submit_experiment(store(), dataset, config,
+                                  dataset_name=record.name if record else None)
 
 
 def cancel(run_id: str) -> None:
     from core.jobs import queue as jobs
     jobs.cancel(store(), run_id)
+
+
+def rename_run(run_id: str, name: str) -> None:
+    """Name a run (empty: its automatic name again)."""
+    from core.store.datasets import rename_job
+    rename_job(store(), run_id, name)
 
 
 def delete_run(run_id: str) -> None:
@@ -285,7 +494,8 @@ def live_preview(run_id: str):
     frame = runviews.latest_live(store(), run_id)
     if frame is None:
         return None
-    train_counts = store().load_vocab(run_id)["train_count"].to_numpy()
+    from core.runs.projections import ranking_counts  # a run without counts: all seen
+    train_counts = ranking_counts(store().load_vocab(run_id))[1]
     return frame, train_counts[frame.rows] > 0
 
 

@@ -29,9 +29,18 @@ def when(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp)) if timestamp else ""
 
 
+EXTERNAL_SOURCES = {"keras": "own Keras model", "pytorch": "own PyTorch model",
+                    "import": "imported weights", "python": "own model"}
+
+
 def init_name(config: dict[str, Any]) -> str:
-    """'random', 'glove', 'word2vec (cbow)' or the vector file's name."""
+    """'random', 'glove', 'word2vec (cbow)', the vector file's name, or for a run recorded
+    from outside the product (core.track) where it came from."""
     init = str(config.get("init", ""))
+    source = config.get("source")
+    if source in EXTERNAL_SOURCES:
+        told = "" if init in ("", "unknown") else f", init {init.rsplit('/', 1)[-1]}"
+        return EXTERNAL_SOURCES[source] + told
     if init == "word2vec":
         return f"word2vec ({config.get('w2v_algorithm', 'skipgram')})"
     if init in ("random", "glove"):
@@ -79,7 +88,7 @@ def loss_figure(epochs: Sequence[dict], n_epochs: int) -> go.Figure:
     fig.update_layout(title="Loss per epoch", xaxis_title="epoch", yaxis_title="cross-entropy",
                       yaxis_range=_padded(losses, low=0.0), **_LAYOUT)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
-    return fig
+    return charts.mark_best_epoch(fig, epochs)
 
 
 def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int,
@@ -100,25 +109,86 @@ def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int,
                       yaxis_title="validation accuracy", yaxis_tickformat=".1%",
                       yaxis_range=_padded(accuracies, 0.0, 1.0), showlegend=True, **_LAYOUT)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
-    return fig
+    # one run: its best epoch marked (two runs' best epochs on one axis would be ambiguous)
+    return charts.mark_best_epoch(fig, runs[0][1]) if len(runs) == 1 else fig
 
 
 def _share(x: float | None) -> str:
     return "" if x is None else f"{x:.1%}"
 
 
-def run_numbers(run, pretty: bool = False) -> dict[str, Any]:
+def best_accuracy(run) -> float | None:
+    """The run's best validation accuracy: ``RunInfo.best()`` (the best epoch by validation
+    loss, contract B) where the store has it, else the highest accuracy of any epoch."""
+    best = run.best() if hasattr(run, "best") else None
+    value = best.get("val_accuracy") if best else None
+    if value is not None and value == value:  # NaN: the run did not log an accuracy there
+        return float(value)
+    acc = [e["val_accuracy"] for e in run.epochs if e.get("val_accuracy") is not None]
+    return max(acc) if acc else None
+
+
+def experiment_of(run) -> str | None:
+    from core.store.datasets import experiment_of as parent
+    return parent(run)
+
+
+def dataset_name(run, jobs: dict | None = None) -> str:
+    """The name of the data set a run trained on (its experiment's for an experiment run);
+    runs from before data sets were recorded say so."""
+    from core.store.datasets import job_dataset
+    dataset_id, name = job_dataset(run, jobs)
+    return name or (f"data set {dataset_id[:8]}" if dataset_id else "(not recorded)")
+
+
+def training_size(run) -> str:
+    """How many texts the run trains on: measured once it started, else as configured."""
+    n = run.info.get("n_train") or run.config.get("train_size")
+    return f"{int(n):,}" if n else "all"
+
+
+def run_name(run, jobs: dict | None = None) -> str:
+    """The run's name: the one the user gave (info "name"), else data set · init · arch ·
+    training size."""
+    given = run.info.get("name")
+    if given:
+        return str(given)
+    return (f"{dataset_name(run, jobs)} · {init_name(run.config)} · "
+            f"{run.config.get('arch', '?')} · {training_size(run)} texts")
+
+
+def run_summary(run, jobs: dict | None = None) -> str:
+    """The run's given name (if any), then data set · init · arch · training size."""
+    facts = (f"{dataset_name(run, jobs)} · {init_name(run.config)} · "
+             f"{run.config.get('arch', '?')} · {training_size(run)} texts")
+    return f"{run.info['name']} — {facts}" if run.info.get("name") else facts
+
+
+def run_label(run, jobs: dict | None = None, active: str | None = None) -> str:
+    """One line naming a run in a picker: name, data set, init, arch, size, best accuracy,
+    status and id (two runs never read the same)."""
+    exp = experiment_of(run)
+    return (f"{run_summary(run, jobs)} · best {_share(best_accuracy(run)) or '–'} · "
+            f"{run.status} · {run.run_id}" + (f" · of experiment {exp}" if exp else "")
+            + (" (active)" if run.run_id == active else ""))
+
+
+def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str, Any]:
     """Key facts of a stored run (RunInfo) as a flat dict for tables; ``pretty`` gives text
-    (percentages, seconds) for a side-by-side table of mixed rows."""
+    (percentages, seconds) for a side-by-side table of mixed rows; ``jobs`` (id -> job)
+    lets an experiment's run name its experiment's data set."""
     cfg, info = run.config, run.info
-    acc = [e["val_accuracy"] for e in run.epochs]
+    acc = [e.get("val_accuracy") for e in run.epochs]
     cov = info.get("pretrained_coverage") or {}
     out = {
-        "run": run.run_id, "status": run.status, "created": when(run.created),
+        "run": run.run_id, "name": run_name(run, jobs), "data set": dataset_name(run, jobs),
+        "status": run.status, "created": when(run.created),
         "init": init_name(cfg), "arch": cfg.get("arch"), "dim": info.get("dim", cfg.get("dim")),
+        "training size": training_size(run),
         "frozen": bool(cfg.get("freeze")), "epochs": f"{len(run.epochs)}/{cfg.get('epochs')}",
         "final val accuracy": acc[-1] if acc else None,
-        "best val accuracy": max(acc) if acc else None,
+        "best val accuracy": best_accuracy(run),
+        "experiment": experiment_of(run) or "",
         "training texts": info.get("n_train"), "vocabulary": info.get("vocab_size"),
         "GloVe token coverage": cov.get("token_share"),
         "seconds": info.get("train_seconds"), "error": run.error or "",
@@ -129,6 +199,79 @@ def run_numbers(run, pretty: bool = False) -> dict[str, Any]:
         out["seconds"] = "" if out["seconds"] is None else f"{out['seconds']:.1f} s"
         out = {k: "" if v is None else str(v) for k, v in out.items()}
     return out
+
+
+def run_filters(page: str, runs: Sequence, jobs: dict, keep: str | None = None) -> list:
+    """A data-set filter and a "show experiment runs" toggle over ``runs``; returns the runs
+    left. Experiment runs stay hidden until asked for (``keep``, the active run, is always
+    offered: it was chosen explicitly)."""
+    from dashboard import state
+
+    names = sorted({dataset_name(r, jobs) for r in runs})
+    left, right = st.columns([3, 2])
+    chosen = left.selectbox("Data set", ["all data sets", *names],
+                            key=f"{state.W_RUN_DATA}_{page}")
+    n_exp = sum(1 for r in runs if experiment_of(r))
+    show = right.toggle(f"Show experiment runs ({n_exp})", key=f"{state.W_RUN_EXPS}_{page}",
+                        help="Runs trained by an experiment (Experiments page) are hidden "
+                             "from run lists unless you ask for them.")
+    matching = [r for r in runs if chosen == "all data sets" or dataset_name(r, jobs) == chosen]
+    shown = [r for r in matching if show or not experiment_of(r) or r.run_id == keep]
+    if not shown and matching:  # nothing but experiment runs: better them than an empty list
+        st.caption("No run of your own here yet: showing the runs of experiments.")
+        shown = matching
+    # the user's own runs first, then each experiment's runs together (ids sort by time,
+    # newest first; sorting is stable, so runs keep their order within a group)
+    shown = sorted(shown, key=lambda r: experiment_of(r) or "", reverse=True)
+    return sorted(shown, key=lambda r: experiment_of(r) is not None)
+
+
+def pick_run(page: str):
+    """The run a view page shows: the active run, or another picked here for this page only
+    (the active run, shown by Train and the sidebar, changes only with "Make active").
+    None after telling the user why there is nothing to show."""
+    from dashboard import services, state
+
+    jobs = services.attempt(lambda: {j.run_id: j for j in services.store().list_jobs()})
+    if jobs is None:
+        return None
+    runs = [j for j in jobs.values() if j.kind == "run"]
+    if not runs:
+        st.info("No run yet: train one on the **Train** page first.")
+        st.page_link("views/train.py", label="Go to Train", icon=":material/model_training:")
+        return None
+    active = state.get(state.ACTIVE_RUN)
+    shown = run_filters(page, runs, jobs, keep=active)
+    if not shown:
+        st.info("No run matches these filters.")
+        return None
+    ids = [r.run_id for r in shown]
+    run_id = st.selectbox(  # keyed by the active run: a new active run resets the local pick
+        "Run", ids, index=ids.index(active) if active in ids else 0,
+        key=f"{state.W_VIEW_RUN}_{page}_{active}",
+        format_func=lambda i: run_label(jobs[i], jobs, active))
+    if run_id != active:
+        note, button = st.columns([4, 1])
+        note.caption("Shown on this page only: the active run (Train page, sidebar, the "
+                     "other pages) changes only when you make this one active.")
+        if button.button("Make active", key=f"make_active_{page}"):
+            services.open_run(run_id)
+            st.rerun()
+    return _viewable(jobs[run_id])
+
+
+def _viewable(run):
+    from dashboard import services
+
+    if run.status in services.LIVE:
+        st.info("This run is still training: its live preview is on the **Train** page; this "
+                "page fills in when it finishes.")
+        return None
+    if run.n_snapshots == 0:
+        st.warning(f"Run {run.run_id} ({run.status}) has no saved snapshots, so there is "
+                   "nothing to show. Pick another run or train a new one.")
+        return None
+    return run
 
 
 def vector_file_picker(key: str) -> dict[str, Any] | None:

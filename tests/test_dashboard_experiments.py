@@ -99,7 +99,7 @@ def test_estimate_follows_the_settings(app_store):
 def test_stored_experiment_draws_curve_unseen_chart_and_csv(with_experiment):
     at = open_page("experiments.py")
     assert not at.error
-    assert at.selectbox(key="w_exp_pick").value == with_experiment
+    assert at.selectbox(key=f"w_exp_pick_{with_experiment}").value == with_experiment
     curve, unseen = specs(at)
     assert [t["name"] for t in curve["data"]] == ["random", "glove", "majority class (50.0%)"]
     assert [t["x"] for t in curve["data"][:2]] == [[10.0, 48.0], [10.0, 48.0]]  # all = 48 rows
@@ -130,9 +130,12 @@ def test_launch_submits_an_experiment_job(app_store, monkeypatch):
     from core.jobs import queue as jobs
     submitted = []
 
-    def fake_submit(store, dataset, config):
+    def fake_submit(store, dataset, config, dataset_name=None):
         submitted.append(config)
+        names.append(dataset_name)
         return "20990101-000000-abcdef"
+
+    names = []
 
     monkeypatch.setattr(jobs, "submit_experiment", fake_submit)
     at = open_page("experiments.py")
@@ -145,6 +148,7 @@ def test_launch_submits_an_experiment_job(app_store, monkeypatch):
     assert config.sizes == (50, 100) and config.inits == ("random", "glove")
     assert config.seeds == 1 and config.train.epochs == 2
     assert at.session_state["experiment_open"] == "20990101-000000-abcdef"
+    assert names == ["sample.csv"]  # the experiment records the chosen data set's name
 
 
 def test_live_experiment_shows_progress_and_cancel(app_store, tiny_dataset, monkeypatch):

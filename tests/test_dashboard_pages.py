@@ -72,8 +72,8 @@ def test_every_view_file_is_in_the_navigation_in_order(app):
     files = {p.name for p in (REPO / "dashboard" / "views").glob("*.py")} - {"__init__.py"}
     assert {name for name, *_ in PAGES} == files  # no view left out of the sidebar
     assert [title for _, title, *_ in PAGES] == [
-        "Data", "Train", "Evolution", "Learned vs pretrained", "Documents", "Experiments",
-        "General vs task semantics", "Runs"]
+        "Data", "Train", "Evolution", "Lookup table", "Learned vs pretrained", "Documents",
+        "Experiments", "General vs task semantics", "Runs"]
 
 
 # ------------------------------------------------------------------------------ Data
@@ -173,6 +173,20 @@ def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store):
         "Download word2vec text", "Download TensorBoard projector", "Download word table"]
 
 
+def test_train_form_early_stopping_reads_the_config(app):
+    """The switch and the patience come from TrainConfig's default and range."""
+    from core.common.checks import range_of
+    from core.training.config import TrainConfig
+
+    app.switch_page("views/train.py").run()
+    assert not app.exception
+    switch = widget(app.checkbox, "Stop early")
+    patience = widget(app.number_input, "Patience (epochs)")
+    assert switch.value is TrainConfig().early_stopping
+    assert patience.value == TrainConfig().patience
+    assert (patience.min, patience.max) == range_of(TrainConfig, "patience")
+
+
 def test_pickle_vector_file_is_refused_with_the_core_message(app):
     app.switch_page("views/train.py").run()
     widget(app.radio, "Start the word vectors from").set_value("file").run()
@@ -222,7 +236,7 @@ def test_runs_lists_opens_and_deletes(app, app_store):
     assert list(table["run"]) == [newer, older]
     assert list(table["final val accuracy"]) == pytest.approx([0.9, 0.7])
 
-    picker = app.selectbox[0]
+    picker = widget(app.selectbox, "Run")
     picker.set_value(older).run()
     widget(app.button, "Open").click().run()
     assert app.session_state["active_run"] == older
@@ -247,7 +261,7 @@ def test_runs_compare_two(app, app_store):
     app.switch_page("views/runs.py").run()
     chart = plotly_specs(app)[0]
     assert [trace["y"] for trace in chart["data"]] == [[0.6, 0.8, 0.9], [0.5, 0.7]]
-    table = app.table[0].value
+    table = app.dataframe[-1].value  # the last table: the two runs side by side
     assert list(table.columns) == [b, a]
     assert table.loc["final val accuracy"].tolist() == ["90.0%", "70.0%"]
     assert not app.download_button  # runs without snapshots have nothing to export

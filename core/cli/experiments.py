@@ -59,7 +59,8 @@ def _progress(event) -> None:
                          f"seed={event.seed} ... ")
     elif event.kind == "run_end":
         row = event.data["row"]
-        sys.stderr.write(f"val_acc {row['val_accuracy']:.4f} unseen {row['unseen_accuracy']:.4f} "
+        sys.stderr.write(f"val_acc at best epoch {row['best_epoch']} "
+                         f"{row['best_epoch_accuracy']:.4f} unseen {row['unseen_accuracy']:.4f} "
                          f"(n={row['n_unseen']}) {row['train_seconds']:.1f}s\n")
     elif event.kind == "end":
         sys.stderr.write(f"experiment {event.experiment_id}: {event.data['status']}\n")
@@ -85,11 +86,16 @@ def experiment(args: argparse.Namespace) -> int:
     from core.store.runstore import RunStore
     from core.training.experiments import load_experiment, run_learning_curve, summarize
 
+    from core.cli.datasets import register_file
+    from core.store.datasets import job_info
+
     config = config_from_args(args)
     dataset = load_data(args)
     store = RunStore(args.store)
+    record = register_file(store, dataset, args)  # the file becomes a data set of the store
     frame = run_learning_curve(dataset, config, store, experiment_id=args.resume,
-                               callback=None if args.quiet else _progress)
+                               callback=None if args.quiet else _progress,
+                               info=job_info(dataset, record.name))
     exp = load_experiment(store, frame.attrs["experiment_id"])
     summary = [{k: _plain(row[k]) for k in SUMMARY_FIELDS}
                for row in summarize(frame).to_dict("records")]

@@ -27,6 +27,7 @@ import pandas as pd
 from core.common.files import atomic_write
 from core.errors import StoreError
 from core.jobs.process import spawn, try_lock
+from core.store.datasets import job_info
 from core.store.runstore import LIVE, RunInfo, RunSize, RunStore, new_run_id, planned_snapshots
 from core.training.experiments import experiment_dir, load_experiment
 
@@ -70,19 +71,23 @@ def _save_dataset(store: RunStore, kind: str, job_id: str, dataset) -> None:
 
 
 def submit_run(store: RunStore, dataset, config, *, label: str = "",
-               max_jobs: int = DEFAULT_MAX_JOBS) -> str:
-    """Queue a training run and start a worker if a slot is free; returns the run id at once."""
+               max_jobs: int = DEFAULT_MAX_JOBS, dataset_name: str | None = None) -> str:
+    """Queue a training run and start a worker if a slot is free; returns the run id at once.
+    The run's info names its data set (``dataset_id``, ``dataset_name``: contract C)."""
     run_id = new_run_id()
     _save_dataset(store, "run", run_id, dataset)
     store.create_run(config.to_dict(), dataset.fingerprint(), status="queued", label=label,
-                     info={"classes": list(dataset.classes), "worker": True}, run_id=run_id)
+                     info={"classes": list(dataset.classes), "worker": True,
+                           **job_info(dataset, dataset_name)}, run_id=run_id)
     start_worker(store, max_jobs)
     return run_id
 
 
 def submit_experiment(store: RunStore, dataset, config, *,
-                      max_jobs: int = DEFAULT_MAX_JOBS) -> str:
-    """Queue a learning-curve experiment and start a worker if a slot is free; returns its id."""
+                      max_jobs: int = DEFAULT_MAX_JOBS, dataset_name: str | None = None) -> str:
+    """Queue a learning-curve experiment and start a worker if a slot is free; returns its id.
+    Its info names the data set as chosen (``dataset_id``: the fingerprint before the save
+    below; its runs are found through the experiment)."""
     from core.data.loading import Dataset
 
     # The worker rebuilds the data set from the saved table: record the fingerprint it sees.
@@ -93,7 +98,7 @@ def submit_experiment(store: RunStore, dataset, config, *,
     store.create_job(
         "experiment", config.to_dict(), saved.fingerprint(), status="queued",
         info={"done": 0, "total": len(config.cells()), "classes": list(saved.classes),
-              "worker": True}, job_id=experiment_id)
+              "worker": True, **job_info(dataset, dataset_name)}, job_id=experiment_id)
     start_worker(store, max_jobs)
     return experiment_id
 
@@ -223,7 +228,7 @@ def estimate_size(dataset, config, dim: int | None = None) -> RunSize:
     train, val = split_indices(dataset.labels, config)
     batches = -(-len(train) // effective_batch_size(config, len(train)))
     snapshots = planned_snapshots(config.epochs, batches, config.snapshots == "all",
-                                  config.snapshot_every)
+                                  config.snapshot_every, keeps_best=True)
     dim = dim or (_GLOVE_DIM if config.init == "glove" else config.dim)
     # the model's pooled size (model.EmbeddingClassifier.pooled_dim), without torch
     doc_dim = {"bag": dim, "cnn": config.hidden, "gru": 2 * config.hidden}[config.arch]

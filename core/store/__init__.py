@@ -1,3 +1,6 @@
 """The run store: one SQLite database (runs, experiments and their job status) plus a folder per run for arrays and tables.
 
-May import: ``core.errors``, ``core.common``."""
+``datasets``: the data sets users chose, kept under ``datasets/`` (content-addressed by
+fingerprint), read back through ``core.data.loading``.
+
+May import: ``core.errors``, ``core.common``, ``core.data`` (to read a stored data set)."""

@@ -6,12 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from core.data.loading import LoadConfig
-from dashboard import services, state, widgets
+from dashboard import library, services, state, widgets
 
 st.title("Data")
 st.write("Each row is one text and its class. The classifier learns one vector per word "
          "while it learns to predict the class, so the words and classes here decide what "
          "the vectors can learn.")
+listed = library.panel()  # the data set the list shows as chosen
 
 
 def take_upload() -> None:
@@ -25,10 +26,12 @@ def take_upload() -> None:
     state.put(state.UPLOAD_FILE_ID, uploaded.file_id)
     state.put(state.TEXT_COLUMN, None)
     state.put(state.LABEL_COLUMN, None)
+    state.put(state.DATASET, None)  # stored (and chosen) once it loads with its columns
 
 
 st.file_uploader(
-    "Upload labelled text", type=services.DATA_TYPES, key=state.W_UPLOAD, on_change=take_upload,
+    "Add a data set: upload labelled text", type=services.DATA_TYPES, key=state.W_UPLOAD,
+    on_change=take_upload,
     help="CSV, TSV, JSON Lines, Parquet, Excel (.xlsx), or fastText lines "
          "(`__label__x some text`). One text column and one label column.")
 choice = services.data_choice()
@@ -39,11 +42,11 @@ if choice.is_sample:
     st.info("Using the **bundled sample**: short travel reviews labelled positive or negative. "
             "Upload a file above to use your own data.")
 else:
-    st.success(f"Using your file **{services.plain(choice.filename)}**. It is kept for this browser session "
-               "only (a refresh returns to the sample); runs trained on it stay in the store.")
+    st.success(f"Using your file **{services.plain(choice.filename)}**. Once it reads "
+               "correctly it is kept in the run store with its columns: it is still chosen "
+               "after a refresh, and listed above after a restart.")
     if st.button("Use the bundled sample instead"):
-        for key in (state.UPLOAD, state.TEXT_COLUMN, state.LABEL_COLUMN):
-            state.put(key, None)
+        services.use_sample()
         st.rerun()
 
 info = services.attempt(services.inspect_file, choice.sha, choice.data, choice.filename)
@@ -75,9 +78,11 @@ if text_col == label_col:
     st.error("The text column and the label column must be different columns.")
     st.stop()
 
-loaded = services.current_dataset()
+loaded = services.current_dataset()  # stores the data set and makes it the chosen one
 if loaded is None:
     st.stop()
+if state.get(state.DATASET) != listed:
+    st.rerun()  # a new data set (an upload, other columns): redraw the list with it
 dataset = loaded[1]
 report = dataset.report
 n_dropped = sum(report.dropped.values())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
 from core.jobs import queue as jobs
@@ -32,15 +31,7 @@ choice, dataset = loaded
 store = services.store()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def pool_size(sha: str, text_column, label_column, _labels) -> int:
-    """Rows left for training after the experiment's validation split."""
-    from core.training.split import split_indices
-
-    return len(split_indices(np.asarray(_labels), DEFAULT.train_config("random", None, 0))[0])
-
-
-pool = services.attempt(pool_size, choice.sha, state.get(state.TEXT_COLUMN),
+pool = services.attempt(services.experiment_pool, choice.sha, state.get(state.TEXT_COLUMN),
                         state.get(state.LABEL_COLUMN), dataset.labels)
 if pool is None:
     st.stop()
@@ -69,8 +60,8 @@ if st.button("Launch", type="primary", disabled=n_runs == 0):
     train = services.attempt(replace, DEFAULT.train, epochs=int(epochs))
     config = train and services.attempt(ExperimentConfig, sizes=tuple(sizes),
                                         inits=tuple(inits), seeds=int(seeds), train=train)
-    new = config and services.attempt(jobs.submit_experiment, store, dataset, config)
-    if new:
+    new = config and services.attempt(services.submit_experiment, dataset, config)
+    if new:  # the picker below opens on it
         state.put(state.EXPERIMENT, new)
 
 st.divider()
@@ -79,14 +70,17 @@ past = services.attempt(list_experiments, store) or []
 if not past:
     st.caption("No experiment yet: choose the settings above and press Launch.")
     st.stop()
+past, data_of = services.experiments_first(past, state.get(state.DATASET))
 by_id, opened = {e.experiment_id: e for e in past}, state.get(state.EXPERIMENT)
 ids, starts = list(by_id), {i: ", ".join(map(charts.init_label, e.config.inits)) for i, e in by_id.items()}
+pick_key = f"{state.W_EXP_PICK}_{max(ids)}"  # a new experiment: a fresh picker showing it
 exp_id = st.selectbox(
-    "Experiment", ids, index=ids.index(opened) if opened in ids else 0, key=state.W_EXP_PICK,
+    "Experiment", ids, index=ids.index(opened) if opened in ids else 0, key=pick_key,
     # a label that never changes: a keyed selectbox keeps showing the label it was picked with
-    format_func=lambda i: f"{i} · {starts[i]} · sizes "
-                          f"{', '.join(map(str, by_id[i].config.sizes))} · {by_id[i].total} runs",
-    on_change=lambda: state.put(state.EXPERIMENT, st.session_state[state.W_EXP_PICK]))
+    format_func=lambda i: f"{data_of[i]} · {starts[i]} · sizes "
+    f"{', '.join(map(str, by_id[i].config.sizes))} · {by_id[i].total} runs · {i}",
+    on_change=lambda: state.put(state.EXPERIMENT, st.session_state[pick_key]),
+    help="Those on the data set chosen now come first; each names its data set.")
 
 
 def results(exp) -> None:
@@ -97,7 +91,9 @@ def results(exp) -> None:
     first = services.attempt(services.store().get_run, exp.results["run_id"].iloc[0])
     floor = first.info.get("majority_baseline") if first is not None else None
     st.plotly_chart(charts.learning_curve_figure(summary, baseline=floor))
-    st.caption("Mean validation accuracy over the seeds (with several seeds, bars show the "
+    st.caption("Mean validation accuracy at each run's best epoch (lowest validation loss; "
+               "the results table keeps the last epoch's beside it) over the seeds (with "
+               "several seeds, bars show the "
                "95 % interval of the mean). A gap on the left, closing to the right, is the "
                "pretrained start helping while examples are few. "
                + charts.gap_sentence(summary, "acc_mean"))

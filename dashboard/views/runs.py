@@ -1,39 +1,67 @@
-"""Runs: every run in the store, opening one (it becomes the active run of the other pages
-and of the URL), deleting one, and comparing two side by side."""
+"""Runs: every run in the store with its data set, start, architecture, training size, best
+accuracy and editable name; filtered by data set, experiment runs grouped under their
+experiment (hidden until asked for); opening one makes it the active run of the other pages
+and of the URL; deleting one; comparing two side by side."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import services, state, widgets
+from dashboard import importing, services, state, widgets
 
-TABLE_COLUMNS = ["run", "created", "status", "init", "arch", "epochs", "final val accuracy",
+TABLE_COLUMNS = ["run", "name", "data set", "init", "arch", "training size",
+                 "best val accuracy", "final val accuracy", "status", "epochs", "created",
                  "error"]
+PERCENT = {k: st.column_config.NumberColumn(format="percent")
+           for k in ("best val accuracy", "final val accuracy")}
 
 st.title("Runs")
 st.write("Every training run is kept on disk with its snapshots, so it can be reopened "
-         "after a refresh or a restart.")
-runs = services.attempt(services.store().list_runs)
-if runs is None:
+         "after a refresh or a restart. The **active run** is the one the Train page and "
+         "the sidebar show, and the one other pages open on; it changes only when you press "
+         "**Open** here (or **Make active** on a view page).")
+jobs = services.attempt(lambda: {j.run_id: j for j in services.store().list_jobs()})
+if jobs is None:
     st.stop()
+with st.expander("Import saved weights (a model trained elsewhere) as a run"):
+    imported = importing.render_import(services.store())
+    if imported:
+        services.open_run(imported)
+        state.flash("success", f"Imported run {imported} is now the active run.")
+        st.rerun()
+runs = [j for j in jobs.values() if j.kind == "run"]
 if not runs:
     st.info("No runs yet: train one on the Train page.")
     st.stop()
+active = state.get(state.ACTIVE_RUN)
+runs = widgets.run_filters("runs", runs, jobs)
+if not runs:
+    st.info("No run matches these filters.")
+    st.stop()
 
-table = pd.DataFrame([widgets.run_numbers(r) for r in runs])
-st.dataframe(table[TABLE_COLUMNS], hide_index=True, column_config={
-    "final val accuracy": st.column_config.NumberColumn(format="percent"),
-    "error": st.column_config.TextColumn(width="large")})
+
+def table(rows) -> None:
+    frame = pd.DataFrame([widgets.run_numbers(r, jobs=jobs) for r in rows])
+    st.dataframe(frame[TABLE_COLUMNS], hide_index=True, column_config={
+        **PERCENT, "error": st.column_config.TextColumn(width="large")})
+
+
+own = [r for r in runs if not widgets.experiment_of(r)]
+if own:
+    table(own)
+for exp_id in dict.fromkeys(widgets.experiment_of(r) for r in runs if widgets.experiment_of(r)):
+    members = [r for r in runs if widgets.experiment_of(r) == exp_id]
+    with st.expander(f"Experiment {exp_id} · "  # a data set name is user text: escaped
+                     f"{services.plain(widgets.dataset_name(members[0], jobs))} · "
+                     f"{len(members)} runs"):
+        table(members)
 by_id = {r.run_id: r for r in runs}
 ids = list(by_id)
-active = state.get(state.ACTIVE_RUN)
 version = f"{len(ids)}_{ids[0]}"  # the run list changed: fresh pickers, no stale choices
 
 
 def describe(run_id: str) -> str:
-    run = by_id[run_id]
-    return (f"{run_id} · {run.status} · {widgets.init_name(run.config)} · "
-            f"{run.config.get('arch')}" + (" (active)" if run_id == active else ""))
+    return widgets.run_label(by_id[run_id], jobs, active)
 
 
 st.subheader("Open or delete")
@@ -46,6 +74,13 @@ if left.button("Open", type="primary", disabled=picked == active):
     st.rerun()
 if right.button("Delete…"):
     state.put(state.CONFIRM_DELETE, picked)
+name = st.text_input("Name of this run", widgets.run_name(by_id[picked], jobs), max_chars=120,
+                     key=f"{state.W_RUN_NAME}_{picked}",
+                     help="Shown in every run list. Empty: back to the automatic name.")
+if st.button("Save name", disabled=name.strip() == widgets.run_name(by_id[picked], jobs)):
+    if services.attempt(lambda: services.rename_run(picked, name) or True):
+        state.flash("success", "Renamed.")
+        st.rerun()
 
 if by_id[picked].n_snapshots:
     cols = st.columns(len(services.EXPORTS))
@@ -88,7 +123,7 @@ if len(pair) == 2:
     st.plotly_chart(widgets.accuracy_figure(
         [(f"{r.run_id} ({widgets.init_name(r.config)})", r.epochs) for r in chosen], n,
         floors.pop() if len(floors) == 1 else None))
-    numbers = pd.DataFrame([widgets.run_numbers(r, pretty=True) for r in chosen])
-    st.table(numbers.set_index("run").T)
+    numbers = pd.DataFrame([widgets.run_numbers(r, pretty=True, jobs=jobs) for r in chosen])
+    st.dataframe(numbers.set_index("run").T.astype(str))  # st.table renders Markdown
 else:
     st.caption("Pick two runs to see their validation accuracy on one chart.")

@@ -61,7 +61,7 @@ def test_upload_train_reload_and_list(page, app_url, store_dir, clickbait_csv, c
     assert f"{len(clickbait_rows):,} texts" in page.get_by_test_id("stMain").inner_text()
     page.get_by_text("GloVe 6B 50d (bundled)").click()
     wait_idle(page)
-    epochs = page.get_by_label("Epochs")
+    epochs = page.get_by_label("Epochs", exact=True)
     epochs.fill("2")
     epochs.press("Tab")
     screenshot(page, "03-train-form")

@@ -64,8 +64,14 @@ def test_launch_tiny_experiment_and_see_the_curve(page, app_url, store_dir):
     from core.store.runstore import RunStore
 
     store = RunStore(store_dir)  # what the background engine would cache for the newest run
-    runviews.comparison(store, store.list_runs()[0].run_id, cached_only=False)
+    newest = store.list_runs()[0].run_id
+    runviews.comparison(store, newest, cached_only=False)
     go_to(page, "General vs task semantics", "semantics")
+    page.get_by_text("Show experiment runs").click()  # hidden from run pickers until asked
+    wait_idle(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Run").click()
+    page.get_by_role("option").filter(has_text=newest).click()
+    wait_idle(page)
     charts = page.get_by_test_id("stPlotlyChart")
     charts.nth(1).locator("g.trace.scatter path.point").first.wait_for()  # semantics + pairs
     assert page.get_by_test_id("stException").count() == 0

@@ -1,0 +1,255 @@
+"""Data sets as first-class, persistent things of the run store: every labelled-text file a
+user chose (uploaded on the Data page, or given to ``python -m core train``) is kept under
+``<store>/datasets/`` so it can be chosen again after a refresh or a server restart, and runs
+and experiments name the data set they trained on (job info ``dataset_id``/``dataset_name``).
+
+A data set is content-addressed: its id is ``Dataset.fingerprint()`` (sha256 over the texts,
+labels and classes as loaded), so the same file read with the same columns is one data set,
+and the same file read with other columns is another. On disk::
+
+    datasets/<id>.json              the record (name, file name, format, columns, rows, ...)
+    datasets/sources/<sha><suffix>  the file's bytes as uploaded, shared by its records
+
+Records and sources are written with ``common.files.atomic_write``; a record names only a
+file already loaded through ``core.data.loading`` (its caps and hostile-input checks), and
+reading one back loads it through the same checks and verifies the fingerprint. Deleting a
+data set never touches runs: they keep ``dataset_name`` and stay viewable.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping
+
+from core.common.files import atomic_write
+from core.errors import StoreError
+
+if TYPE_CHECKING:
+    from core.data.loading import Dataset
+    from core.store.runstore import RunInfo, RunStore
+
+FOLDER = "datasets"
+SOURCES = "sources"
+MAX_NAME = 120  # characters of a display name
+_ID = re.compile(r"[0-9a-f]{64}")
+_SUFFIX = re.compile(r"[^a-z0-9.]")
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """One stored data set: how to read its file again and what it held when registered."""
+
+    dataset_id: str
+    name: str
+    filename: str
+    fmt: str
+    encoding: str
+    text_column: str
+    label_column: str
+    n_rows: int
+    class_counts: dict[str, int]
+    source_sha: str
+    source_size: int
+    created: float
+    load_options: dict[str, Any] = field(default_factory=dict)  # other LoadConfig fields
+    n_truncated: int = 0
+    bundled: bool = False  # the bundled sample: always listed, never deleted
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.class_counts)
+
+
+def check_dataset_id(dataset_id: object) -> str:
+    """Refuse anything that is not a data-set id (64 hex digits), so ids from a URL or the
+    command line cannot name a path."""
+    if not isinstance(dataset_id, str) or not _ID.fullmatch(dataset_id):
+        raise StoreError(f"'{dataset_id}' is not a valid data set id (64 hexadecimal digits).")
+    return dataset_id
+
+
+def clean_name(name: object, what: str = "data set") -> str:
+    """A display name as typed, trimmed; refused when empty, longer than MAX_NAME or holding
+    control characters (line breaks, escapes): names are shown in tables, titles and JSON."""
+    text = str(name).strip()
+    if not text:
+        raise StoreError(f"A {what}'s name cannot be empty.")
+    if len(text) > MAX_NAME:
+        raise StoreError(f"A {what}'s name can have at most {MAX_NAME} characters "
+                         f"(this one has {len(text)}).")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
+        raise StoreError(f"A {what}'s name cannot contain control characters or line breaks.")
+    return text
+
+
+def rename_job(store: RunStore, job_id: str, name: str | None) -> None:
+    """Give a run or an experiment a display name (job info "name", contract C); None or
+    blank goes back to the automatic name built from its data set, init, arch and size."""
+    text = None if name is None or not str(name).strip() else clean_name(name, "run")
+    store.update_info(job_id, name=text)
+
+
+def _folder(store: RunStore) -> Path:
+    return store.root / FOLDER
+
+
+def _record_path(store: RunStore, dataset_id: str) -> Path:
+    return _folder(store) / f"{check_dataset_id(dataset_id)}.json"
+
+
+def _source_path(store: RunStore, sha: str, filename: str) -> Path:
+    suffix = _SUFFIX.sub("", Path(filename).suffix.lower())[:12]
+    return _folder(store) / SOURCES / f"{sha}{suffix}"
+
+
+def _write_json(store: RunStore, path: Path, obj: dict[str, Any]) -> None:
+    with store.disk_guard():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"))
+
+
+def register(store: RunStore, dataset: Dataset, source: bytes, filename: str, *,
+             name: str | None = None, load_options: Mapping[str, Any] | None = None,
+             bundled: bool = False) -> DatasetRecord:
+    """Keep ``dataset`` (loaded from ``source``, the file's bytes, by ``load_dataset`` with the
+    report's columns and ``load_options``) in the store; returns its record. Registering a
+    data set already there returns the stored record unchanged (its name included)."""
+    dataset_id = dataset.fingerprint()
+    try:
+        return get(store, dataset_id)
+    except StoreError:
+        pass
+    report, sha = dataset.report, hashlib.sha256(source).hexdigest()
+    path = _source_path(store, sha, filename)
+    if not path.is_file():
+        with store.disk_guard():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, bytes(source))
+    record = DatasetRecord(
+        dataset_id=dataset_id, name=clean_name(name or Path(filename).name or "data"),
+        filename=str(filename), fmt=report.fmt, encoding=report.encoding,
+        text_column=report.text_column, label_column=report.label_column,
+        n_rows=len(dataset), class_counts=dict(report.class_counts), source_sha=sha,
+        source_size=len(source), created=time.time(), load_options=dict(load_options or {}),
+        n_truncated=report.n_truncated, bundled=bundled)
+    _write_json(store, _record_path(store, dataset_id), record.to_dict())
+    return record
+
+
+def _from_dict(obj: dict[str, Any]) -> DatasetRecord:
+    known = DatasetRecord.__dataclass_fields__
+    return DatasetRecord(**{k: v for k, v in obj.items() if k in known})
+
+
+def get(store: RunStore, dataset_id: str) -> DatasetRecord:
+    """The stored record of a data set (StoreError when there is none)."""
+    path = _record_path(store, dataset_id)
+    try:
+        return _from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise StoreError(f"Data set {dataset_id[:12]} is not in the run store (deleted?)."
+                         ) from None
+    except (OSError, ValueError, TypeError) as exc:
+        raise StoreError(f"The record of data set {dataset_id[:12]} cannot be read "
+                         f"({exc}).") from None
+
+
+def list_datasets(store: RunStore) -> list[DatasetRecord]:
+    """Every stored data set, newest first; an unreadable record is skipped."""
+    folder, out = _folder(store), []
+    for path in folder.glob("*.json") if folder.is_dir() else ():
+        if _ID.fullmatch(path.stem):
+            try:
+                out.append(get(store, path.stem))
+            except StoreError:
+                continue
+    return sorted(out, key=lambda r: (-r.created, r.dataset_id))
+
+
+def rename(store: RunStore, dataset_id: str, name: str) -> DatasetRecord:
+    """Give a data set another display name (runs keep the name they were trained under)."""
+    record = get(store, dataset_id)
+    renamed = DatasetRecord(**{**record.to_dict(), "name": clean_name(name)})
+    _write_json(store, _record_path(store, dataset_id), renamed.to_dict())
+    return renamed
+
+
+def delete(store: RunStore, dataset_id: str) -> None:
+    """Forget a data set: its record, and its file when no other record reads it. Runs and
+    experiments trained on it stay (they keep its name in their info)."""
+    record = get(store, dataset_id)
+    if record.bundled:
+        raise StoreError("The bundled sample is always available and cannot be deleted.")
+    with store.disk_guard():
+        _record_path(store, dataset_id).unlink(missing_ok=True)
+        if not any(r.source_sha == record.source_sha for r in list_datasets(store)):
+            _source_path(store, record.source_sha, record.filename).unlink(missing_ok=True)
+
+
+def read_source(store: RunStore, dataset_id: str) -> bytes:
+    """The file's bytes as registered; StoreError when missing or changed on disk."""
+    record = get(store, dataset_id)
+    path = _source_path(store, record.source_sha, record.filename)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"The file of data set '{record.name}' is missing from the run store "
+                         f"({exc.strerror or exc}).") from None
+    if hashlib.sha256(data).hexdigest() != record.source_sha:
+        raise StoreError(f"The file of data set '{record.name}' changed on disk since it was "
+                         "stored; upload it again.")
+    return data
+
+
+def load_config(record: DatasetRecord):
+    """The ``LoadConfig`` that reads the record's file as it was read when registered."""
+    from core.data.loading import LoadConfig
+
+    return LoadConfig(text_column=record.text_column, label_column=record.label_column,
+                      **record.load_options)
+
+
+def load(store: RunStore, dataset_id: str) -> Dataset:
+    """The data set, read again from its stored file through ``core.data.loading`` (every
+    cap and check of an upload applies); StoreError if it no longer yields the same data."""
+    from core.data.loading import load_dataset
+
+    record = get(store, dataset_id)
+    dataset = load_dataset(read_source(store, dataset_id), record.filename, load_config(record))
+    if dataset.fingerprint() != dataset_id:
+        raise StoreError(f"Data set '{record.name}' reads differently now (the loader "
+                         "changed since it was stored); upload it again.")
+    return dataset
+
+
+def experiment_of(job: RunInfo) -> str | None:
+    """The experiment a run was trained for (runs labelled ``experiment:<id>``), else None."""
+    label = job.label or ""
+    return label.split(":", 1)[1].split()[0] if label.startswith("experiment:") else None
+
+
+def job_dataset(job: RunInfo, jobs: Mapping[str, RunInfo] | None = None
+                ) -> tuple[str | None, str | None]:
+    """(dataset_id, dataset_name) a job trained on: its own info, else (a run of an
+    experiment) its experiment's, looked up in ``jobs`` (id -> job); (None, None) for jobs
+    from before data sets were recorded."""
+    info = job.info
+    if info.get("dataset_id"):
+        return info["dataset_id"], info.get("dataset_name")
+    parent = (jobs or {}).get(experiment_of(job) or "")
+    if parent is not None and parent.info.get("dataset_id"):
+        return parent.info["dataset_id"], parent.info.get("dataset_name")
+    return None, None
+
+
+def job_info(dataset: Dataset, name: str | None) -> dict[str, Any]:
+    """The job-info keys that name a run's or an experiment's data set (contract C)."""
+    return {"dataset_id": dataset.fingerprint(), **({"dataset_name": name} if name else {})}

@@ -1,0 +1,103 @@
+"""The Data page's list of stored data sets (``core.store.datasets``): every upload is kept
+in the run store; here the user chooses one, renames it or deletes it. Deleting keeps the runs
+and experiments trained on it (they keep its name) and never removes the bundled sample."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import services, state, widgets
+
+
+def _counts() -> dict[str, dict[str, int]]:
+    """data set id -> {"runs", "experiments"} trained on it."""
+    from core.store.datasets import job_dataset
+
+    jobs = {j.run_id: j for j in services.store().list_jobs()}
+    out: dict[str, dict[str, int]] = {}
+    for job in jobs.values():
+        dataset_id = job_dataset(job, jobs)[0]
+        if dataset_id:
+            per = out.setdefault(dataset_id, {"runs": 0, "experiments": 0})
+            per["runs" if job.kind == "run" else "experiments"] += 1
+    return out
+
+
+def _row(record, counts: dict[str, int], chosen: str | None) -> dict[str, Any]:
+    return {"": "▶" if record.dataset_id == chosen else "", "name": record.name,
+            "file": record.filename, "texts": record.n_rows,
+            "classes": len(record.class_counts),
+            "columns (text / label)": f"{record.text_column} / {record.label_column}",
+            "format": record.fmt.upper(), "added": widgets.when(record.created),
+            "runs": counts.get("runs", 0), "experiments": counts.get("experiments", 0)}
+
+
+def _choose() -> None:
+    picked = st.session_state.get(state.W_DATA_PICK)
+    if picked and picked != state.get(state.DATASET):
+        services.attempt(services.select_dataset, picked)
+        state.put(state.CONFIRM_DATASET_DELETE, None)
+
+
+def panel() -> str | None:
+    """The stored data sets as a table, a picker choosing one, rename and delete; returns
+    the id shown as chosen (a session that has not loaded any data yet uses the sample)."""
+    records = services.attempt(services.stored_datasets)
+    counts = services.attempt(_counts) or {}
+    if not records:
+        return None
+    chosen, by_id = state.get(state.DATASET), {r.dataset_id: r for r in records}
+    if chosen is None and state.get(state.UPLOAD) is None:
+        chosen = services.sample_id()
+    st.subheader("Your data sets")
+    st.caption("Every file you upload is kept in the run store, so it is still here after a "
+               "refresh or a restart (the address names the chosen one: ?data=). Runs and "
+               "experiments record the data set they trained on.")
+    st.dataframe(pd.DataFrame([_row(r, counts.get(r.dataset_id, {}), chosen) for r in records]),
+                 hide_index=True)
+    ids = list(by_id)
+    if chosen in ids:  # the picker shows the chosen data set, also after an upload
+        st.session_state[state.W_DATA_PICK] = chosen
+    st.selectbox("Data set to use", ids, key=state.W_DATA_PICK, on_change=_choose,
+                 format_func=lambda i: f"{by_id[i].name} · {by_id[i].n_rows:,} texts · "
+                                       f"{by_id[i].text_column} / {by_id[i].label_column}")
+    if chosen in by_id:
+        _manage(by_id[chosen], counts.get(chosen, {}))
+        return chosen
+    return None
+
+
+def _manage(record, counts: dict[str, int]) -> None:
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    name = left.text_input("Name of this data set", record.name,
+                           key=f"{state.W_DATA_NAME}_{record.dataset_id[:16]}",
+                           max_chars=120)
+    if right.button("Rename", disabled=name.strip() == record.name):
+        if services.attempt(lambda: services.rename_dataset(record.dataset_id, name) or True):
+            state.flash("success", "Renamed.")
+            st.rerun()
+    sample = record.dataset_id == services.sample_id()
+    if st.button("Delete this data set…", disabled=sample,
+                 help="The bundled sample cannot be deleted." if sample else None):
+        state.put(state.CONFIRM_DATASET_DELETE, record.dataset_id)
+    if state.get(state.CONFIRM_DATASET_DELETE) == record.dataset_id:
+        _confirm_delete(record, counts)
+
+
+def _confirm_delete(record, counts: dict[str, int]) -> None:
+    runs, exps = counts.get("runs", 0), counts.get("experiments", 0)
+    st.warning(f"Delete the data set **{services.plain(record.name)}**? Its file is removed "
+               f"from the run store. The {runs} runs and {exps} experiments trained on it "
+               "stay, and remain viewable: they keep the data set's name.")
+    yes, no, _ = st.columns([1, 1, 4])
+    if yes.button("Yes, delete", type="primary", key="data_delete_yes"):
+        state.put(state.CONFIRM_DATASET_DELETE, None)
+        if services.attempt(lambda: services.delete_dataset(record.dataset_id) or True):
+            state.flash("success", f"Deleted the data set {services.plain(record.name)}; "
+                                   "the runs trained on it are kept.")
+            st.rerun()
+    if no.button("Keep it", key="data_delete_no"):
+        state.put(state.CONFIRM_DATASET_DELETE, None)
+        st.rerun()
