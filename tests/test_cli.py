@@ -60,9 +60,9 @@ def test_clickbait_end_to_end(clickbait_csv, tmp_path):
 
 
 CLI_MODULES = ("core.cli", "core.cli.common", "core.cli.training", "core.cli.engine",
-               "core.cli.views", "core.cli.experiments")
+               "core.cli.views", "core.cli.experiments", "core.cli.datasets")
 SUBCOMMANDS = {"train", "runs", "worker", "warm-up", "engine", "compare", "export", "project",
-               "experiment"}
+               "experiment", "datasets", "import"}
 
 
 @pytest.mark.parametrize("module", CLI_MODULES)
@@ -141,3 +141,27 @@ def test_train_says_on_stderr_how_many_texts_were_cut(tiny_csv, tmp_path):
                "--store", tmp_path / "runs")
     assert res.returncode == 0, res.stderr
     assert "texts were longer than 4 words and were cut there (--max-text-tokens)" in res.stderr
+
+
+def test_early_stopping_switch_and_patience_reach_the_config():
+    """The switch defaults to TrainConfig's (on) and can be turned off; patience parses."""
+    from core.cli import build_parser
+    from core.cli.training import train_config_from_args
+    from core.training.config import TrainConfig
+
+    parse = build_parser().parse_args
+    assert train_config_from_args(parse(["train", "d.csv"])).early_stopping is \
+        TrainConfig().early_stopping is True
+    off = train_config_from_args(parse(["train", "d.csv", "--no-early-stopping",
+                                        "--patience", "5", "--min-delta", "0.01"]))
+    assert (off.early_stopping, off.patience, off.min_delta) == (False, 5, 0.01)
+
+
+def test_train_reports_the_best_epoch_and_early_stopping(tiny_csv, tmp_path):
+    res = _cli("train", tiny_csv, "--epochs", 30, "--batch-size", 4, "--lr", 0.5,
+               "--patience", 1, "--store", tmp_path / "runs")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert 1 <= out["best_epoch"] <= len(out["val_loss"]) < 30 and out["stopped_early"]
+    assert out["best_epoch"] == out["val_loss"].index(min(out["val_loss"])) + 1
+    assert "stopped early after epoch" in res.stderr

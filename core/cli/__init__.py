@@ -14,11 +14,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from core.cli import engine, experiments, training, views
+from core.cli import datasets, engine, experiments, imports, training, views
 from core.cli.common import Command, store_parent
 
 SUBCOMMANDS: tuple[Command, ...] = (*training.COMMANDS, *engine.COMMANDS, *views.COMMANDS,
-                                    *experiments.COMMANDS)
+                                    *experiments.COMMANDS, *datasets.COMMANDS,
+                                    *imports.COMMANDS)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -150,10 +150,11 @@ def select_rows(vocab: pd.DataFrame, shared: np.ndarray, n_words: int,
     """Vocabulary rows to compare: the ``n_words`` most frequent training words the pretrained
     space has, then up to ``max_unseen`` shared words seen only outside training."""
     from core.analysis.projection import select_words
+    from core.runs.projections import ranking_counts
 
     # Zeroing the counts of words the pretrained space lacks keeps them out of both groups.
-    train = np.where(shared, vocab["train_count"].to_numpy(), 0)
-    counts = np.where(shared, vocab["count"].to_numpy(), 0)
+    counts, train = ranking_counts(vocab)
+    train, counts = np.where(shared, train, 0), np.where(shared, counts, 0)
     specials = np.flatnonzero(vocab["token"].isin(SPECIALS).to_numpy())
     return select_words(counts, train, n_top=n_words, include_unseen=max_unseen > 0,
                         in_pretrained=shared, max_unseen=max_unseen, skip=specials)
@@ -226,16 +227,19 @@ def _prepare(store: RunStore, run_id: str, config: CompareConfig) -> tuple[_Inpu
     words = [tokens[i] for i in rows]
     pre = space.rows_for(words)
     nn_pre = compare.nearest_neighbors(pre, config.k)
+    from core.runs.projections import ranking_counts
+
     train = vocab["train_count"].to_numpy()[rows]
+    seen = ranking_counts(vocab)[1][rows] > 0  # a run without counts: its words are all seen
     fixed = pd.DataFrame({"word": words, "train_count": train.astype(np.int64),
-                          "seen": train > 0,
+                          "seen": seen,
                           "neighbors_pretrained": [[words[j] for j in r] for r in nn_pre]})
     z = class_association(vocab, list(run.info.get("classes", [])))
     fixed = pd.concat([fixed, z.iloc[rows].reset_index(drop=True)], axis=1)
     docs = store.load_docs(run_id) if run.info.get("n_docs", 0) else None
     labels = None if docs is None or docs.empty else docs["label_id"].to_numpy()
     reference = _reference(words, pre, docs, space, config)
-    reference.update(n_seen=int((train > 0).sum()), n_unseen=int((train == 0).sum()))
+    reference.update(n_seen=int(seen.sum()), n_unseen=int((~seen).sum()))
     inputs = _Inputs(rows, words, pre, nn_pre, fixed, labels, run.config.get("arch") == "bag")
     return inputs, reference
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.common.files import DiskCache
+from core.errors import ExplorerError
 from core.store.runstore import RunStore
 
 EVOLUTION_WORDS = 4500  # most frequent training words in the evolution, plus 500 never seen:
@@ -177,8 +178,10 @@ def document_views(store: RunStore, run_id: str, method: str = "umap",
     from core.runs.projections import cached_sequence
 
     run = store.get_run(run_id)
+    if run.n_snapshots == 0 or documents_missing(store, run_id):
+        return None
     docs = store.load_docs(run_id)
-    if run.n_snapshots == 0 or len(docs) < 5:
+    if len(docs) < 5:
         return None
     config = _projection_config(method)
     name = f"docs-pretrained-{method}-s{run.n_snapshots}"
@@ -190,6 +193,17 @@ def document_views(store: RunStore, run_id: str, method: str = "umap",
     pre = _cached_layout(store, run_id, name, lambda: _mean_pretrained_docs(
         store, run_id, docs, learned.coords[-1], config), False)
     return DocumentFrames(docs, learned.stacked, np.asarray(pre), learned.trust, method)
+
+
+def documents_missing(store: RunStore, run_id: str) -> str | None:
+    """What the run lacks for its document views (a tracked run may give no documents, or no
+    document vectors), or None."""
+    run = store.get_run(run_id)
+    if not store.run_dir(run_id).joinpath("docs.parquet").is_file():
+        return "this run recorded no documents (texts with labels)"
+    if not all(store.has_array(run_id, f"snapshots/doc_{s['idx']:04d}") for s in run.snapshots):
+        return "this run did not record its documents' vectors at every snapshot"
+    return None
 
 
 def _mean_pretrained_docs(store: RunStore, run_id: str, docs: pd.DataFrame,
@@ -237,7 +251,12 @@ def finalize(store: RunStore, run_id: str, method: str = "umap",
         if progress is not None:
             progress(name)
         t0 = time.perf_counter()
-        step()
+        try:
+            step()
+        except ExplorerError as exc:  # e.g. a tracked run whose words GloVe lacks: the
+            if not name.startswith("comparison"):  # other views still work without it
+                raise
+            store.update_info(run_id, **{f"{name}_error": str(exc)})
         seconds[name] = round(time.perf_counter() - t0, 3)
         store.update_info(run_id, views_seconds=seconds)
     store.update_info(run_id, views="ready", views_seconds=seconds)

@@ -41,7 +41,9 @@ if space == "init" and pre.method.endswith("pca") and run.info.get("views_method
 comp = services.attempt(runviews.comparison, services.store(), run.run_id, against=space)
 name = {"glove": "GloVe", "init": "its init vectors"}[space]  # every measure below is against it
 if comp is None:
-    st.info("The neighbour measures are being computed; this page updates by itself."
+    error = run.info.get(f"comparison{'_init' if space == 'init' else ''}_error")
+    st.info(services.plain(f"The neighbour measures could not be computed: {error}") if error
+            else "The neighbour measures are being computed; this page updates by itself."
             if pending else "The neighbour measures are computed for finished runs only.")
     st.stop()
 labels = charts.epoch_labels(run)[: len(evo.coords)]
@@ -84,7 +86,8 @@ else:
     st.subheader(f"Neighbours of '{services.plain(word)}'")
     st.caption(f"Trained on {int(row['train_count']):,} times · Jaccard@{comp.config.k} "
                f"overlap of the two neighbour lists: {row['jaccard']:.2f}")
-    st.table(pd.DataFrame({f"learned ({labels[t]})": list(row["neighbors"]),
+    # st.dataframe, not st.table: st.table renders Markdown in cells, and words are user text
+    st.dataframe(pd.DataFrame({f"learned ({labels[t]})": list(row["neighbors"]),
                            name: list(row["neighbors_pretrained"])},
                           index=range(1, len(row["neighbors"]) + 1)))
     gained, lost = (", ".join(services.plain(w) for w in row[k]) or "—" for k in ("gained", "lost"))

@@ -18,7 +18,9 @@ if run is None:
     st.stop()
 docs, pending = charts.load_layout(run, runviews.document_views)
 if docs is None:
-    st.info("This run kept too few validation texts to draw (at least 5 are needed).")
+    missing = services.attempt(runviews.documents_missing, services.store(), run.run_id)
+    st.info(f"Nothing to draw: {missing}." if missing else
+            "This run kept too few validation texts to draw (at least 5 are needed).")
     st.stop()
 if pending:
     charts.poll_until_ready(run.run_id)

@@ -42,8 +42,10 @@ def semantics() -> None:
     comp = services.attempt(runviews.comparison, store, run.run_id, cached_only=True)
     if comp is None:  # never computed on a page load: the background engine does it
         views = services.attempt(runviews.views_state, store, run.run_id)
-        if views == "failed":
-            st.warning("The comparison with GloVe could not be computed for this run.")
+        if views == "failed" or run.info.get("comparison_error"):  # e.g. words GloVe lacks
+            st.warning("The comparison with GloVe could not be computed for this run"
+                       + services.plain(f": {run.info.get('comparison_error', '')}".rstrip(": "))
+                       + ".")
         elif run.status == "done":
             st.info("The comparison with GloVe is being computed by the background engine; "
                     "this chart appears by itself when it is ready.")
