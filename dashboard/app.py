@@ -2,7 +2,8 @@
 
 Registers the views in dashboard/views/ with st.navigation (views a colleague has not written
 yet are skipped until their file exists), starts the once-per-process background warm-up,
-marks runs whose worker died as failed, and keeps the active run in the URL (?run=).
+marks runs whose worker died as failed, and keeps the active run (?run=) and the chosen data
+set (?data=) in the URL.
 """
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE.parent) not in sys.path:  # `streamlit run` puts dashboard/ on the path, not the repo
     sys.path.insert(0, str(_HERE.parent))
 
-from dashboard import services, state  # noqa: E402
+from dashboard import services, state, widgets  # noqa: E402
 
 # (file in views/, title, url path, icon) in the order the sidebar shows them
 PAGES = (
     ("data.py", "Data", "data", ":material/table_view:"),
     ("train.py", "Train", "train", ":material/model_training:"),
     ("evolution.py", "Evolution", "evolution", ":material/timeline:"),
+    ("lookup.py", "Lookup table", "lookup", ":material/table_rows:"),
     ("compare.py", "Learned vs pretrained", "compare", ":material/compare_arrows:"),
     ("documents.py", "Documents", "documents", ":material/description:"),
     ("experiments.py", "Experiments", "experiments", ":material/science:"),
@@ -37,14 +39,19 @@ def pages() -> list:
 
 
 def sidebar() -> None:
+    """The chosen data set (what Train and Experiments use next) and the active run with the
+    data set *it* trained on, which may be another one."""
     with st.sidebar:
-        choice = services.data_choice()
+        choice, record = services.data_choice(), services.current_record()
         if choice is not None:
-            what = "bundled sample" if choice.is_sample else "uploaded"
-            st.caption(f"Data: **{services.plain(choice.filename)}** ({what})")
+            what = "bundled sample" if choice.is_sample else "stored in the run store"
+            name = record.name if record is not None else choice.filename
+            st.caption(f"Data: **{services.plain(name)}** ({what})")
         active = state.get(state.ACTIVE_RUN)
-        if active:  # no status here: the sidebar is not redrawn by the live progress panel
-            st.caption(f"Active run: `{active}`")
+        run = services.attempt(services.store().get_run, active) if active else None
+        if run is not None:  # no status here: the sidebar is not redrawn by the live panel
+            st.caption(f"Active run `{active}`: "
+                       + services.plain(widgets.run_summary(run, services.parents(run))))
 
 
 # An emoji, not ":material/...": Streamlit's page fetches material favicons from
@@ -55,6 +62,7 @@ state.init()
 services.start_warm_up()
 services.attempt(services.store)  # opens the store once per process and reconciles dead jobs
 services.sync_active_run()
+services.attempt(services.sync_dataset)  # ?data= reopens the data set after a refresh
 page = st.navigation(pages())
 sidebar()
 state.show_flash()

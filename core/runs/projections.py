@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from core.analysis import projection
 from core.analysis.projection import Projection, ProjectionConfig
 from core.common.files import DiskCache, atomic_write, npy
+from core.data.text import SPECIALS
 from core.errors import ExplorerError, StoreError
 from core.store.runstore import RunStore
 
@@ -100,13 +102,45 @@ def evolution_rows(store: RunStore, run_id: str, n_words: int,
     everything = max_unseen is None
     in_pre = (np.ones(len(vocab), dtype=bool) if everything or "in_pretrained" not in vocab
               else vocab["in_pretrained"].to_numpy())
-    rows = projection.select_words(vocab["count"].to_numpy(), vocab["train_count"].to_numpy(),
+    counts, train = ranking_counts(vocab)
+    rows = projection.select_words(counts, train,
                                    n_top=n_words, include_unseen=everything or max_unseen > 0,
                                    in_pretrained=in_pre,
-                                   max_unseen=len(vocab) if everything else max_unseen)
+                                   max_unseen=len(vocab) if everything else max_unseen,
+                                   skip=np.flatnonzero(vocab["token"].isin(SPECIALS)))
     if len(rows) < 3:
         raise ExplorerError(f"Run {run_id} has only {len(rows)} words to project (need 3).")
     return rows, tokens
+
+
+def updates_per_frame(store: RunStore, run_id: str, rows: np.ndarray,
+                      n_frames: int | None = None) -> np.ndarray | None:
+    """The "updates received" colouring of an evolution: T x len(rows) int64, entry [t, i] =
+    optimiser steps that touched row ``rows[i]`` from the start up to snapshot t (frame t),
+    from ``core.runs.updates`` (contract A). None when the run recorded no counts."""
+    from core.runs.updates import has_update_counts, updates_received
+
+    if not has_update_counts(store, run_id):
+        return None
+    indices = [s["idx"] for s in store.get_run(run_id).snapshots]  # frame t = t-th snapshot
+    indices = indices if n_frames is None else indices[: int(n_frames)]
+    rows = np.asarray(rows, dtype=np.int64)
+    frames = [updates_received(store, run_id, i) for i in indices]
+    if any(f is None for f in frames):
+        return None
+    return np.stack([np.asarray(f, dtype=np.int64)[rows] for f in frames])
+
+
+def ranking_counts(vocab: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, training counts) that rank a run's words for the views. A run that recorded
+    no counts (a tracked run whose user gave none: all zero) is ranked in its vocabulary's
+    own order, most frequent first in Keras's TextVectorization and most tokenisers; its
+    tables still show the counts as stored."""
+    train = vocab["train_count"].to_numpy()
+    if train.any() or vocab["count"].to_numpy().any():
+        return vocab["count"].to_numpy(), train
+    rank = np.arange(len(train), 0, -1, dtype=np.int64)
+    return rank, rank
 
 
 def write_layout(coords: np.ndarray, folder: Path) -> None:
