@@ -1,6 +1,8 @@
 """Size of the Evolution figure sent to the browser: the former hover (six neighbours per
 word and frame) against the trimmed one (three, and nothing repeated), 2,500 words x 11
-snapshots, animated. Words and neighbours are real GloVe words; coordinates random (their
+snapshots, animated (``bench_figure_payload.py [WORDS [FRAMES]]``); then what opening the
+page and each colour or highlight change send, before and since the map keeps its figure in
+the browser. Words and neighbours are real GloVe words; coordinates random (their
 size does not depend on the values). Prints a markdown table (bytes of plotly JSON)."""
 from __future__ import annotations
 
@@ -37,7 +39,44 @@ def main(n_words: int = 2500, n_frames: int = 11) -> None:
         fig = charts.evolution_figure(coords, words, labels, hover, colour, animate=True,
                                       static_hover=once)
         print(f"| {name} | {len(plotly.io.to_json(fig, validate=False)) / 1e6:.2f} |")
+    interactions(coords, words, labels, trimmed, static, counts, rng)
+
+
+def interactions(coords, words, labels, hover, static, counts, rng) -> None:
+    """What a colour or highlight change sends: before, the whole figure again (st.plotly_chart);
+    now the browser keeps the figure and every colouring (sent once per layout) and is sent
+    the colouring's position and the highlight overlay (dashboard/components/evolution_chart)."""
+    import json
+
+    import plotly.io
+    import plotly.utils
+
+    from dashboard import charts
+    from dashboard.components import evolution_chart
+
+    n_frames, n_words = coords.shape[:2]
+    seen = rng.random(n_words) > 0.1
+    colours = {"direction": charts.Colour("d", rng.normal(size=(n_frames, n_words))),
+               "frequency": charts.Colour("f", np.tile(np.log10(1 + counts), (n_frames, 1)),
+                                          mid=None),
+               "seen": charts.Colour("", groups={"seen": (np.flatnonzero(seen), "#000"),
+                                                 "never": (np.flatnonzero(~seen), "#111")})}
+    layers = [charts.colour_layer(c, n_words) for c in colours.values()]
+    focus = list(range(0, 800, 100))  # 8 highlighted words, the most the view allows
+    full = charts.evolution_figure(coords, words, labels, hover, layers[0], focus,
+                                   static_hover=static)
+    base = charts.evolution_figure(coords, words, labels, hover, layers[0], [],
+                                   static_hover=static)
+    _, body = evolution_chart.payload(base, layers, n_frames - 1)
+    overlay = json.dumps(charts.evolution_overlay(coords, words, labels, focus),
+                         cls=plotly.utils.PlotlyJSONEncoder)
+    print("\n| sent to the browser | before (MB) | now (MB) |\n|---|---|---|")
+    print(f"| opening the page | {len(plotly.io.to_json(full, validate=False)) / 1e6:.2f} | "
+          f"{len(body) / 1e6:.2f} (figure + {len(layers)} colourings) |")
+    print(f"| each highlight or colour change (8 words highlighted) | "
+          f"{len(plotly.io.to_json(full, validate=False)) / 1e6:.2f} | "
+          f"{len(overlay) / 1e6:.3f} |")
 
 
 if __name__ == "__main__":
-    main()
+    main(*(int(a) for a in sys.argv[1:3]))

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.analysis.measures import MIN_RELIABLE_PAIRS
-from dashboard import services, state
+from dashboard import services
 
 MAX_ANIMATED = 5500  # words: above this the figure gets no frames (a Streamlit slider instead)
 POLL_SECONDS = 2.0
@@ -47,33 +47,11 @@ def text(value: object) -> str:
 
 # ---------------------------------------------------------------------------- page helpers
 def pick_run(page: str):
-    """The run this page shows (the active run, changeable with a selectbox), or None after
-    telling the user why there is nothing to show."""
-    runs = services.attempt(services.store().list_runs)
-    if runs is None:
-        return None
-    if not runs:
-        st.info("No run yet: train one on the **Train** page first.")
-        st.page_link("views/train.py", label="Go to Train", icon=":material/model_training:")
-        return None
-    by_id = {r.run_id: r for r in runs}
-    ids, active = list(by_id), state.get(state.ACTIVE_RUN)
-    key = f"{state.W_VIEW_RUN}_{page}"
-    run_id = st.selectbox(
-        "Run", ids, index=ids.index(active) if active in ids else 0, key=key,
-        format_func=lambda i: f"{i} · {by_id[i].status} · init {by_id[i].config.get('init')}"
-                              f" · {by_id[i].config.get('arch')}",
-        on_change=lambda: services.open_run(st.session_state[key]))
-    run = by_id[run_id]
-    if run.status in services.LIVE:
-        st.info("This run is still training: its live preview is on the **Train** page; this "
-                "page fills in when it finishes.")
-        return None
-    if run.n_snapshots == 0:
-        st.warning(f"Run {run_id} ({run.status}) has no saved snapshots, so there is nothing "
-                   "to show. Pick another run or train a new one.")
-        return None
-    return run
+    """The run this page shows (``widgets.pick_run``: the active run, or one picked for this
+    page only), or None after telling the user why there is nothing to show."""
+    from dashboard import widgets  # widgets imports this module
+
+    return widgets.pick_run(page)
 
 
 def load_layout(run, reader: Callable[..., Any], **kw: Any) -> tuple[Any, bool]:
@@ -153,51 +131,76 @@ def _hover_parts(static: Sequence[str] | None, idx: np.ndarray) -> dict:
                 hovertemplate="%{customdata}<br>%{hovertext}<extra></extra>")
 
 
-def _point_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int,
-                  lean: bool = False, static: Sequence[str] | None = None) -> list:
-    """The word points of frame ``t``. ``lean``: only what changes between frames
-    (positions, hover, colour values): an animation frame is merged into the drawn traces,
-    so repeating names, sizes and colour bars in every frame only adds to the payload."""
-    if colour.groups is None:
-        return _value_traces(xy, hover, colour, t, lean, static)
-    if lean:
-        return [go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], hovertext=[hover[i] for i in idx])
-                for idx, _ in colour.groups.values()]
-    return [go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
-                         marker=dict(size=6, opacity=0.8, color=solid),
-                         hovertext=[hover[i] for i in idx], **_hover_parts(static, idx))
-            for name, (idx, solid) in colour.groups.items()]
+def colour_layer(colour: Colour, n_words: int) -> dict:
+    """What the word points take from a colouring: ``values`` (frames x words, a single row
+    when they do not change over training; NaN = no value), the ``marker`` style (scale, one
+    fixed range for every frame, colour bar; opacity 0 where a word has no value, so the grey
+    point drawn underneath shows) and, for groups, the ``legend`` entries (name, colour).
+    Every colouring fits the same traces, so the browser can switch between them in place."""
+    legend: list[tuple[str, str]] = []
+    if colour.groups is not None:  # group g -> value g on a stepped scale of solid colours
+        values, stops = np.full((1, n_words), np.nan), []
+        k = len(colour.groups)
+        for g, (name, (idx, solid)) in enumerate(colour.groups.items()):
+            values[0, idx] = g
+            stops += [[g / k, solid], [(g + 1) / k, solid]]
+            legend.append((name, solid))
+        marker = dict(colorscale=stops, cmin=-0.5, cmax=k - 0.5, showscale=False)
+    else:
+        values = np.asarray(colour.values, dtype=float)
+        if np.allclose(values, values[:1], equal_nan=True):
+            values = values[:1]
+        low, high = colour.limits() or (0.0, 1.0)
+        marker = dict(colorscale=colour.scale, cmin=low, cmax=high, showscale=True,
+                      colorbar=dict(title=dict(text=colour.title, side="right"), thickness=12))
+    has = np.isfinite(values).all(axis=0)
+    marker.update(size=6, opacity=0.8 if has.all() else np.where(has, 0.8, 0.0))
+    return dict(values=values.astype(np.float32), marker=marker, legend=legend)
 
 
-def _value_traces(xy: np.ndarray, hover: Sequence[str], colour: Colour, t: int,
+def no_value(layers: Sequence[dict]) -> np.ndarray:
+    """Indices of the words some colouring has no value for: drawn light grey underneath."""
+    has = np.ones(layers[0]["values"].shape[1], dtype=bool) if layers else np.ones(0, bool)
+    for layer in layers:
+        has &= np.isfinite(layer["values"]).all(axis=0)
+    return np.flatnonzero(~has)
+
+
+def _point_traces(xy: np.ndarray, hover: Sequence[str], layer: dict, t: int, under: np.ndarray,
                   lean: bool = False, static: Sequence[str] | None = None) -> list:
-    """Points coloured by a value, drawn over light-grey points that have none (words outside
-    the compared set): without this, plotly paints missing values dark and they swamp the
-    picture. The grey trace exists in every frame or in none (an empty WebGL trace stalls
-    plotly's animation), decided over all frames so each frame has the same traces."""
-    values = np.asarray(colour.values[t], dtype=float)
-    # one split for all frames: frames only update their traces' points, not who is in them
-    has = np.isfinite(np.asarray(colour.values, dtype=float)).all(axis=0)
-    low, high = colour.limits() or (0.0, 1.0)
-    parts = [(np.flatnonzero(has), dict(size=6, opacity=0.8, color=values[has],
-                                        colorscale=colour.scale, cmin=low, cmax=high,
-                                        colorbar=dict(title=dict(text=colour.title, side="right"),
-                                                      thickness=12)),
-              colour.title)]
-    if not has.all():
-        parts.insert(0, (np.flatnonzero(~has), dict(size=4, opacity=0.5, color=NO_VALUE),
-                         "no value"))
+    """The word points of frame ``t``: light-grey points for the words in ``under`` (without
+    this, plotly paints missing values dark and they swamp the picture), then every word
+    coloured by ``layer`` (``colour_layer``). The grey trace exists in every frame or in none
+    (an empty WebGL trace stalls plotly's animation). ``lean``: only what changes between
+    frames (positions, hover, colour values when they change): an animation frame is merged
+    into the drawn traces, so repeating names and styles in every frame only adds payload."""
+    values = layer["values"]
+    colour = values[min(t, len(values) - 1)]
     traces = []
-    for idx, marker, name in parts:
-        if lean:
-            changing = {"color": marker["color"]} if "colorscale" in marker else None
-            traces.append(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], marker=changing,
-                                       hovertext=[hover[i] for i in idx]))
-            continue
-        traces.append(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
-                                   marker=marker, hovertext=[hover[i] for i in idx],
-                                   showlegend=False, **_hover_parts(static, idx)))
+    if len(under):
+        traces.append(go.Scattergl(x=xy[under, 0], y=xy[under, 1], meta="under") if lean else
+                      go.Scattergl(x=xy[under, 0], y=xy[under, 1], mode="markers", meta="under",
+                                   name="no value", marker=dict(size=4, opacity=0.5,
+                                                                color=NO_VALUE),
+                                   hoverinfo="skip", showlegend=False))
+    if lean:
+        traces.append(go.Scattergl(x=xy[:, 0], y=xy[:, 1], hovertext=list(hover), meta="points",
+                                   marker=dict(color=colour) if len(values) > 1 else None))
+        return traces
+    every = np.arange(len(xy))
+    traces.append(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers", meta="points",
+                               name="words", marker=dict(layer["marker"], color=colour),
+                               showlegend=False, **_hover_parts(static, every),
+                               hovertext=list(hover)))
     return traces
+
+
+def _legend_traces(entries: Sequence[tuple]) -> list:
+    """Legend entries without points: (name, colour) a marker, (name, colour, dash) a line."""
+    return [go.Scatter(x=[None], y=[None], name=name, hoverinfo="skip", meta="legend",
+                       **(dict(mode="lines", line=dict(color=c[0], dash=c[1], width=2.5))
+                          if len(c) > 1 else dict(mode="markers", marker=dict(size=8, color=c[0]))))
+            for name, *c in entries]
 
 
 LABEL_SPOTS = ("top center", "bottom center", "middle right", "middle left", "top right",
@@ -251,51 +254,109 @@ def _frame_title(label: str, trust: tuple | None, t: int) -> str:
     return title
 
 
+_SPOT_PIXELS = {"top": (12, "bottom"), "bottom": (-12, "top"), "middle": (0, "middle"),
+                "center": (0, "center"), "right": (12, "left"), "left": (-12, "right")}
+
+
+def _pinned(x: float, y: float, half: float, **style) -> dict:
+    """A shape of ``half`` pixels around the point (x, y) in data units, whatever the zoom."""
+    return dict(xref="x", yref="y", xsizemode="pixel", ysizemode="pixel", xanchor=float(x),
+                yanchor=float(y), x0=-half, x1=half, y0=-half, y1=half, layer="above", **style)
+
+
+def _circled(x: float, y: float, word: str, spot: str) -> list[dict]:
+    """A highlighted word in one frame: a circle and its label at ``spot`` (label_spots)."""
+    vert, horiz = spot.split()
+    dy, yanchor = _SPOT_PIXELS[vert]
+    dx, xanchor = _SPOT_PIXELS[horiz]
+    label = _pinned(x, y, 0, type="rect", line=dict(width=0), label=dict(
+        text=word, font=dict(size=15, color="black"), textposition="middle center",
+        xanchor=xanchor, yanchor=yanchor))
+    label.update(x0=dx, x1=dx, y0=dy, y1=dy)
+    return [_pinned(x, y, 9, type="circle", line=dict(width=3, color="black")), label]
+
+
+def evolution_overlay(coords: np.ndarray, words: Sequence[str], labels: Sequence[str],
+                      focus: Sequence[int] = ()) -> dict:
+    """The highlighted (``focus``) words as layout shapes, drawn over the WebGL points (layout
+    shapes redraw without the points, which is what keeps a highlight fast): ``trails``
+    (dotted, one dark colour per word, a dot per snapshot: they must show on any colour
+    scale), per frame the circled words and their labels placed apart (``frames``), the
+    ``legend`` entries (name, colour) and ``hover``, invisible points that give each trail
+    dot its word and snapshot. ``words`` must be plain text (``text``)."""
+    xr, yr = _ranges(coords)
+    extent = (xr[1] - xr[0], yr[1] - yr[0])
+    names, focus = [text(words[i]) for i in focus], list(focus)
+    trails, legend = [], []
+    for n, (i, name) in enumerate(zip(focus, names)):
+        colour = TRAILS[n % len(TRAILS)]
+        path = "M" + " L".join(f"{x:.6g},{y:.6g}" for x, y in coords[:, i])
+        trails.append(dict(type="path", path=path, xref="x", yref="y", layer="above",
+                           name=f"trail: {name}", line=dict(width=2.5, dash="dot", color=colour)))
+        trails += [_pinned(x, y, 3.5, type="circle", fillcolor=colour, line=dict(width=0))
+                   for x, y in coords[:, i]]
+        legend.append((f"trail: {name}", colour))
+    frames = []
+    for xy in coords:
+        picked = xy[focus]
+        spots = label_spots(picked, names, extent) if names else []
+        frames.append([s for (x, y), name, spot in zip(picked, names, spots)
+                       for s in _circled(x, y, name, spot)])
+    hover = go.Scattergl(
+        x=coords[:, focus, 0].T.ravel(), y=coords[:, focus, 1].T.ravel(), mode="markers",
+        meta="trails", marker=dict(size=9, opacity=0), showlegend=False, hoverinfo="text",
+        hovertext=[f"{name} — {label}" for name in names for label in labels])
+    return dict(trails=trails, frames=frames, legend=legend, hover=hover.to_plotly_json())
+
+
 def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[str],
-                     hover: Sequence[Sequence[str]], colour: Colour, focus: Sequence[int] = (),
-                     frame: int = -1, animate: bool = True,
+                     hover: Sequence[Sequence[str]], colour: Colour | dict,
+                     focus: Sequence[int] = (), frame: int = -1, animate: bool = True,
                      trust: tuple[Sequence[float], Sequence[float]] | None = None,
-                     static_hover: Sequence[str] | None = None) -> go.Figure:
+                     static_hover: Sequence[str] | None = None,
+                     under: np.ndarray | None = None) -> go.Figure:
     """Words over the snapshots (``coords`` T x n x 2, each frame fitted on its snapshot):
     frame ``frame`` drawn, one animation frame per snapshot with a slider and play/pause when
     ``animate``; the ``focus`` words circled, with their trail across all snapshots. Each
     frame's title gives its trustworthiness against its own and the last snapshot (``trust``).
     ``hover`` is per frame; ``static_hover`` (per word) is shown above it in every frame
-    and sent once. Both, and ``words``, must already be plain text (``text``)."""
+    and sent once. Both, and ``words``, must already be plain text (``text``). ``colour``: a
+    ``Colour`` or its ``colour_layer``; ``under``: the words drawn grey underneath (default:
+    those this colouring has no value for). Traces carry a ``meta`` name (under, points,
+    trails, legend) so the browser can recolour and re-highlight in place
+    (dashboard/components/evolution_chart)."""
     t_count, frame = len(coords), frame % len(coords)
-    xr, yr = _ranges(coords)
-    extent = (xr[1] - xr[0], yr[1] - yr[0])
-
-    def frame_data(t: int, lean: bool = False) -> list:
-        return (_point_traces(coords[t], hover[t], colour, t, lean, static_hover)
-                + [_focus_trace(coords[t], words, focus, extent, lean)])
-    fig = go.Figure(frame_data(frame))
+    layer = colour if isinstance(colour, dict) else colour_layer(colour, coords.shape[1])
+    under = no_value([layer]) if under is None else np.asarray(under, dtype=int)
+    overlay = evolution_overlay(coords, words, labels, focus)
+    fig = go.Figure(_point_traces(coords[frame], hover[frame], layer, frame, under,
+                                  static=static_hover))
     n_animated = len(fig.data)
-    for n, i in enumerate(focus):  # dark trails: they must show on any colour scale
-        fig.add_trace(go.Scattergl(
-            x=coords[:, i, 0], y=coords[:, i, 1], mode="lines+markers",
-            name=f"trail: {text(words[i])}",
-            line=dict(width=2.5, dash="dot", color=TRAILS[n % len(TRAILS)]), marker=dict(size=7),
-            hovertext=[f"{text(words[i])} — {label}" for label in labels], hoverinfo="text"))
+    fig.add_traces([overlay["hover"]] + _legend_traces(layer["legend"] + [
+        (name, colour, "dot") for name, colour in overlay["legend"]]))
     # title top left, toolbar top right, legend under the plot: none covers another
     below = dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0)
+    xr, yr = _ranges(coords)
     fig.update_layout(title=dict(text=_frame_title(labels[frame], trust, frame), x=0.01,
                                  xanchor="left"),
                       xaxis=dict(range=xr, **_AXIS), yaxis=dict(range=yr, **_AXIS),
+                      shapes=overlay["trails"] + overlay["frames"][frame],
                       uirevision="evolution",
                       **{**_MAP, "margin": dict(l=10, r=10, t=70, b=10), "legend": below})
     if animate and t_count > 1:
-        _animate(fig, [frame_data(t, lean=True) for t in range(t_count)], n_animated, labels,
-                 trust, frame)
+        _animate(fig, [_point_traces(coords[t], hover[t], layer, t, under, lean=True)
+                       for t in range(t_count)], n_animated, labels, trust, frame,
+                 [overlay["trails"] + shapes for shapes in overlay["frames"]])
     return fig
 
 
 def _animate(fig: go.Figure, data: list, n_animated: int, labels: Sequence[str], trust,
-             frame: int) -> None:
-    """Frames (points and circles only; the trails are static), a slider under the legend
-    and play/pause at its left."""
+             frame: int, shapes: list) -> None:
+    """Frames (the points; the highlighted words' circles and labels as each frame's layout
+    ``shapes``), a slider under the legend and play/pause at its left."""
     fig.frames = [go.Frame(data=d, traces=list(range(n_animated)), name=str(t),
-                           layout=dict(title_text=_frame_title(labels[t], trust, t)))
+                           layout=dict(title_text=_frame_title(labels[t], trust, t),
+                                       shapes=shapes[t]))
                   for t, d in enumerate(data)]
     still = dict(mode="immediate", frame=dict(duration=0, redraw=True),
                  transition=dict(duration=0))
@@ -314,9 +375,11 @@ def _animate(fig: go.Figure, data: list, n_animated: int, labels: Sequence[str],
 
 
 def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequence[str],
-                      seen: np.ndarray, counts: np.ndarray) -> dict[str, Colour]:
+                      seen: np.ndarray, counts: np.ndarray,
+                      updates: np.ndarray | None = None) -> dict[str, Colour]:
     """The Evolution view's colourings, named for the selectbox; ``tables`` are the
-    comparison's per-word tables per snapshot (reindexed to the shown words), maybe empty."""
+    comparison's per-word tables per snapshot (reindexed to the shown words), maybe empty;
+    ``updates`` (frames x words): optimiser steps that touched each word's row so far."""
     out: dict[str, Colour] = {}
     frames = tables[:n_frames] + tables[-1:] * (n_frames - len(tables)) if tables else []
     if len(classes) == 2 and tables and tables[-1]["direction"].notna().any():
@@ -332,13 +395,17 @@ def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequen
         f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)})
     out["training frequency (log10)"] = Colour(
         "log10 count", np.tile(np.log10(1 + counts), (n_frames, 1)), scale="Viridis", mid=None)
+    if updates is not None:  # one range for all frames: the colours grow as training goes
+        out["updates received so far (log10)"] = Colour(
+            "log10 (1 + optimiser<br>steps on its row)", np.log10(1 + np.asarray(updates, float)),
+            scale="Viridis", mid=None)
     return out
 
 
-def html_download(fig: go.Figure) -> Callable[[], bytes]:
-    """The figure as one self-contained interactive HTML file (plotly.js inside: opening it
-    fetches nothing), rendered only when the download button is clicked."""
-    return lambda: fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
+def html_download(build: Callable[[], go.Figure]) -> Callable[[], bytes]:
+    """The figure ``build()`` makes as one self-contained interactive HTML file (plotly.js
+    inside: opening it fetches nothing), built only when the download button is clicked."""
+    return lambda: build().to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
 
 
 def drift_section(comp, pending: bool) -> None:
@@ -538,8 +605,26 @@ def gap_sentence(summary, mean: str) -> str:
             f"{worst[mean]:.0%} for **{init_label(worst['init'])}**." + verdict)
 
 
+def mark_best_epoch(fig: go.Figure, epochs: Sequence[dict]) -> go.Figure:
+    """A dotted vertical line at the best epoch (lowest validation loss: the rule
+    ``RunInfo.best`` applies) labelled "best epoch N"; when the last epoch's row says the
+    run stopped early, the title says so."""
+    from core.store.runstore import best_epoch
+
+    best = best_epoch(list(epochs), [])
+    if best is not None:
+        fig.add_vline(x=best["epoch"], line=dict(color="grey", dash="dot", width=1),
+                      annotation_text=f"best epoch {best['epoch']}",
+                      annotation_position="top")
+    if epochs and epochs[-1].get("stopped_early"):
+        fig.update_layout(title=f"{fig.layout.title.text or ''} (stopped early at epoch "
+                                f"{int(epochs[-1]['epoch'])})")
+    return fig
+
+
 def learning_curve_figure(summary: pd.DataFrame, prefix: str = "acc",
-                          title: str = "Validation accuracy vs training size",
+                          title: str = "Validation accuracy (at each run's best epoch) vs "
+                                       "training size",
                           baseline: float | None = None) -> go.Figure:
     """One line per init over the training size (log x): mean over seeds with its 95 %
     interval as error bars (none with a single seed); ``baseline`` (always guessing the most
@@ -640,3 +725,83 @@ def pair_figure(pairs: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
     fig.update_layout(title="Word-pair similarity over training", yaxis_title="cosine",
                       yaxis_range=[-1.05, 1.05], **_LINES)
     return fig
+
+
+# ---------------------------------------------------------------------------- lookup table
+def lookup_heatmap(values: np.ndarray, labels: Sequence[str], title: str,
+                   pooled: np.ndarray | None = None, pooled_title: str = "") -> go.Figure:
+    """Rows of the embedding table (one per label, first on top; columns = dimensions) and,
+    under them on the same dimensions and colours, the ``pooled`` vector the next layer
+    receives. Diverging scale symmetric around 0. ``labels`` are user text: escaped here."""
+    from plotly.subplots import make_subplots
+
+    values = np.asarray(values, dtype=float)
+    shown, n = [text(label) for label in labels], len(values)
+    extra = pooled is not None
+    height = 20 * n + 110 + 80 * extra
+    fig = make_subplots(rows=1 + extra, cols=1, shared_xaxes=True,
+                        vertical_spacing=50 / height,  # room for the second title, in pixels
+                        row_heights=[n, 1.5] if extra else None,
+                        subplot_titles=("", pooled_title) if extra else None)
+    dims = list(range(values.shape[1]))
+    hover = "%{y}<br>dimension %{x}: %{z:.3f}<extra></extra>"
+    fig.add_trace(go.Heatmap(z=values, y=shown, x=dims, coloraxis="coloraxis",
+                             hovertemplate=hover), row=1, col=1)
+    if extra:
+        fig.add_trace(go.Heatmap(z=np.asarray(pooled, dtype=float)[None, :], y=["mean"], x=dims,
+                                 coloraxis="coloraxis", hovertemplate=hover), row=2, col=1)
+    limit = float(np.abs(values).max() or 1.0)
+    fig.update_layout(title=title, plot_bgcolor=None, margin=dict(l=10, r=10, t=40, b=10),
+                      coloraxis=dict(colorscale="RdBu", reversescale=True, cmin=-limit,
+                                     cmax=limit, colorbar=dict(thickness=10)),
+                      height=height)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title_text="dimension", row=1 + extra, col=1)
+    return fig
+
+
+def seconds_text(seconds: float) -> str:
+    """'4.9 µs', '0.84 ms', '46 ms', '1.2 s'."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            value = seconds / scale
+            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    return f"{seconds * 1e9:.0f} ns"
+
+
+def size_text(n_bytes: float) -> str:
+    """'160 B', '7.1 kB', '32.0 MB' (powers of 1000)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:.1f} {unit}"
+    return f"{int(n_bytes)} B"
+
+
+def cost_table(costs: Sequence[Any]) -> pd.DataFrame:
+    """core.analysis.lookup.Cost per table size as a column (measures as rows, so it fits a
+    narrow column): both times, how many times slower the one-hot product is, the input
+    each route needs and each route's measured peak memory."""
+    return pd.DataFrame({f"{c.n_rows:,} words": {
+        "dimensions": f"{c.dim}", "text tokens": f"{c.n_tokens}",
+        "lookup: table[ids]": seconds_text(c.lookup_seconds),
+        "one-hot × matrix": seconds_text(c.product_seconds),
+        "one-hot is slower by": f"{c.ratio:,.0f}×",
+        "input: ids": size_text(c.index_bytes), "input: one-hot": size_text(c.one_hot_bytes),
+        "peak memory: lookup": size_text(c.lookup_peak_bytes),
+        "peak memory: one-hot": size_text(c.product_peak_bytes)} for c in costs})
+
+
+def token_table(tokens: Sequence[str], ids: np.ndarray, itos: Sequence[str],
+                train_counts: np.ndarray | None, updates: np.ndarray | None) -> pd.DataFrame:
+    """The Lookup view's table, one line per token: its id (-1: the table has no row for it),
+    the row's word, and where known whether training saw it and the updates it received."""
+    ids = np.asarray(ids)
+    has = ids >= 0
+    table = pd.DataFrame({"token": list(tokens), "id": ids,
+                          "row": [itos[i] if i >= 0 else "(no row)" for i in ids]})
+    for name, values in (("training count", train_counts), ("updates so far", updates)):
+        if values is not None:
+            table[name] = np.where(has, np.asarray(values)[np.where(has, ids, 0)], 0)
+    if train_counts is not None:
+        table.insert(3, "seen in training", table["training count"] > 0)
+    return table

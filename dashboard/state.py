@@ -11,6 +11,9 @@ from typing import Any
 import streamlit as st
 
 # -- data set choice (Data view; read by every other view) --------------------------------
+DATASET = "data_set"              # id of the chosen stored data set (mirrored in ?data=)
+DATA_RESTORED = "data_restored"   # True once this session adopted ?data= or the last choice
+CONFIRM_DATASET_DELETE = "data_confirm_delete"  # data set id waiting for "Yes, delete"
 UPLOAD = "data_upload"            # None = bundled sample, else {"name", "bytes", "sha"}
 UPLOAD_FILE_ID = "data_upload_file_id"  # file_id of the upload already taken over
 TEXT_COLUMN = "data_text_column"  # None = use the detected column
@@ -29,6 +32,9 @@ FLASH = "flash"                   # one-shot message shown after a rerun: (kind,
 EXPERIMENT = "experiment_open"    # id of the experiment the view shows (None = the newest)
 
 DEFAULTS: dict[str, Any] = {
+    DATASET: None,
+    DATA_RESTORED: False,
+    CONFIRM_DATASET_DELETE: None,
     UPLOAD: None,
     UPLOAD_FILE_ID: None,
     TEXT_COLUMN: None,
@@ -43,6 +49,11 @@ DEFAULTS: dict[str, Any] = {
 
 # -- widget keys (their values are owned by Streamlit) ----------------------------------------
 W_UPLOAD = "w_data_upload"
+W_DATA_PICK = "w_data_pick"       # stored data set picker of the Data view
+W_DATA_NAME = "w_data_name"       # its rename box, suffixed with the data set id
+W_RUN_DATA = "w_run_data"         # "data set" filter of a run list, suffixed by page
+W_RUN_EXPS = "w_run_exps"         # "show experiment runs" toggle, suffixed by page
+W_RUN_NAME = "w_run_name"         # run rename box (Runs view), suffixed with the run id
 W_TEXT_COLUMN = "w_text_column"   # suffixed with the data's hash: new file, fresh widget
 W_LABEL_COLUMN = "w_label_column"
 W_INIT = "w_train_init"
@@ -56,6 +67,7 @@ W_EVO_WORDS = "w_evo_words"
 W_EVO_EPOCH = "w_evo_epoch"       # only when too many words to animate
 W_EVO_SCOPE = "w_evo_scope"       # the engine's UMAP layout or all words with PCA
 W_EVO_ADD = "w_evo_add"           # words the user adds to the picture
+W_EVO_MAP = "w_evo_map"           # the figure id the browser holds (evolution_chart)
 W_CMP_WORD = "w_cmp_word"
 W_CMP_EPOCH = "w_cmp_epoch"
 W_CMP_SPACE = "w_cmp_space"
@@ -67,6 +79,13 @@ W_EXP_SEEDS = "w_exp_seeds"
 W_EXP_EPOCHS = "w_exp_epochs"
 W_EXP_PICK = "w_exp_pick"
 W_SEM_PAIRS = "w_sem_pairs"
+W_LOOK_SNAPSHOT = "w_look_snapshot"  # Lookup table view: snapshot index, suffixed by run id
+W_LOOK_PICK = "w_look_pick"       # index of the picked example text, suffixed by run id
+W_LOOK_TEXT = "w_look_text"       # the text the user typed (empty: the picked one)
+W_IMPORT_FILES = "w_import_files"  # Import form (dashboard/importing.py): weight files
+W_IMPORT_VOCAB = "w_import_vocab"  # its vocabulary file
+W_IMPORT_TENSOR = "w_import_tensor"
+W_IMPORT_NAME = "w_import_name"
 
 
 def init() -> None:

@@ -49,6 +49,8 @@ def test_no_figure_renders_user_markup(hostile_store, monkeypatch, page):
     at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     specs = [el.proto.spec for el in at.get("plotly_chart")]
+    for el in at.get("component_instance"):  # the Evolution map: figure, colours, overlay
+        specs += [el.proto.json_args] + [a.bytes.decode() for a in el.proto.special_args]
     if page in ("evolution", "documents", "train"):
         assert specs, f"no figure on {page}"
     strings = [s for spec in specs for s in _strings(json.loads(spec))]

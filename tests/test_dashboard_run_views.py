@@ -58,7 +58,7 @@ def arr(value) -> np.ndarray:
 
 def tables(at: AppTest, column: str) -> list:
     """The dataframes shown with this column, in page order (AppTest keeps no keys on them)."""
-    return [d.value for d in list(at.dataframe) + list(at.table) if column in d.value.columns]
+    return [d.value for d in at.dataframe if column in d.value.columns]
 
 
 def figures(at: AppTest) -> dict[str, dict]:
@@ -73,11 +73,23 @@ def figure(at: AppTest, prefix: str) -> dict:
 
 
 # ------------------------------------------------------------------------------ Evolution
+def evolution(at: AppTest) -> dict:
+    """What the Evolution map's component was given: ``figure`` (built with the first
+    colouring, no highlight), ``colours`` (each colouring's layer), the highlight
+    ``overlay`` and the chosen ``colour``."""
+    found = [e.proto for e in at.get("component_instance")
+             if e.proto.component_name.endswith("evolution_chart")]
+    assert len(found) == 1, "no Evolution map"
+    args = json.loads(found[0].json_args)
+    body = json.loads(next(a.bytes for a in found[0].special_args if a.key == "figure"))
+    return dict(body, overlay=json.loads(args["overlay"]), colour=args["colour"])
+
+
 def points(traces: list) -> tuple[list, np.ndarray]:
     """Hover texts (the part sent once, then the frame's own) and x of the word points (not
-    the searched circle or the trails; animation frames carry only what changes)."""
-    own = [t for t in traces if t.get("name") != "searched" and "text" not in t
-           and not t.get("name", "").startswith("trail: ")]
+    the grey points under them or the trails' hover points; animation frames carry only what
+    changes)."""
+    own = [t for t in traces if t.get("meta") == "points"]
     hover = [f"{c}<br>{h}" if c else h for t in own
              for c, h in zip(t.get("customdata") or [""] * len(t.get("hovertext") or []),
                              t.get("hovertext") or [])]
@@ -85,12 +97,17 @@ def points(traces: list) -> tuple[list, np.ndarray]:
     return hover, np.concatenate(xs) if xs else np.zeros(0)
 
 
-def test_evolution_animates_every_snapshot_with_neighbors_in_the_hover(app):
+def test_evolution_animates_every_snapshot_with_neighbors_in_the_hover(app, ready_store):
+    from core.store.runstore import RunStore
+
     open_page(app, "evolution")
-    fig = figure(app, "Learned word vectors")
+    fig = evolution(app)["figure"]
     assert len(fig["frames"]) == 4  # start + 3 epochs
     steps = fig["layout"]["sliders"][0]["steps"]
-    assert [s["label"] for s in steps] == ["start", "epoch 1", "epoch 2", "epoch 3"]
+    labels = ["start", "epoch 1", "epoch 2", "epoch 3"]
+    best = RunStore(ready_store[0]).get_run(ready_store[1]).best()["epoch"]
+    labels[best] += " (best)"  # the lowest validation loss, marked on the slider
+    assert [s["label"] for s in steps] == labels
     assert fig["data"][0]["type"] == "scattergl"
     hover, _ = points(fig["data"])
     good = next(h for h in hover if h.startswith("<b>good</b>"))
@@ -109,26 +126,25 @@ def test_evolution_highlights_a_word_with_its_trail(app):
     open_page(app, "evolution")
     app.multiselect(key="w_evo_words").set_value(["good", "bad"]).run()
     assert not app.exception
-    fig = figure(app, "Learned word vectors")
-    trails = [t for t in fig["data"] if t.get("name", "").startswith("trail: ")]
-    assert [t["name"] for t in trails] == ["trail: good", "trail: bad"]
-    assert all(len(t["hovertext"]) == 4 for t in trails)  # one point per snapshot
-    focus = [t for t in fig["data"] if t.get("name") == "searched"]
-    assert focus and focus[0]["text"] == ["good", "bad"]
-    # every frame moves the two circles (the labels stay those of the drawn trace, which
-    # frames update in place) and places both labels
-    circles = fig["data"].index(focus[0])
-    for f in fig["frames"]:
-        assert circles in f["traces"]
-        moved = f["data"][f["traces"].index(circles)]
-        assert len(arr(moved["x"])) == 2 and len(moved["textposition"]) == 2
+    overlay = evolution(app)["overlay"]
+    assert [name for name, _ in overlay["legend"]] == ["trail: good", "trail: bad"]
+    trails = [s for s in overlay["trails"] if s["type"] == "path"]
+    assert [s["name"] for s in trails] == ["trail: good", "trail: bad"]
+    assert all(s["path"].count("L") == 3 for s in trails)  # one point per snapshot
+    assert overlay["hover"]["hovertext"][:2] == ["good — start", "good — epoch 1"]
+    # every frame circles both words where they are in that snapshot and labels them
+    for frame in overlay["frames"]:
+        assert [s["label"]["text"] for s in frame if "label" in s] == ["good", "bad"]
+        assert [s["type"] for s in frame].count("circle") == 2
+    first, last = overlay["frames"][0][0]["xanchor"], overlay["frames"][-1][0]["xanchor"]
+    assert first != last  # "good" moved
 
 
 def test_evolution_all_words_added_words_and_trustworthiness(app, ready_store):
     from core.store.runstore import RunStore
 
     open_page(app, "evolution")
-    fig = figure(app, "Learned word vectors")
+    fig = evolution(app)["figure"]
     n_top = len(points(fig["data"])[0])
     assert "trustworthiness 0." in fig["layout"]["title"]["text"]  # per frame, own and last
     assert "against the last one" in fig["frames"][0]["layout"]["title"]["text"]
@@ -138,12 +154,12 @@ def test_evolution_all_words_added_words_and_trustworthiness(app, ready_store):
     assert any(c.value.startswith("PCA layout") for c in app.caption)
     root, run_id = ready_store
     n_vocab = len(RunStore(root).load_vocab(run_id)) - 2  # every word but <pad> and <unk>
-    assert len(points(figure(app, "Learned word vectors")["data"])[0]) == n_vocab
+    assert len(points(evolution(app)["figure"]["data"])[0]) == n_vocab
     app.radio(key="w_evo_scope").set_value("most frequent").run()
     app.text_input(key="w_evo_add").set_value("Himalayas, zebra").run()
     assert not app.error and not app.exception  # an unknown word does not blank the page
     assert any("zebra" in c.value for c in app.caption)  # it is named beside the input
-    hover = points(figure(app, "Learned word vectors")["data"])[0]
+    hover = points(evolution(app)["figure"]["data"])[0]
     assert any(h.startswith("<b>himalayas</b>") for h in hover)
     assert len(hover) >= n_top
 
@@ -153,8 +169,15 @@ def test_evolution_colour_choices(app):
     options = app.selectbox(key="w_evo_color").options
     assert options[0].startswith("leaning to 'pos'")  # binary bag run: classifier direction
     assert "seen vs never seen in training" in options
+    # the steps that touched each word's row so far: grows over the frames, one fixed range
+    updates = evolution(app)["colours"][options.index("updates received so far (log10)")]
+    first, last = (arr(v) for v in (updates["values"][0], updates["values"][-1]))
+    assert first.max() == 0 and last.max() > 0 and (last >= first).all()
+    assert updates["marker"]["cmax"] == pytest.approx(float(last.max()))
     app.selectbox(key="w_evo_color").set_value("seen vs never seen in training").run()
-    names = [t["name"] for t in figure(app, "Learned word vectors")["data"]]
+    chart = evolution(app)
+    assert options[chart["colour"]] == "seen vs never seen in training"
+    names = [name for name, _ in chart["colours"][chart["colour"]]["legend"]]
     assert names[0].startswith("seen in training") and names[1].startswith("never seen")
 
 
@@ -178,7 +201,7 @@ def test_views_not_computed_yet_show_pca_and_say_so(tmp_path, monkeypatch):
     at.run()
     open_page(at, "evolution")
     assert any("UMAP layout is being computed" in c.value for c in at.caption)
-    assert len(figure(at, "Learned word vectors")["frames"]) == 4  # PCA frames meanwhile
+    assert len(evolution(at)["figure"]["frames"]) == 4  # PCA frames meanwhile
     assert any("being computed" in i.value for i in at.info)  # drift needs the comparison
 
 
@@ -256,24 +279,63 @@ def test_documents_side_by_side_with_scores(app):
     assert not np.allclose(before, after)
 
 
-def test_run_picker_changes_the_active_run(ready_store, tmp_path, monkeypatch):
-    root, first = ready_store
-    app_root = tmp_path / "runs"
+def _copied_store(ready_store, tmp_path, monkeypatch):
     import shutil
 
+    root, first = ready_store
+    app_root = tmp_path / "runs"
     shutil.copytree(root, app_root)
-    second = _train(app_root, views=True)
     monkeypatch.setenv("EXPLORER_STORE", str(app_root))
     monkeypatch.setenv("EXPLORER_WARM_UP", "0")
+    return app_root, first
+
+
+def _documents(first: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["run"] = first
     at.run()
-    open_page(at, "documents")
-    picker = at.selectbox(key="w_view_run_documents")
+    return open_page(at, "documents")
+
+
+def test_run_picker_is_local_until_make_active(ready_store, tmp_path, monkeypatch):
+    app_root, first = _copied_store(ready_store, tmp_path, monkeypatch)
+    second = _train(app_root, views=True)
+    at = _documents(first)
+    picker = at.selectbox(key=f"w_view_run_documents_{first}")
     assert picker.value == first
-    assert any(o.startswith(second) for o in picker.options)  # shown with status and init
+    label = picker.format_func(second)  # data set, init, arch, size, best accuracy, id
+    assert second in label and "random" in label and "bag" in label and "best" in label
     picker.set_value(second).run()
+    assert at.session_state["active_run"] == first  # picking shows it on this page only
+    assert any("this page only" in c.value for c in at.caption)
+    [make] = [b for b in at.button if b.label == "Make active"]
+    make.click().run()
     assert at.session_state["active_run"] == second
+    assert at.query_params["run"] == second
+
+
+def test_experiment_runs_are_hidden_from_the_picker_until_asked(ready_store, tmp_path,
+                                                                monkeypatch):
+    from core.store.runstore import RunStore
+
+    app_root, first = _copied_store(ready_store, tmp_path, monkeypatch)
+    store = RunStore(app_root)
+    exp = store.create_job("experiment", {}, info={"dataset_id": "e" * 64,
+                                                    "dataset_name": "reviews.csv"},
+                           status="done")
+    member = store.create_run({"arch": "bag", "init": "glove"}, label=f"experiment:{exp}",
+                              status="done")
+    at = _documents(first)
+    picker = at.selectbox(key=f"w_view_run_documents_{first}")
+    assert not any(member in o for o in picker.options)
+    assert any(first in o for o in picker.options)
+    at.toggle(key="w_run_exps_documents").set_value(True).run()
+    picker = at.selectbox(key=f"w_view_run_documents_{first}")
+    [label] = [o for o in picker.options if member in o]
+    assert label.startswith("reviews.csv · glove · bag")  # its experiment's data set
+    at.selectbox(key="w_run_data_documents").set_value("reviews.csv").run()
+    [only] = at.selectbox(key=f"w_view_run_documents_{first}").options
+    assert member in only
 
 
 def test_word_pickers_search_the_whole_vocabulary_exact_word_first(app, ready_store):

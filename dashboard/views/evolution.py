@@ -3,10 +3,13 @@ frame laid out from its own snapshot, with play/pause, colouring, highlighted wo
 trails, the coordinates and the figure as downloads, and drift."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
+from core.runs import updates as runupdates
 from core.runs import views as runviews
 from dashboard import charts, services, state
+from dashboard.components import evolution_chart
 
 st.title("Evolution")
 st.write("Each point is one row of the embedding table: a word's vector, reduced to 2-D. The "
@@ -41,8 +44,13 @@ if pending:
 comp = services.attempt(runviews.comparison, store, run.run_id)
 labels = charts.epoch_labels(run)[: len(evo.coords)]
 words, n_frames = evo.words, len(evo.coords)
+best = run.best()  # the epoch with the lowest validation loss, marked on the slider
+for i, snap in enumerate(run.snapshots[:n_frames]):
+    if best and snap["idx"] == best["snapshot"]:
+        labels[i] += " (best)"
 counts = vocab.set_index("token")["train_count"].reindex(words).fillna(0).to_numpy(int)
-seen = counts > 0
+known = run.info.get("counts_known", True)  # a tracked run may not have given its counts
+seen = counts > 0 if known else counts >= 0
 classes = [str(c) for c in run.info.get("classes", [])]
 tables = [] if comp is None else [t.set_index("word").reindex(words) for t in comp.words]
 shown = [charts.text(w) for w in words]
@@ -55,18 +63,33 @@ def hover(t: int) -> list[str]:
             else "" for nb in near]
 
 
-once = [f"<b>{w}</b> · trained on {c:,}×" for w, c in zip(shown, counts)]
+once = [f"<b>{w}</b> · " + (f"trained on {c:,}×" if known else "training count not recorded")
+        for w, c in zip(shown, counts)]
 
 
-options = charts.evolution_colours(tables, n_frames, classes, seen, counts)
+got = [runupdates.word_updates(store, run.run_id, snap["idx"], words)
+       for snap in run.snapshots[:n_frames]] if runupdates.has_update_counts(store, run.run_id) \
+    else []
+updates = np.stack(got) if got and all(g is not None for g in got) else None
+options = charts.evolution_colours(tables, n_frames, classes, seen, counts, updates)
+layers = {name: charts.colour_layer(colour, len(words)) for name, colour in options.items()}
+under = charts.no_value(list(layers.values()))  # grey underneath, whatever the colouring
 texts = [hover(t) for t in range(n_frames)]
 animate = len(words) <= charts.MAX_ANIMATED and n_frames > 1
 trust = (evo.trust, evo.trust_final)
+sent: dict[int, tuple[str, bytes]] = {}  # per snapshot drawn: built once per page run
+
+
+def figure(colour: str, focus: list[int], frame: int):
+    return charts.evolution_figure(evo.coords, shown, labels, texts, layers[colour], focus,
+                                   frame=frame, animate=animate, trust=trust,
+                                   static_hover=once, under=under)
 
 
 @st.fragment
 def picture() -> None:
-    """Colour, highlights and snapshot rerun only this part of the page (< 0.5 s)."""
+    """Colour, highlights and snapshot rerun only this part of the page, and the browser
+    keeps the figure: a change sends the highlight overlay, not the figure (< 0.5 s)."""
     left, right = st.columns([1, 2])
     colour_name = left.selectbox("Colour by", list(options), key=state.W_EVO_COLOR)
     focus_words = right.multiselect("Highlight words (with their trail over training)",
@@ -77,15 +100,18 @@ def picture() -> None:
         frame = labels.index(st.select_slider("Snapshot", labels, value=labels[-1],
                                               key=state.W_EVO_EPOCH))
     focus = [words.index(w) for w in focus_words]
-    fig = charts.evolution_figure(evo.coords, shown, labels, texts, options[colour_name],
-                                  focus, frame=frame, animate=animate, trust=trust,
-                                  static_hover=once)
-    st.plotly_chart(fig, key="evolution_map")
+    if frame not in sent:
+        sent[frame] = evolution_chart.payload(figure(next(iter(layers)), [], frame),
+                                              list(layers.values()), frame % n_frames)
+    overlay = charts.evolution_overlay(evo.coords, shown, labels, focus)
+    evolution_chart.evolution_chart(sent[frame], list(options).index(colour_name), overlay,
+                                    key=state.W_EVO_MAP)
     a, b = st.columns(2)
     a.download_button("Download coordinates (coords.csv)",
                       services.export_download(run.run_id, "coords"),
                       file_name=f"{run.run_id}-coords.csv", key="evo_coords")
-    b.download_button("Download this figure (interactive HTML)", charts.html_download(fig),
+    b.download_button("Download this figure (interactive HTML)",
+                      charts.html_download(lambda: figure(colour_name, focus, frame)),
                       file_name=f"{run.run_id}-evolution.html", key="evo_html")
 
 
@@ -100,8 +126,15 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, 
            "did not change keep their place. Trustworthiness (the share of each word's 2-D "
            "neighbours that are also its neighbours in the full space; 1 = faithful) "
            f"{evo.trust[0]:.2f} at the start and {evo.trust[-1]:.2f} at the end; each frame's "
-           f"title gives its own. {(~seen).sum():,} of the words were never seen in training: "
-           f"{unseen_note}. Added words are placed among their nearest words in each snapshot. "
+           "title gives its own. " + (f"{(~seen).sum():,} of the words were never seen in "
+           f"training: {unseen_note}." if known else "This run did not record how often each "
+           "word occurred in training: its words are taken in vocabulary order.")
+           + " Added words are placed among their nearest words in each snapshot. "
            + ("Press ▶ Play or drag the slider; hover a point for its nearest words then."
-              if animate else "Too many words to animate: pick a snapshot above."))
+              if animate else "Too many words to animate: pick a snapshot above.")
+           + ("" if updates is not None else " This run did not record which rows each step "
+              "touched, so it cannot be coloured by the updates each word received.")
+           + (f" \"(best)\" on the slider marks the epoch with the lowest validation loss "
+              f"(epoch {best['epoch']})."
+              if best and best["snapshot"] is not None else ""))
 charts.drift_section(comp, pending)

@@ -23,6 +23,32 @@ STATE = """(n) => { const gd = document.querySelectorAll('%s')[n];
   return {title: gd._fullLayout.title.text, x: Array.from(main.x).slice(0, 50),
           points: main.x.length,
           frames: (gd._transitionData._frames || []).length}; }""" % PLOT
+# the Evolution map is a component (dashboard/components/evolution_chart): its own frame
+EVO = "iframe[title*=evolution_chart]"
+GD = "document.getElementById('chart')"
+EVO_STATE = STATE.replace("document.querySelectorAll('%s')[n]" % PLOT, GD)
+
+
+def evolution_map(page):
+    """The Evolution map's frame once its plot is drawn."""
+    page.frame_locator(EVO).locator(".main-svg").first.wait_for()
+    wait_idle(page)  # the component reported the figure it holds: one more fragment run
+    return next(f for f in page.frames if "evolution_chart" in f.url)
+
+
+def offline(page) -> list[str]:
+    """Abort and record every request of this page's context to a host other than 127.0.0.1
+    (plotly.js of the Evolution map included: it must come from the plotly package)."""
+    outside: list[str] = []
+
+    def route(r) -> None:
+        if r.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+    page.context.route("**/*", route)
+    return outside
 
 
 def train(store, path, **kw) -> str:
@@ -74,33 +100,43 @@ def open_view(page, url: str, path: str, run_id: str) -> None:
 
 def test_evolution_slider_and_play_move_the_words(vpage, views_url, views_store):
     page = vpage
+    outside = offline(page)
     open_view(page, views_url, "evolution", views_store[1])
-    before = page.evaluate(STATE, 0)
+    chart = evolution_map(page)
+    before = chart.evaluate(EVO_STATE, 0)
     assert before["frames"] == 5 and "epoch 4" in before["title"]
-    page.locator(".slider-rail-touch-rect").first.scroll_into_view_if_needed()
-    rail = page.locator(".slider-rail-touch-rect").first.bounding_box()
-    page.mouse.click(rail["x"] + 3, rail["y"] + rail["height"] / 2)  # first snapshot
-    page.wait_for_function(f"() => document.querySelector('{PLOT}')._fullLayout.title.text"
-                           ".includes('— start')")
-    start = page.evaluate(STATE, 0)
+    rail = page.frame_locator(EVO).locator(".slider-rail-touch-rect").first
+    rail.scroll_into_view_if_needed()
+    box = rail.bounding_box()
+    page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)  # first snapshot
+    chart.wait_for_function(f"() => {GD}._fullLayout.title.text.includes('— start')")
+    start = chart.evaluate(EVO_STATE, 0)
     assert start["x"] != before["x"], "the words did not move between snapshots"
     screenshot(page, "v2-01-evolution-start")
-    page.locator(".updatemenu-button").first.click()  # Play: runs to the last snapshot
-    page.wait_for_function(f"() => document.querySelector('{PLOT}')._fullLayout.title.text"
-                           ".includes('— epoch 4')", timeout=30_000)
-    assert page.evaluate(STATE, 0)["x"] == before["x"]
+    page.frame_locator(EVO).locator(".updatemenu-button").first.click()  # Play, to the end
+    chart.wait_for_function(f"() => {GD}._fullLayout.title.text.includes('— epoch 4')",
+                            timeout=30_000)
+    assert chart.evaluate(EVO_STATE, 0)["x"] == before["x"]
+    assert outside == [], f"the Evolution page reached outside hosts: {outside}"
 
 
 def test_evolution_highlighted_word_has_a_trail(vpage, views_url, views_store):
     page = vpage
     open_view(page, views_url, "evolution", views_store[1])
+    chart = evolution_map(page)
     box = page.get_by_test_id("stMultiSelect")
     box.locator("input").fill("alps")
     page.get_by_role("option", name="alps", exact=True).click()
     wait_idle(page)
     page.keyboard.press("Escape")  # close the list so the screenshot shows the chart
-    names = page.evaluate(f"() => document.querySelector('{PLOT}').data.map(t => t.name)")
-    assert "trail: alps" in names
+    chart.wait_for_function(f"() => {GD}.layout.shapes.some(s => s.name === 'trail: alps')")
+    labels = chart.evaluate(f"() => {GD}.layout.shapes.filter(s => s.label && s.label.text)"
+                            ".map(s => s.label.text)")
+    assert labels == ["alps"]
+    expect(page.frame_locator(EVO).locator("#legend")).to_contain_text("trail: alps")
+    # the trail's dots have their hover: the word and the snapshot
+    chart.wait_for_function(f"() => {GD}.data.some(t => (t.hovertext || [])"
+                            ".includes('alps — start'))")
     screenshot(page, "v2-02-evolution-alps")
 
 
@@ -113,8 +149,8 @@ def test_evolution_unknown_added_word_keeps_the_chart(vpage, views_url, views_st
     wait_idle(page)
     expect(page.get_by_text("Not in this run's vocabulary: zzqqx")).to_be_visible()
     assert page.get_by_test_id("stAlertContentError").count() == 0
-    page.wait_for_function(
-        f"() => document.querySelector('{PLOT}').data.some(t => (t.customdata || [])"
+    evolution_map(page).wait_for_function(
+        f"() => {GD}.data.some(t => (t.customdata || [])"
         ".some(c => String(c).includes('himalayas')))")
     screenshot(page, "v2-02b-evolution-added-word")
 
@@ -169,54 +205,70 @@ def test_documents_side_by_side(vpage, views_url, views_store):
     screenshot(page, "v2-04-documents")
 
 
-def _timed(page, act, done: str, timeout: float = 60_000) -> float:
-    """Seconds from an action to the chart showing its result (``done``: a JS condition)."""
-    t0 = time.perf_counter()
+def _timed(page, chart, act, done: str, timeout: float = 60_000) -> dict:
+    """Seconds from an action to the chart showing its result (``done``: a JS condition in
+    the map's frame), and when the change reached the map and was drawn there (the
+    component's marks)."""
+    chart.evaluate("() => { window.evolutionMarks = []; }")
+    t0, epoch = time.perf_counter(), time.time() * 1000
     act()
-    page.wait_for_function(done, timeout=timeout)
-    return round(time.perf_counter() - t0, 3)
+    chart.wait_for_function(done, timeout=timeout)
+    took = round(time.perf_counter() - t0, 3)
+    marks = chart.evaluate("() => window.evolutionMarks")
+    return {"seconds": took, **{what: round((at - epoch) / 1000, 3) for what, at in marks[:2]}}
 
 
-def interaction_timings(page) -> dict[str, float]:
-    """Highlight a word, change the colouring, change the snapshot: each must redraw the
-    chart without rerunning the page (the Evolution view's fragment; frames are in plotly)."""
-    gd = f"document.querySelector('{PLOT}')"
+def interaction_timings(page, chart) -> dict[str, dict]:
+    """Highlight a word, change the colouring, change the snapshot: each must show without
+    rerunning the page; the map applies them in place (dashboard/components/evolution_chart)."""
     box = page.get_by_test_id("stMultiSelect")
     box.locator("input").fill("you")
 
     def pick():
         page.get_by_role("option", name="you", exact=True).click()
     out = {"highlight a word": _timed(
-        page, pick, f"() => {gd}.data.some(t => t.name === 'trail: you')")}
+        page, chart, pick, f"() => {GD}.layout.shapes.some(s => s.name === 'trail: you')")}
     page.keyboard.press("Escape")
+    wait_idle(page)
     colour = page.get_by_test_id("stSelectbox").filter(has_text="Colour by")
 
     def recolour():
         colour.click()
         page.get_by_role("option", name="seen vs never seen in training").click()
     out["change the colouring"] = _timed(
-        page, recolour, f"() => {gd}.data.some(t => (t.name || '').startsWith('never seen'))")
-    page.locator(".slider-rail-touch-rect").first.scroll_into_view_if_needed()
-    rail = page.locator(".slider-rail-touch-rect").first.bounding_box()
+        page, chart, recolour,
+        "() => document.getElementById('legend').textContent.includes('never seen')")
+    wait_idle(page)
+    rail = page.frame_locator(EVO).locator(".slider-rail-touch-rect").first
+    rail.scroll_into_view_if_needed()
+    box = rail.bounding_box()
     out["change the snapshot"] = _timed(
-        page, lambda: page.mouse.click(rail["x"] + 3, rail["y"] + rail["height"] / 2),
-        f"() => {gd}._fullLayout.title.text.includes('— start')")
+        page, chart, lambda: page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2),
+        f"() => {GD}._fullLayout.title.text.includes('— start')")
     return out
 
 
 @pytest.mark.e2e
 def test_clickbait_run_stays_readable(vpage, views_url, views_store, clickbait_csv):
-    """Thousands of words and documents: WebGL points, frames for every snapshot."""
+    """Thousands of words and documents: WebGL points, frames for every snapshot; highlight,
+    colour and snapshot changes timed in Chromium (printed; test-artifacts/
+    evolution-timings.json); nothing fetched from outside the machine."""
     page = vpage
+    outside = offline(page)
     run_id = train(views_store[0], clickbait_csv, init="random", epochs=3)
     open_view(page, views_url, "evolution", run_id)
-    state = page.evaluate(STATE, 0)
+    chart = evolution_map(page)
+    state = chart.evaluate(EVO_STATE, 0)
     assert state["frames"] == 4 and state["points"] >= 2000
-    assert page.evaluate(f"() => document.querySelector('{PLOT}').data[0].type") == "scattergl"
+    assert chart.evaluate(f"() => {GD}.data[0].type") == "scattergl"
     screenshot(page, "v2-05-evolution-clickbait")
-    timings = interaction_timings(page)
-    print(f"\nEvolution interactions, {state['points']:,} words x 4 snapshots: {timings}")
+    timings = interaction_timings(page, chart)
+    print(f"\nEvolution interactions, {state['points']:,} words x 4 snapshots (seconds from "
+          "the click; 'change arrived' / 'drawn': in the map's frame):")
+    for name, parts in timings.items():
+        print(f"  {name}: {parts}")
     (ARTIFACTS / "evolution-timings.json").write_text(json.dumps(timings, indent=1))
+    assert outside == [], f"the Evolution page reached outside hosts: {outside}"
     screenshot(page, "v2-05b-evolution-clickbait-highlighted")
     open_view(page, views_url, "documents", run_id)
     assert page.evaluate(STATE, 0)["points"] > 100

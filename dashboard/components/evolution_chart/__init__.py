@@ -1,0 +1,70 @@
+"""The Evolution map as a custom component. The browser keeps the big animated figure
+(thousands of WebGL points x every snapshot) and applies a colour or highlight change in place
+with one ``Plotly.react`` on the traces it already has: a change costs one redraw and a few
+kilobytes, not a re-sent and re-plotted figure of megabytes (st.plotly_chart rebuilds its
+WebGL plot on every change). The snapshot on screen, the zoom and Play stay as they are.
+
+plotly.js is the installed plotly package's bundled ``plotly.min.js``, copied next to
+index.html (Streamlit serves a component's own folder only, and no symlink out of it): the
+page fetches nothing from outside the machine. The figures are built by ``dashboard.charts``
+(``evolution_figure``, ``colour_layer``, ``evolution_overlay``); main.js only puts the pieces
+together."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly
+import plotly.io
+import streamlit as st
+import streamlit.components.v1 as components
+from _plotly_utils.utils import to_typed_array_spec
+
+from core.common.files import atomic_write
+
+HERE = Path(__file__).resolve().parent
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def _bundle_plotly() -> None:
+    """Copy plotly.min.js from the plotly package when missing or from another version."""
+    target, source = HERE / "plotly.min.js", PLOTLY_JS.read_bytes()
+    if not target.exists() or target.read_bytes() != source:
+        atomic_write(target, source)
+
+
+_bundle_plotly()
+_component = components.declare_component("evolution_chart", path=str(HERE))
+
+
+def _layer_json(layer: dict) -> dict:
+    """A colour layer for the browser: value rows and per-point opacity as typed arrays."""
+    marker = dict(layer["marker"])
+    if isinstance(marker["opacity"], np.ndarray):
+        marker["opacity"] = to_typed_array_spec(marker["opacity"].astype(np.float32))
+    return dict(values=[to_typed_array_spec(row) for row in layer["values"]], marker=marker,
+                legend=layer["legend"])
+
+
+def payload(figure, layers: list[dict], frame: int) -> tuple[str, bytes]:
+    """(id, bytes) of what the browser keeps: the figure (built with the first colouring and
+    no highlight), every colouring's layer (in the selectbox's order: the browser is told a
+    position, never a user-derived name) and the snapshot drawn when not animated."""
+    colours = json.dumps([_layer_json(layer) for layer in layers],
+                         cls=plotly.utils.PlotlyJSONEncoder)
+    body = (f'{{"frame":{int(frame)},"figure":{figure.to_json()},"colours":{colours}}}'
+            ).encode("utf-8")
+    return hashlib.sha256(body).hexdigest()[:16], body
+
+
+def evolution_chart(base: tuple[str, bytes], colour: int, overlay: dict, key: str) -> None:
+    """Draw (or update in place) the map: ``base`` from ``payload``, the colouring's position
+    and ``charts.evolution_overlay`` of the highlighted words. The figure's bytes go only to a
+    page that does not hold them yet: the browser reports the id it holds as the component's
+    value (under ``key``), and asks again (reports none) if it lost them."""
+    held = st.session_state.get(key) == base[0]
+    _component(figure_id=base[0], figure=None if held else base[1], colour=colour,
+               overlay=json.dumps(overlay, cls=plotly.utils.PlotlyJSONEncoder), key=key,
+               default=None)

@@ -1,0 +1,102 @@
+"""The Evolution map's pieces (dashboard/charts.py and dashboard/components/evolution_chart):
+colour layers that fit the same traces, highlights as layout shapes, and the payload the
+browser keeps. Tiny hand-made worlds; the browser side is in tests/browser/test_run_views.py."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from dashboard import charts
+
+WORDS = ["good", "great", "bad", "awful"]
+COORDS = np.array([[[0.0, 0.0], [0.02, 0.0], [0.0, 1.0], [1.0, 1.0]],
+                   [[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]]])  # 2 frames x 4 words
+LABELS = ["start", "epoch 1"]
+HOVER = [[f"h{t}{i}" for i in range(4)] for t in range(2)]
+
+
+def typed(spec) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+
+
+def test_groups_become_values_on_a_stepped_scale():
+    colour = charts.Colour("", groups={"seen (3)": (np.array([0, 1, 2]), "#111111"),
+                                       "never seen (1)": (np.array([3]), "#222222")})
+    layer = charts.colour_layer(colour, 4)
+    assert layer["values"].tolist() == [[0, 0, 0, 1]]
+    assert layer["legend"] == [("seen (3)", "#111111"), ("never seen (1)", "#222222")]
+    scale, low, high = (layer["marker"][k] for k in ("colorscale", "cmin", "cmax"))
+    # value g sits in the middle of group g's band of the scale
+    for g, solid in enumerate(("#111111", "#222222")):
+        where = (g - low) / (high - low)
+        band = [c for (lo, c), (hi, _) in zip(scale[::2], scale[1::2]) if lo <= where <= hi]
+        assert band == [solid]
+    assert layer["marker"]["showscale"] is False
+
+
+def test_values_keep_one_range_and_hide_missing_words():
+    values = np.array([[-1.0, 0.5, np.nan, 0.0], [-4.0, 8.0, np.nan, 1.0]])
+    layer = charts.colour_layer(charts.Colour("d", values), 4)
+    assert (layer["marker"]["cmin"], layer["marker"]["cmax"]) == (-8.0, 8.0)  # both frames
+    assert layer["values"].shape == (2, 4)
+    assert layer["marker"]["opacity"].tolist() == [0.8, 0.8, 0.0, 0.8]  # grey shows under
+    constant = charts.colour_layer(charts.Colour("f", np.tile([1.0, 2, 3, 4], (2, 1))), 4)
+    assert constant["values"].shape == (1, 4)  # sent once, not per frame
+    assert charts.no_value([layer, constant]).tolist() == [2]
+
+
+def test_highlight_is_shapes_per_frame_with_labels_apart():
+    overlay = charts.evolution_overlay(COORDS, WORDS, LABELS, [0, 1])
+    paths = [s for s in overlay["trails"] if s["type"] == "path"]
+    assert [s["name"] for s in paths] == ["trail: good", "trail: great"]
+    assert paths[1]["path"] == "M0.02,0 L2,0"
+    assert overlay["legend"] == [("trail: good", charts.TRAILS[0]),
+                                 ("trail: great", charts.TRAILS[1])]
+    assert overlay["hover"]["hovertext"] == ["good — start", "good — epoch 1",
+                                            "great — start", "great — epoch 1"]
+    for t, frame in enumerate(overlay["frames"]):
+        circles = [s for s in frame if s["type"] == "circle"]
+        assert [(s["xanchor"], s["yanchor"]) for s in circles] == [
+            tuple(COORDS[t, 0]), tuple(COORDS[t, 1])]
+        labels = [s["label"] for s in frame if "label" in s]
+        assert [lab["text"] for lab in labels] == ["good", "great"]
+        assert all(s["layer"] == "above" for s in frame)  # over the WebGL points
+    # at the start the two words nearly touch: their labels take different spots
+    first = [(s["x0"], s["y0"]) for s in overlay["frames"][0] if "label" in s]
+    assert first[0] != first[1]
+
+
+def test_figure_frames_carry_colours_and_highlight():
+    colour = charts.Colour("d", np.array([[-1.0, 0.5, np.nan, 0.0], [-4.0, 8.0, np.nan, 1.0]]))
+    fig = charts.evolution_figure(COORDS, WORDS, LABELS, HOVER, colour, focus=[2])
+    metas = [t.meta for t in fig.data]
+    assert metas[:3] == ["under", "points", "trails"]
+    points = fig.data[1]
+    assert list(points.marker.color) == [-4.0, 8.0, pytest.approx(np.nan, nan_ok=True), 1.0]
+    assert (list(fig.data[0].x), list(fig.data[0].y)) == ([0.0], [2.0])  # grey, under
+    for t, frame in enumerate(fig.frames):
+        assert frame.traces == (0, 1)
+        assert list(frame.data[1].marker.color)[0] == colour.values[t][0]
+        circle = next(s for s in frame.layout.shapes if s.type == "circle" and s.x0 == -9)
+        assert (circle.xanchor, circle.yanchor) == tuple(COORDS[t, 2])
+    assert any(t.name == "trail: bad" for t in fig.data)  # its legend entry
+
+
+def test_payload_round_trips_and_names_its_figure():
+    pytest.importorskip("streamlit")
+    from dashboard.components import evolution_chart
+
+    layers = [charts.colour_layer(charts.Colour("f", np.tile([1.0, 2, 3, 4], (2, 1))), 4)]
+    fig = charts.evolution_figure(COORDS, WORDS, LABELS, HOVER, layers[0])
+    key, body = evolution_chart.payload(fig, layers, 1)
+    doc = json.loads(body)
+    assert doc["frame"] == 1 and len(doc["figure"]["frames"]) == 2
+    assert typed(doc["colours"][0]["values"][0]).tolist() == [1.0, 2.0, 3.0, 4.0]
+    other = charts.evolution_figure(COORDS * 2, WORDS, LABELS, HOVER, layers[0])
+    assert evolution_chart.payload(other, layers, 1)[0] != key
+    assert evolution_chart.payload(fig, layers, 1)[0] == key
+    assert (evolution_chart.HERE / "plotly.min.js").read_bytes() == \
+        evolution_chart.PLOTLY_JS.read_bytes()  # served from the plotly package, not a CDN
