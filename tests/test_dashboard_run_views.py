@@ -58,7 +58,7 @@ def arr(value) -> np.ndarray:
 
 def tables(at: AppTest, column: str) -> list:
     """The dataframes shown with this column, in page order (AppTest keeps no keys on them)."""
-    return [d.value for d in at.dataframe if column in d.value.columns]
+    return [d.value for d in list(at.dataframe) + list(at.table) if column in d.value.columns]
 
 
 def figures(at: AppTest) -> dict[str, dict]:

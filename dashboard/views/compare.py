@@ -86,10 +86,11 @@ else:
     st.subheader(f"Neighbours of '{services.plain(word)}'")
     st.caption(f"Trained on {int(row['train_count']):,} times · Jaccard@{comp.config.k} "
                f"overlap of the two neighbour lists: {row['jaccard']:.2f}")
-    # st.dataframe, not st.table: st.table renders Markdown in cells, and words are user text
-    st.dataframe(pd.DataFrame({f"learned ({labels[t]})": list(row["neighbors"]),
-                           name: list(row["neighbors_pretrained"])},
-                          index=range(1, len(row["neighbors"]) + 1)))
+    # st.table renders Markdown in its cells, and words are user text: escaped
+    learned, pretrained = ([services.plain(w) for w in row[k]]
+                           for k in ("neighbors", "neighbors_pretrained"))
+    st.table(pd.DataFrame({f"learned ({labels[t]})": learned, name: pretrained},
+                          index=range(1, len(learned) + 1)))
     gained, lost = (", ".join(services.plain(w) for w in row[k]) or "—" for k in ("gained", "lost"))
     st.markdown(f":green[**Gained**] {gained}  \n:red[**Lost**] {lost}")
 

@@ -165,9 +165,13 @@ def test_telemetry_is_off_in_the_config_the_server_reads():
 
 # ------------------------------------------------------------------------------ training
 def start_training(page, epochs: int, batch: int | None = None) -> str:
-    epochs_box = page.get_by_role("spinbutton", name="Epochs")
+    epochs_box = page.get_by_role("spinbutton", name="Epochs", exact=True)
     epochs_box.fill(str(epochs))
     epochs_box.press("Tab")
+    stop_early = page.get_by_role("checkbox", name="Stop early")
+    if stop_early.is_checked():  # these runs must last all their epochs
+        page.get_by_test_id("stCheckbox").filter(has_text="Stop early").click()
+        expect(stop_early).not_to_be_checked()
     if batch:
         box = page.get_by_role("spinbutton", name="Batch size")
         box.fill(str(batch))
