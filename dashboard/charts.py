@@ -361,7 +361,10 @@ def _animate(fig: go.Figure, data: list, n_animated: int, labels: Sequence[str],
     still = dict(mode="immediate", frame=dict(duration=0, redraw=True),
                  transition=dict(duration=0))
     fig.update_layout(
-        sliders=[dict(active=frame, currentvalue=dict(prefix="Snapshot: "), pad=dict(t=50),
+        # len < 1 and a right pad: the last step's label (e.g. "epoch 10 (best)") is centred
+        # on the slider's end and would be cut off by the chart's edge
+        sliders=[dict(active=frame, currentvalue=dict(prefix="Snapshot: "),
+                      pad=dict(t=50, r=60), len=0.95,
                       steps=[dict(method="animate", label=labels[t], args=[[str(t)], still])
                              for t in range(len(data))])],
         updatemenus=[dict(type="buttons", direction="left", x=0, y=0, xanchor="right",
@@ -408,11 +411,14 @@ def html_download(build: Callable[[], go.Figure]) -> Callable[[], bytes]:
     return lambda: build().to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
 
 
-def drift_section(comp, pending: bool) -> None:
-    """The Evolution view's "How far each word moved": histogram and most-moved words."""
+def drift_section(comp, pending: bool, error: str | None = None) -> None:
+    """The Evolution view's "How far each word moved": histogram and most-moved words;
+    ``error``: why the run's comparison failed (e.g. none of its words is in GloVe)."""
     st.subheader("How far each word moved")
     if comp is None:
         st.info("The drift measures are being computed." if pending else
+                "The per-word measures could not be computed for this run: "
+                + services.plain(error) if error else
                 "The per-word measures are not available for this run (they are computed for "
                 "finished runs).")
         return

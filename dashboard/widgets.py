@@ -138,7 +138,7 @@ def dataset_name(run, jobs: dict | None = None) -> str:
     runs from before data sets were recorded say so."""
     from core.store.datasets import job_dataset
     dataset_id, name = job_dataset(run, jobs)
-    return name or (f"data set {dataset_id[:8]}" if dataset_id else "(not recorded)")
+    return name or (f"data set {dataset_id[:8]}" if dataset_id else "data set not recorded")
 
 
 def training_size(run) -> str:
@@ -151,16 +151,21 @@ def run_name(run, jobs: dict | None = None) -> str:
     """The run's name: the one the user gave (info "name"), else data set · init · arch ·
     training size."""
     given = run.info.get("name")
-    if given:
-        return str(given)
-    return (f"{dataset_name(run, jobs)} · {init_name(run.config)} · "
-            f"{run.config.get('arch', '?')} · {training_size(run)} texts")
+    return str(given) if given else run_facts(run, jobs)
+
+
+def run_facts(run, jobs: dict | None = None) -> str:
+    """data set · init · arch · training size, leaving out what a run recorded from outside
+    the product (core.track) does not know."""
+    external = run.config.get("source") in EXTERNAL_SOURCES
+    facts = [dataset_name(run, jobs), init_name(run.config), run.config.get("arch"),
+             None if external and not run.info.get("n_train") else f"{training_size(run)} texts"]
+    return " · ".join(str(f) for f in facts if f)
 
 
 def run_summary(run, jobs: dict | None = None) -> str:
     """The run's given name (if any), then data set · init · arch · training size."""
-    facts = (f"{dataset_name(run, jobs)} · {init_name(run.config)} · "
-             f"{run.config.get('arch', '?')} · {training_size(run)} texts")
+    facts = run_facts(run, jobs)
     return f"{run.info['name']} — {facts}" if run.info.get("name") else facts
 
 

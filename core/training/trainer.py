@@ -348,7 +348,7 @@ class _Trainer:
         self.callback, self.should_stop = callback, should_stop
         self.labels = torch.from_numpy(np.array(labels, dtype=np.int64))  # writable copy
         self.loss_fn = nn.CrossEntropyLoss()
-        # The bag trains on flat input through _BagAdam (see bag_loss); cnn/gru use torch.optim
+        # The bag trains on flat input through _BagAdam (see bag_update); cnn/gru use torch.optim
         # on the padded table.
         self.flat = _Flat(prep.flat, prep.lengths) if config.arch == "bag" else None
         self.table = _padded(prep.flat, prep.lengths) if self.flat is None else None

@@ -117,17 +117,16 @@ def picture() -> None:
 
 picture()
 init = str(run.config.get("init"))
-unseen_note = ("with random initial vectors they stay where they started, since no gradient "
-               "ever reaches their rows" if init == "random" else
-               "they keep the place their initial vectors gave them, which is where the "
-               "pretrained knowledge helps")
+unseen_note = ("no gradient ever reaches their rows, so they stay where they started"
+               + ("" if init in ("random", "unknown") else
+                  ", which is where the pretrained vectors put them"))
 st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, each frame "
            "fitted on its own snapshot starting from the previous frame; words whose vector "
            "did not change keep their place. Trustworthiness (the share of each word's 2-D "
            "neighbours that are also its neighbours in the full space; 1 = faithful) "
            f"{evo.trust[0]:.2f} at the start and {evo.trust[-1]:.2f} at the end; each frame's "
            "title gives its own. " + (f"{(~seen).sum():,} of the words were never seen in "
-           f"training: {unseen_note}." if known else "This run did not record how often each "
+           f"training" + (f": {unseen_note}." if (~seen).any() else ".") if known else "This run did not record how often each "
            "word occurred in training: its words are taken in vocabulary order.")
            + " Added words are placed among their nearest words in each snapshot. "
            + ("Press ▶ Play or drag the slider; hover a point for its nearest words then."
@@ -137,4 +136,4 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, 
            + (f" \"(best)\" on the slider marks the epoch with the lowest validation loss "
               f"(epoch {best['epoch']})."
               if best and best["snapshot"] is not None else ""))
-charts.drift_section(comp, pending)
+charts.drift_section(comp, pending, run.info.get("comparison_error"))
