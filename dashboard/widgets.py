@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, services, state
 
 # Material icons, not emoji: they render without an emoji font (headless/minimal systems).
 STATUS_ICON = {"queued": ":material/hourglass_top:", "running": ":material/directions_run:",
@@ -210,8 +211,6 @@ def run_filters(page: str, runs: Sequence, jobs: dict, keep: str | None = None) 
     """A data-set filter and a "show experiment runs" toggle over ``runs``; returns the runs
     left. Experiment runs stay hidden until asked for (``keep``, the active run, is always
     offered: it was chosen explicitly)."""
-    from dashboard import state
-
     names = sorted({dataset_name(r, jobs) for r in runs})
     left, right = st.columns([3, 2])
     chosen = left.selectbox("Data set", ["all data sets", *names],
@@ -235,8 +234,6 @@ def pick_run(page: str):
     """The run a view page shows: the active run, or another picked here for this page only
     (the active run, shown by Train and the sidebar, changes only with "Make active").
     None after telling the user why there is nothing to show."""
-    from dashboard import services, state
-
     jobs = services.attempt(lambda: {j.run_id: j for j in services.store().list_jobs()})
     if jobs is None:
         return None
@@ -266,7 +263,7 @@ def pick_run(page: str):
 
 
 def _viewable(run):
-    from dashboard import services
+
 
     if run.status in services.LIVE:
         st.info("This run is still training: its live preview is on the **Train** page; this "
@@ -284,7 +281,7 @@ def vector_file_picker(key: str) -> dict[str, Any] | None:
     its description (name, path, words, dim) or None. The checked file is shared by the
     pages that offer it (Train, Experiments)."""
     from core.vectors.pretrained import ACCEPTED_FORMATS
-    from dashboard import services, state
+
 
     up = st.file_uploader("Word-vector file", key=key,
                           help=f"Accepted: {ACCEPTED_FORMATS}. Pickle-based files are refused.")
@@ -305,3 +302,28 @@ def vector_file_picker(key: str) -> dict[str, Any] | None:
         st.success(f"{services.plain(vectors['name'])}: {vectors['words']:,} words × "
                    f"{vectors['dim']} dimensions")
     return vectors
+
+
+# A picker holding every word re-renders all its options at each rerun of the Evolution chart's
+# fragment: with 5,000 words that was most of a highlight's 0.5-0.8 s (bench/README.md). It
+# suggests the most frequent words; any other word in the picture can be typed.
+SUGGESTED_WORDS = 300
+
+
+def highlight_picker(where, words: list[str], counts: np.ndarray) -> list[int]:
+    """The Evolution page's "highlight words" picker in ``where``; the chosen words' rows in
+    ``words`` (a word not in the picture gets an inline note instead)."""
+    chosen = list(st.session_state.get(state.W_EVO_WORDS) or [])
+    top = [words[i] for i in np.argsort(-np.asarray(counts), kind="stable")[:SUGGESTED_WORDS]]
+    picked = where.multiselect(
+        "Highlight words (with their trail over training)", sorted(set(top) | set(chosen)),
+        max_selections=8, key=state.W_EVO_WORDS, placeholder="type a word…",
+        filter_mode="prefix", accept_new_options=True,
+        help=f"Suggested: the {SUGGESTED_WORDS} most frequent words; type any other word in "
+             "the picture and press Enter.")
+    position = {w: i for i, w in enumerate(words)}
+    lost = [w for w in picked if w not in position]
+    if lost:
+        where.caption("Not in the picture (add it with “Add words” above): "
+                      + ", ".join(services.plain(w) for w in lost))
+    return [position[w] for w in picked if w in position]

@@ -356,3 +356,25 @@ def test_word_pickers_search_the_whole_vocabulary_exact_word_first(app, ready_st
     highlight = app.multiselect(key="w_evo_words")
     assert highlight.options == sorted(highlight.options)
     assert highlight.proto.filter_mode == prefix
+
+
+def test_evolution_highlight_takes_any_word_of_the_picture_typed(app, ready_store, monkeypatch):
+    """The highlight picker suggests only the most frequent words (a 5,000-option picker made
+    every highlight slow); a rarer word of the picture can be typed, an unknown one is named."""
+    from core.store.runstore import RunStore
+    from dashboard import widgets
+
+    monkeypatch.setattr(widgets, "SUGGESTED_WORDS", 10)  # the tiny run has 34 words
+    root, run_id = ready_store
+    vocab = RunStore(root).load_vocab(run_id)
+    real = vocab[~vocab["token"].isin(["<pad>", "<unk>"])]
+    rare = real.sort_values("train_count", kind="stable")["token"].iloc[0]
+    open_page(app, "evolution")
+    picker = app.multiselect(key="w_evo_words")
+    assert len(real) > 10 and len(picker.options) == 10
+    assert rare not in picker.options
+    picker.set_value([rare, "zzzqqq"]).run()
+    assert not app.exception
+    overlay = evolution(app)["overlay"]
+    assert [name for name, _ in overlay["legend"]] == [f"trail: {rare}"]
+    assert any("Not in the picture" in c.value and "zzzqqq" in c.value for c in app.caption)

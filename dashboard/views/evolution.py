@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.runs import updates as runupdates
 from core.runs import views as runviews
-from dashboard import charts, services, state
+from dashboard import charts, services, state, widgets
 from dashboard.components import evolution_chart
 
 st.title("Evolution")
@@ -92,14 +92,11 @@ def picture() -> None:
     keeps the figure: a change sends the highlight overlay, not the figure (< 0.5 s)."""
     left, right = st.columns([1, 2])
     colour_name = left.selectbox("Colour by", list(options), key=state.W_EVO_COLOR)
-    focus_words = right.multiselect("Highlight words (with their trail over training)",
-                                    sorted(words), max_selections=8, key=state.W_EVO_WORDS,
-                                    placeholder="type a word…", filter_mode="prefix")
+    focus = widgets.highlight_picker(right, words, counts)
     frame = -1
     if not animate and n_frames > 1:
         frame = labels.index(st.select_slider("Snapshot", labels, value=labels[-1],
                                               key=state.W_EVO_EPOCH))
-    focus = [words.index(w) for w in focus_words]
     if frame not in sent:
         sent[frame] = evolution_chart.payload(figure(next(iter(layers)), [], frame),
                                               list(layers.values()), frame % n_frames)
