@@ -8,21 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.store import datasets
 from dashboard import services, state, widgets
-
-
-def _counts() -> dict[str, dict[str, int]]:
-    """data set id -> {"runs", "experiments"} trained on it."""
-    from core.store.datasets import job_dataset
-
-    jobs = {j.run_id: j for j in services.store().list_jobs()}
-    out: dict[str, dict[str, int]] = {}
-    for job in jobs.values():
-        dataset_id = job_dataset(job, jobs)[0]
-        if dataset_id:
-            per = out.setdefault(dataset_id, {"runs": 0, "experiments": 0})
-            per["runs" if job.kind == "run" else "experiments"] += 1
-    return out
 
 
 def _row(record, counts: dict[str, int], chosen: str | None) -> dict[str, Any]:
@@ -45,7 +32,7 @@ def panel() -> str | None:
     """The stored data sets as a table, a picker choosing one, rename and delete; returns
     the id shown as chosen (a session that has not loaded any data yet uses the sample)."""
     records = services.attempt(services.stored_datasets)
-    counts = services.attempt(_counts) or {}
+    counts = services.attempt(datasets.usage, services.store()) or {}
     if not records:
         return None
     chosen, by_id = state.get(state.DATASET), {r.dataset_id: r for r in records}

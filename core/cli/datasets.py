@@ -22,26 +22,12 @@ def register_file(store, dataset, args: argparse.Namespace):
                              load_options=options)
 
 
-def _counts(store) -> dict[str, dict[str, int]]:
-    """dataset id -> {"runs": n, "experiments": n} over every job of the store."""
-    from core.store.datasets import job_dataset
-
-    jobs = {j.run_id: j for j in store.list_jobs()}
-    counts: dict[str, dict[str, int]] = {}
-    for job in jobs.values():
-        dataset_id = job_dataset(job, jobs)[0]
-        if dataset_id:
-            per = counts.setdefault(dataset_id, {"runs": 0, "experiments": 0})
-            per["runs" if job.kind == "run" else "experiments"] += 1
-    return counts
-
-
 def list_command(args: argparse.Namespace) -> int:
     from core.store import datasets
     from core.store.runstore import RunStore
 
     store = RunStore(args.store)
-    counts = _counts(store)
+    counts = datasets.usage(store)
     for record in datasets.list_datasets(store):
         emit_json({**record.to_dict(),
                    **counts.get(record.dataset_id, {"runs": 0, "experiments": 0})})

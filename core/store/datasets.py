@@ -253,3 +253,16 @@ def job_dataset(job: RunInfo, jobs: Mapping[str, RunInfo] | None = None
 def job_info(dataset: Dataset, name: str | None) -> dict[str, Any]:
     """The job-info keys that name a run's or an experiment's data set (contract C)."""
     return {"dataset_id": dataset.fingerprint(), **({"dataset_name": name} if name else {})}
+
+
+def usage(store: RunStore) -> dict[str, dict[str, int]]:
+    """data set id -> {"runs": n, "experiments": n} trained on it, over every job of the
+    store (an experiment's runs count through their experiment)."""
+    jobs = {j.run_id: j for j in store.list_jobs()}
+    counts: dict[str, dict[str, int]] = {}
+    for job in jobs.values():
+        dataset_id = job_dataset(job, jobs)[0]
+        if dataset_id:
+            per = counts.setdefault(dataset_id, {"runs": 0, "experiments": 0})
+            per["runs" if job.kind == "run" else "experiments"] += 1
+    return counts

@@ -168,3 +168,15 @@ def go_to(page, title: str, url_path: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     page.wait_for_url(f"**/{url_path}*")
     wait_idle(page)
+
+
+def choose(page, label: str, wanted: list[str]) -> None:
+    """Set a multiselect to exactly ``wanted`` (option texts), in that order."""
+    box = page.get_by_test_id("stMultiSelect").filter(has_text=label)
+    box.get_by_role("button", name="Clear all").click()
+    wait_idle(page)
+    for option in wanted:
+        box.locator("input").click()
+        page.get_by_role("option", name=option, exact=True).click()
+        wait_idle(page)
+    page.keyboard.press("Escape")

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import TWENTY_LINES
 
-from .conftest import go_to, screenshot, wait_idle
+from .conftest import choose, go_to, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -58,18 +58,6 @@ def test_a_refresh_keeps_the_uploaded_data_set(page, app_url, tiny_csv):
 
     go_to(page, "Train", "train")  # another page of the same session: still that data set
     assert "tiny-reviews.csv" in page.get_by_test_id("stMain").inner_text()
-
-
-def choose(page, label: str, wanted: list[str]) -> None:
-    """Set a multiselect to exactly ``wanted`` (option texts)."""
-    box = page.get_by_test_id("stMultiSelect").filter(has_text=label)
-    box.get_by_role("button", name="Clear all").click()
-    wait_idle(page)
-    for option in wanted:
-        box.locator("input").click()
-        page.get_by_role("option", name=option, exact=True).click()
-        wait_idle(page)
-    page.keyboard.press("Escape")
 
 
 def older_experiment(store_dir) -> str:

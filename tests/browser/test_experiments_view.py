@@ -5,21 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import go_to, screenshot, wait_idle
+from .conftest import choose, go_to, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
-
-
-def choose(page, label: str, wanted: list[str]) -> None:
-    """Set a multiselect to exactly ``wanted`` (option texts), in that order."""
-    box = page.get_by_test_id("stMultiSelect").filter(has_text=label)
-    box.get_by_role("button", name="Clear all").click()
-    wait_idle(page)
-    for option in wanted:
-        box.locator("input").click()
-        page.get_by_role("option", name=option, exact=True).click()
-        wait_idle(page)
-    page.keyboard.press("Escape")
 
 
 def test_launch_tiny_experiment_and_see_the_curve(page, app_url, store_dir):
