@@ -119,3 +119,21 @@ def test_token_ids_match_the_vocabularys_encoding_and_mark_rows_missing():
     assert lk.token_ids(text, vocab.itos).tolist() == vocab.encode(text).tolist()
     assert lk.token_ids(text, ["good", "film", "a"]).tolist() == [0, 1, -1, 2]  # no <unk> row
     assert lk.token_ids([], vocab.itos).tolist() == []
+
+
+def test_measure_large_builds_the_table_once_for_concurrent_callers(monkeypatch):
+    """Two sessions opening the page together: one measurement, the other waits for it."""
+    import threading
+
+    built = []
+    real = lk.measure
+    monkeypatch.setattr(lk, "measure", lambda *a, **k: built.append(1) or real(*a, **k))
+    args = dict(n_rows=3000, n_tokens=5, seed=7, repeats=2)
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(lk.measure_large(3, **args)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and all(o is out[0] for o in out)

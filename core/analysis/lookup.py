@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import statistics
+import threading
 import time
 import tracemalloc
 from dataclasses import dataclass
@@ -177,12 +178,21 @@ def measure(ids: np.ndarray, matrix: np.ndarray, repeats: int = 7) -> Cost:
                     product_peak_bytes=_peak_bytes(run_product))
 
 
-@functools.lru_cache(maxsize=4)
+_LARGE = threading.Lock()
+
+
 def measure_large(dim: int, n_rows: int = GLOVE_WORDS, n_tokens: int = GLOVE_TEXT_TOKENS,
                   seed: int = 0, repeats: int = 5) -> Cost:
     """``measure`` on a random (n_rows x dim) float32 table and a random ``n_tokens``-token
     text: the cost for a GloVe-sized vocabulary. Cached per process (the same for every run
-    of that dimension); the table is dropped once measured."""
+    of that dimension); the table is dropped once measured. One at a time: two sessions
+    opening the page together would each build the 80 MB table and time each other."""
+    with _LARGE:
+        return _measure_large(dim, n_rows, n_tokens, seed, repeats)
+
+
+@functools.lru_cache(maxsize=4)
+def _measure_large(dim: int, n_rows: int, n_tokens: int, seed: int, repeats: int) -> Cost:
     rng = np.random.default_rng(seed)
     table = rng.standard_normal((n_rows, dim), dtype=np.float32)
     return measure(rng.integers(2, n_rows, n_tokens), table, repeats=repeats)
