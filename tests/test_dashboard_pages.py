@@ -291,3 +291,12 @@ def test_export_download_renders_word2vec_text(app_store):
     text = services.export_download(run_id, "word2vec")().decode()
     assert text.splitlines()[0] == "2 2"
     assert [line.split()[0] for line in text.splitlines()[1:]] == ["good", "bad"]
+
+
+def test_runs_page_offers_the_import_even_with_no_runs(app, app_store):
+    """Importing saved weights is a way to get a first run: the form is there before any."""
+    app.switch_page("views/runs.py").run()
+    assert not app.exception
+    assert any("Import saved weights" in e.label for e in app.expander)
+    assert any(b.label == "Import" for b in app.button)
+    assert any("No runs yet" in i.value for i in app.info)
