@@ -4,7 +4,6 @@ vocabulary built the way Keras's TextVectorization builds one ("" for padding at
 explorer can use (optional: a tracked run works without them)."""
 from __future__ import annotations
 
-import csv
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout: `core` is importable without installing
 
-from core.data.text import tokenize  # noqa: E402  (after the path tweak)
+from core.data.loading import load_dataset  # noqa: E402  (after the path tweak)
+from core.data.text import tokenize  # noqa: E402
 
 SAMPLE = REPO / "sample_data" / "sample.csv"
 
@@ -34,13 +34,11 @@ class Sample:
 
 
 def load(max_len: int = 24, seed: int = 0) -> Sample:
-    with SAMPLE.open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    texts = [r["text"] for r in rows]
-    classes = sorted({r["label"] for r in rows})
-    labels = np.array([classes.index(r["label"]) for r in rows])
-    order = np.random.default_rng(seed).permutation(len(rows))
-    train, val = np.sort(order[: int(0.8 * len(rows))]), np.sort(order[int(0.8 * len(rows)):])
+    dataset = load_dataset(SAMPLE)  # classes sorted, labels their codes
+    texts, classes = list(dataset.texts), list(dataset.classes)
+    labels = np.array(dataset.labels)  # writable: torch.from_numpy warns on a read-only one
+    order = np.random.default_rng(seed).permutation(len(texts))
+    train, val = np.sort(order[: int(0.8 * len(texts))]), np.sort(order[int(0.8 * len(texts)):])
     tokens = [tokenize(t)[:max_len] for t in texts]
     freq = Counter(t for i in train for t in tokens[i])
     vocabulary = ["", "[UNK]"] + [w for w, _ in sorted(freq.items(), key=lambda x: (-x[1], x[0]))]

@@ -58,17 +58,22 @@ def read_table(path: Path, tensor: str | None = None, limits: Limits = Limits(),
     """The embedding table of one file (``tensor``: its name; else the only 2-D tensor, else
     the one whose name contains "embedding"); ``VectorsError`` naming the file otherwise."""
     name = display or path.name
-    if not path.is_file():
-        raise refuse(name, "no such file")
-    size = path.stat().st_size
-    if size == 0:
+    if _checked_size(path, name, limits) == 0:
         raise refuse(name, "the file is empty")
-    if size > limits.max_bytes:
-        raise refuse(name, f"the file has {size:,} bytes; the limit is {limits.max_bytes:,}")
     with path.open("rb") as fh:
         head = fh.read(16)
     reader = _reader_for(name, head)
     return reader(path, name, head, tensor, limits)
+
+
+def _checked_size(path: Path, name: str, limits: Limits) -> int:
+    """The file's size, refused before it is read when missing or over the byte cap."""
+    if not path.is_file():
+        raise refuse(name, "no such file")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
+        raise refuse(name, f"the file has {size:,} bytes; the limit is {limits.max_bytes:,}")
+    return size
 
 
 def _reader_for(name: str, head: bytes) -> Callable[..., Table]:
@@ -263,11 +268,7 @@ def read_words(path: Path, limits: Limits = Limits(), display: str | None = None
     metadata.tsv, whose first column holds the words (after a header line when it has
     several columns, as the projector writes it)."""
     name = display or path.name
-    size = path.stat().st_size if path.is_file() else -1
-    if size < 0:
-        raise refuse(name, "no such file")
-    if size > limits.max_bytes:
-        raise refuse(name, f"the file has {size:,} bytes; the limit is {limits.max_bytes:,}")
+    _checked_size(path, name, limits)
     data = path.read_bytes()
     if b"\x00" in data[:4096]:
         raise refuse(name, "not a text file (it holds NUL bytes); a vocabulary is one token "
@@ -289,7 +290,3 @@ def _word_vectors(path: Path, name: str, head: bytes, tensor: str | None,
     kv = load_vectors_file(path, max_bytes=limits.max_bytes, max_words=limits.max_words,
                            display_name=name)
     return Table("vectors", np.asarray(kv.vectors, dtype=np.float32), list(kv.index_to_key))
-
-
-def describe(table: Table) -> dict[str, Any]:
-    return {"tensor": table.name, "shape": list(table.matrix.shape)}

@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from core.common.checks import check_choice
 from core.data.text import SPECIALS, tokenize, vocab_frame
 from core.errors import CancelledError, DataError, StoreError
 from core.store.runstore import RunStore
@@ -58,8 +59,7 @@ def open_run(store: RunStore | str | Path, vocabulary: Any, *, name: str = "",
     progress bar). ``config``: anything else worth keeping with the run (JSON values).
     """
     store = store if isinstance(store, RunStore) else RunStore(store)
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    check_choice("source", source, SOURCES)
     tokens = vocabulary_tokens(vocabulary)
     frame, info = _vocab_frame(tokens, counts, class_counts, classes, pretrained)
     docs = _docs_frame(documents, labels, info.get("classes")) if documents is not None else None
@@ -88,11 +88,11 @@ def _vocab_frame(tokens: list[str], counts: Any, class_counts: Any,
             raise DataError(f"classes names {len(names)} classes; class_counts has "
                             f"{per_class.shape[1]} columns")
         info["classes"] = names
-    train = (per_class.sum(axis=1) if per_class is not None
-             else counts_array("counts", counts, n) if counts is not None
+    total = None if counts is None else counts_array("counts", counts, n)
+    train = (per_class.sum(axis=1) if per_class is not None else total if total is not None
              else np.zeros(n, dtype=np.int64))
-    total = counts_array("counts", counts, n) if counts is not None else train
-    frame = vocab_frame(tokens, np.maximum(total, train), per_class, train_counts=train)
+    total = train if total is None else np.maximum(total, train)
+    frame = vocab_frame(tokens, total, per_class, train_counts=train)
     frame["in_pretrained"] = _in_pretrained(tokens, pretrained)
     return frame, info
 

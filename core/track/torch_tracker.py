@@ -85,7 +85,7 @@ class EmbeddingTracker:
             self.run.check_cancel()
         self.epoch += 1
         step = self.n_steps if self.counting is not None else self.epoch
-        if self.last_snapshot_step == step and self.run.n_snapshots > 1:
+        if self.last_snapshot_step == step:  # step >= 1 here: not the start's snapshot
             if metrics:
                 self.run.add_metrics(self.epoch, step, metrics)
         else:
