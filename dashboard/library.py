@@ -36,8 +36,9 @@ def panel() -> str | None:
     if not records:
         return None
     chosen, by_id = state.get(state.DATASET), {r.dataset_id: r for r in records}
+    sample = services.sample_id()
     if chosen is None and state.get(state.UPLOAD) is None:
-        chosen = services.sample_id()
+        chosen = sample
     st.subheader("Your data sets")
     st.caption("Every file you upload is kept in the run store, so it is still here after a "
                "refresh or a restart (the address names the chosen one: ?data=). Runs and "
@@ -51,23 +52,22 @@ def panel() -> str | None:
                  format_func=lambda i: f"{by_id[i].name} · {by_id[i].n_rows:,} texts · "
                                        f"{by_id[i].text_column} / {by_id[i].label_column}")
     if chosen in by_id:
-        _manage(by_id[chosen], counts.get(chosen, {}))
+        _manage(by_id[chosen], counts.get(chosen, {}), is_sample=chosen == sample)
         return chosen
     return None
 
 
-def _manage(record, counts: dict[str, int]) -> None:
+def _manage(record, counts: dict[str, int], is_sample: bool) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     name = left.text_input("Name of this data set", record.name,
                            key=f"{state.W_DATA_NAME}_{record.dataset_id[:16]}",
-                           max_chars=120)
+                           max_chars=datasets.MAX_NAME)
     if right.button("Rename", disabled=name.strip() == record.name):
         if services.attempt(lambda: services.rename_dataset(record.dataset_id, name) or True):
             state.flash("success", "Renamed.")
             st.rerun()
-    sample = record.dataset_id == services.sample_id()
-    if st.button("Delete this data set…", disabled=sample,
-                 help="The bundled sample cannot be deleted." if sample else None):
+    if st.button("Delete this data set…", disabled=is_sample,
+                 help="The bundled sample cannot be deleted." if is_sample else None):
         state.put(state.CONFIRM_DATASET_DELETE, record.dataset_id)
     if state.get(state.CONFIRM_DATASET_DELETE) == record.dataset_id:
         _confirm_delete(record, counts)

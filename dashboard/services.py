@@ -220,7 +220,8 @@ def adopt(choice: DataChoice, dataset) -> str:
         datasets.register(store(), dataset, choice.data, choice.filename,
                           name=before.name if same_file else None,
                           bundled=choice.is_sample and new_id == sample_id())
-        if same_file and not before.bundled and not jobs_on(before.dataset_id):
+        if (same_file and not before.bundled
+                and before.dataset_id not in datasets.usage(store())):
             datasets.delete(store(), before.dataset_id)
         state.put(state.DATASET, new_id)
     if st.query_params.get("data") != new_id:
@@ -252,7 +253,7 @@ def select_dataset(dataset_id: str) -> None:
     if record.bundled:
         state.put(state.UPLOAD, None)
     else:
-        data = datasets.read_source(store(), dataset_id)
+        data = datasets.source_of(store(), record)
         state.put(state.UPLOAD, {"name": record.filename, "bytes": data,
                                  "sha": record.source_sha})
     state.put(state.TEXT_COLUMN, record.text_column)
@@ -290,14 +291,6 @@ def sync_dataset() -> None:
         st.query_params["data"] = chosen
     elif not chosen and "data" in st.query_params:
         del st.query_params["data"]
-
-
-def jobs_on(dataset_id: str) -> list:
-    """The runs and experiments trained on a data set (newest first)."""
-    from core.store.datasets import job_dataset
-
-    jobs = {j.run_id: j for j in store().list_jobs()}
-    return [j for j in jobs.values() if job_dataset(j, jobs)[0] == dataset_id]
 
 
 def parents(run) -> dict:

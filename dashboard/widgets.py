@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.store.datasets import experiment_of, job_dataset
 from dashboard import charts, services, state
 
 # Material icons, not emoji: they render without an emoji font (headless/minimal systems).
@@ -129,15 +130,9 @@ def best_accuracy(run) -> float | None:
     return max(acc) if acc else None
 
 
-def experiment_of(run) -> str | None:
-    from core.store.datasets import experiment_of as parent
-    return parent(run)
-
-
 def dataset_name(run, jobs: dict | None = None) -> str:
     """The name of the data set a run trained on (its experiment's for an experiment run);
     runs from before data sets were recorded say so."""
-    from core.store.datasets import job_dataset
     dataset_id, name = job_dataset(run, jobs)
     return name or (f"data set {dataset_id[:8]}" if dataset_id else "data set not recorded")
 
@@ -211,15 +206,15 @@ def run_filters(page: str, runs: Sequence, jobs: dict, keep: str | None = None) 
     """A data-set filter and a "show experiment runs" toggle over ``runs``; returns the runs
     left. Experiment runs stay hidden until asked for (``keep``, the active run, is always
     offered: it was chosen explicitly)."""
-    names = sorted({dataset_name(r, jobs) for r in runs})
+    names = {r.run_id: dataset_name(r, jobs) for r in runs}
     left, right = st.columns([3, 2])
-    chosen = left.selectbox("Data set", ["all data sets", *names],
+    chosen = left.selectbox("Data set", ["all data sets", *sorted(set(names.values()))],
                             key=f"{state.W_RUN_DATA}_{page}")
     n_exp = sum(1 for r in runs if experiment_of(r))
     show = right.toggle(f"Show experiment runs ({n_exp})", key=f"{state.W_RUN_EXPS}_{page}",
                         help="Runs trained by an experiment (Experiments page) are hidden "
                              "from run lists unless you ask for them.")
-    matching = [r for r in runs if chosen == "all data sets" or dataset_name(r, jobs) == chosen]
+    matching = [r for r in runs if chosen == "all data sets" or names[r.run_id] == chosen]
     shown = [r for r in matching if show or not experiment_of(r) or r.run_id == keep]
     if not shown and matching:  # nothing but experiment runs: better them than an empty list
         st.caption("No run of your own here yet: showing the runs of experiments.")
@@ -263,8 +258,7 @@ def pick_run(page: str):
 
 
 def _viewable(run):
-
-
+    """``run``, or None after saying why it has nothing to show here yet."""
     if run.status in services.LIVE:
         st.info("This run is still training: its live preview is on the **Train** page; this "
                 "page fills in when it finishes.")
@@ -281,7 +275,6 @@ def vector_file_picker(key: str) -> dict[str, Any] | None:
     its description (name, path, words, dim) or None. The checked file is shared by the
     pages that offer it (Train, Experiments)."""
     from core.vectors.pretrained import ACCEPTED_FORMATS
-
 
     up = st.file_uploader("Word-vector file", key=key,
                           help=f"Accepted: {ACCEPTED_FORMATS}. Pickle-based files are refused.")

@@ -13,7 +13,7 @@ from core.data.loading import LoadConfig, load_dataset
 from core.errors import StoreError
 from core.store import datasets
 from core.store.runstore import RunStore
-from tests.conftest import TWENTY_LINES
+from tests.conftest import REPO, TWENTY_LINES
 
 
 def csv_bytes(extra_column: bool = False) -> bytes:
@@ -189,7 +189,7 @@ def test_datasets_is_a_registered_subcommand():
 
 
 # ------------------------------------------------------------------------ the Data page
-APP = str(__import__("tests.conftest", fromlist=["REPO"]).REPO / "dashboard" / "app.py")
+APP = str(REPO / "dashboard" / "app.py")
 
 
 def open_data_page(**params):
@@ -257,6 +257,18 @@ def test_a_column_fix_replaces_an_unused_data_set(app_store):
     assert not at.exception and at.session_state["data_set"] != first
     names = sorted(r.label_column for r in datasets.list_datasets(RunStore(app_store)))
     assert names == ["label", "topic"]  # the sample's and the fixed one: nothing used the first
+
+
+def test_a_column_fix_keeps_a_data_set_a_run_trained_on(app_store):
+    at = open_data_page()
+    at.file_uploader[0].set_value(("mine.csv", csv_bytes(extra_column=True), "text/csv")).run()
+    first = at.session_state["data_set"]
+    RunStore(app_store).create_run({"arch": "bag"}, info={"dataset_id": first}, status="done")
+    [labels] = [s for s in at.selectbox if s.label == "Label column"]
+    labels.set_value("topic").run()
+    assert not at.exception and at.session_state["data_set"] != first
+    names = sorted(r.label_column for r in datasets.list_datasets(RunStore(app_store)))
+    assert names == ["label", "label", "topic"]  # the sample's, the used one and the fixed one
 
 
 def test_an_unknown_data_set_in_the_address_is_a_warning(app_store):

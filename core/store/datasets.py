@@ -110,10 +110,14 @@ def _source_path(store: RunStore, sha: str, filename: str) -> Path:
     return _folder(store) / SOURCES / f"{sha}{suffix}"
 
 
-def _write_json(store: RunStore, path: Path, obj: dict[str, Any]) -> None:
+def _write(store: RunStore, path: Path, data: bytes) -> None:
     with store.disk_guard():
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"))
+        atomic_write(path, data)
+
+
+def _write_json(store: RunStore, path: Path, obj: dict[str, Any]) -> None:
+    _write(store, path, json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def register(store: RunStore, dataset: Dataset, source: bytes, filename: str, *,
@@ -130,9 +134,7 @@ def register(store: RunStore, dataset: Dataset, source: bytes, filename: str, *,
     report, sha = dataset.report, hashlib.sha256(source).hexdigest()
     path = _source_path(store, sha, filename)
     if not path.is_file():
-        with store.disk_guard():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, bytes(source))
+        _write(store, path, bytes(source))
     record = DatasetRecord(
         dataset_id=dataset_id, name=clean_name(name or Path(filename).name or "data"),
         filename=str(filename), fmt=report.fmt, encoding=report.encoding,
@@ -196,7 +198,11 @@ def delete(store: RunStore, dataset_id: str) -> None:
 
 def read_source(store: RunStore, dataset_id: str) -> bytes:
     """The file's bytes as registered; StoreError when missing or changed on disk."""
-    record = get(store, dataset_id)
+    return source_of(store, get(store, dataset_id))
+
+
+def source_of(store: RunStore, record: DatasetRecord) -> bytes:
+    """``read_source`` for a record already read."""
     path = _source_path(store, record.source_sha, record.filename)
     try:
         data = path.read_bytes()
@@ -223,7 +229,7 @@ def load(store: RunStore, dataset_id: str) -> Dataset:
     from core.data.loading import load_dataset
 
     record = get(store, dataset_id)
-    dataset = load_dataset(read_source(store, dataset_id), record.filename, load_config(record))
+    dataset = load_dataset(source_of(store, record), record.filename, load_config(record))
     if dataset.fingerprint() != dataset_id:
         raise StoreError(f"Data set '{record.name}' reads differently now (the loader "
                          "changed since it was stored); upload it again.")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.store.datasets import MAX_NAME
 from dashboard import importing, services, state, widgets
 
 TABLE_COLUMNS = ["run", "name", "data set", "init", "arch", "training size",
@@ -46,11 +47,13 @@ def table(rows) -> None:
         **PERCENT, "error": st.column_config.TextColumn(width="large")})
 
 
-own = [r for r in runs if not widgets.experiment_of(r)]
+groups: dict = {}  # experiment id (None: the user's own runs) -> its runs, in list order
+for r in runs:
+    groups.setdefault(widgets.experiment_of(r), []).append(r)
+own = groups.pop(None, [])
 if own:
     table(own)
-for exp_id in dict.fromkeys(widgets.experiment_of(r) for r in runs if widgets.experiment_of(r)):
-    members = [r for r in runs if widgets.experiment_of(r) == exp_id]
+for exp_id, members in groups.items():
     with st.expander(f"Experiment {exp_id} · "  # a data set name is user text: escaped
                      f"{services.plain(widgets.dataset_name(members[0], jobs))} · "
                      f"{len(members)} runs"):
@@ -74,10 +77,11 @@ if left.button("Open", type="primary", disabled=picked == active):
     st.rerun()
 if right.button("Delete…"):
     state.put(state.CONFIRM_DELETE, picked)
-name = st.text_input("Name of this run", widgets.run_name(by_id[picked], jobs), max_chars=120,
+current = widgets.run_name(by_id[picked], jobs)
+name = st.text_input("Name of this run", current, max_chars=MAX_NAME,
                      key=f"{state.W_RUN_NAME}_{picked}",
                      help="Shown in every run list. Empty: back to the automatic name.")
-if st.button("Save name", disabled=name.strip() == widgets.run_name(by_id[picked], jobs)):
+if st.button("Save name", disabled=name.strip() == current):
     if services.attempt(lambda: services.rename_run(picked, name) or True):
         state.flash("success", "Renamed.")
         st.rerun()

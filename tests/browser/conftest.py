@@ -180,3 +180,31 @@ def choose(page, label: str, wanted: list[str]) -> None:
         page.get_by_role("option", name=option, exact=True).click()
         wait_idle(page)
     page.keyboard.press("Escape")
+
+
+def no_errors(page) -> None:
+    """No error box and no exception on the page."""
+    errors = page.get_by_test_id("stAlertContentError")
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert page.get_by_test_id("stException").count() == 0
+
+
+def upload_data(page, app_url: str, path: Path) -> None:
+    """Open the dashboard (the Data page) and upload ``path``; returns once it is in use."""
+    page.goto(app_url)
+    wait_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    page.get_by_test_id("stFileChipName").filter(has_text=path.name).wait_for()
+    wait_idle(page)
+    page.get_by_text("Using your file").wait_for()
+
+
+def one_seed_each(page, epochs: int) -> None:
+    """Experiments page: one seed per setting, ``epochs`` epochs per run."""
+    page.get_by_role("slider").focus()
+    page.keyboard.press("Home")  # the slider's minimum: 1 seed
+    wait_idle(page)
+    box = page.get_by_label("Epochs per run")
+    box.fill(str(epochs))
+    box.press("Enter")
+    wait_idle(page)

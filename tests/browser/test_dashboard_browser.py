@@ -9,15 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import go_to, screenshot, wait_idle
+from .conftest import go_to, no_errors, screenshot, upload_data, wait_idle
 
 pytestmark = pytest.mark.browser
-
-
-def no_errors(page) -> None:
-    errors = page.get_by_test_id("stAlertContentError")
-    assert errors.count() == 0, errors.all_inner_texts()
-    assert page.get_by_test_id("stException").count() == 0
 
 
 def test_data_page_opens_on_the_sample(page, app_url):
@@ -45,12 +39,7 @@ def finished_run(root) -> str:
 
 
 def test_upload_train_reload_and_list(page, app_url, store_dir, clickbait_csv, clickbait_rows):
-    page.goto(app_url)
-    wait_idle(page)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(clickbait_csv))
-    page.get_by_test_id("stFileChipName").filter(has_text="clickbait.csv").wait_for()
-    wait_idle(page)
-    page.get_by_text("Using your file").wait_for()
+    upload_data(page, app_url, clickbait_csv)
     kept = page.get_by_test_id("stMetric").filter(has_text="Texts kept")
     assert f"{len(clickbait_rows):,}" in kept.inner_text()
     page.get_by_text("Running words in GloVe").wait_for()

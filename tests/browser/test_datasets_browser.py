@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import TWENTY_LINES
 
-from .conftest import choose, go_to, screenshot, wait_idle
+from .conftest import choose, go_to, no_errors, one_seed_each, screenshot, upload_data, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -23,23 +23,12 @@ def tiny_csv(tmp_path_factory):
     return path
 
 
-def no_errors(page) -> None:
-    errors = page.get_by_test_id("stAlertContentError")
-    assert errors.count() == 0, errors.all_inner_texts()
-    assert page.get_by_test_id("stException").count() == 0
-
-
 def texts_kept(page) -> str:
     return page.get_by_test_id("stMetric").filter(has_text="Texts kept").inner_text()
 
 
 def test_a_refresh_keeps_the_uploaded_data_set(page, app_url, tiny_csv):
-    page.goto(app_url)
-    wait_idle(page)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(tiny_csv))
-    page.get_by_test_id("stFileChipName").filter(has_text="tiny-reviews.csv").wait_for()
-    wait_idle(page)
-    page.get_by_text("Using your file").wait_for()
+    upload_data(page, app_url, tiny_csv)
     assert "60" in texts_kept(page)
     data_id = parse_qs(urlparse(page.url).query)["data"][0]
     assert len(data_id) == 64
@@ -89,13 +78,7 @@ def test_launch_selects_the_new_experiment(page, app_url, store_dir):
     assert "older.csv" in picker.inner_html()  # each experiment names its data set
     choose(page, "Training sizes", ["50"])
     choose(page, "Start the word vectors from", ["random"])
-    page.get_by_role("slider").focus()
-    page.keyboard.press("Home")  # 1 seed
-    wait_idle(page)
-    epochs = page.get_by_label("Epochs per run")
-    epochs.fill("1")
-    epochs.press("Enter")
-    wait_idle(page)
+    one_seed_each(page, epochs=1)
     page.get_by_role("button", name="Launch").click()
     wait_idle(page)
 

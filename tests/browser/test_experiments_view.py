@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import choose, go_to, screenshot, wait_idle
+from .conftest import choose, go_to, one_seed_each, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -18,13 +18,7 @@ def test_launch_tiny_experiment_and_see_the_curve(page, app_url, store_dir):
     assert "400 texts to train on" in main.inner_text()
     choose(page, "Training sizes", ["50", "100"])
     choose(page, "Start the word vectors from", ["random", "GloVe (fine-tuned)"])
-    page.get_by_role("slider").focus()
-    page.keyboard.press("Home")  # 1 seed
-    wait_idle(page)
-    epochs = page.get_by_label("Epochs per run")
-    epochs.fill("2")
-    epochs.press("Enter")
-    wait_idle(page)
+    one_seed_each(page, epochs=2)
     main.get_by_text("4 runs").wait_for()  # 2 starts x 2 sizes x 1 seed
     screenshot(page, "exp-01-configured")
 
