@@ -185,13 +185,15 @@ def document_views(store: RunStore, run_id: str, method: str = "umap",
         return None
     config = _projection_config(method)
     name = f"docs-pretrained-{method}-s{run.n_snapshots}"
-    if cached_only and method != "pca" and _cached_layout(store, run_id, name, None, True) is None:
+    pre = _cached_layout(store, run_id, name, None, True)  # read once, hit or miss
+    if pre is None and cached_only and method != "pca":
         return None
     frames = [np.asarray(store.load_docvecs(run_id, s["idx"])) for s in run.snapshots]
     learned = cached_sequence(DiskCache(store.cache_dir(run_id) / "documents"), frames, config,
                               key=f"{run_id}-docs-s{run.n_snapshots}")
-    pre = _cached_layout(store, run_id, name, lambda: _mean_pretrained_docs(
-        store, run_id, docs, learned.coords[-1], config), False)
+    if pre is None:
+        pre = _cached_layout(store, run_id, name, lambda: _mean_pretrained_docs(
+            store, run_id, docs, learned.coords[-1], config), False)
     return DocumentFrames(docs, learned.stacked, np.asarray(pre), learned.trust, method)
 
 

@@ -3,11 +3,10 @@ frame laid out from its own snapshot, with play/pause, colouring, highlighted wo
 trails, the coordinates and the figure as downloads, and drift."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from core.runs import updates as runupdates
 from core.runs import views as runviews
+from core.runs.projections import updates_per_frame
 from dashboard import charts, services, state, widgets
 from dashboard.components import evolution_chart
 
@@ -67,10 +66,7 @@ once = [f"<b>{w}</b> · " + (f"trained on {c:,}×" if known else "training count
         for w, c in zip(shown, counts)]
 
 
-got = [runupdates.word_updates(store, run.run_id, snap["idx"], words)
-       for snap in run.snapshots[:n_frames]] if runupdates.has_update_counts(store, run.run_id) \
-    else []
-updates = np.stack(got) if got and all(g is not None for g in got) else None
+updates = updates_per_frame(store, run.run_id, evo.rows, n_frames)
 options = charts.evolution_colours(tables, n_frames, classes, seen, counts, updates)
 layers = {name: charts.colour_layer(colour, len(words)) for name, colour in options.items()}
 under = charts.no_value(list(layers.values()))  # grey underneath, whatever the colouring

@@ -10,6 +10,7 @@ import streamlit as st
 from core.analysis import lookup as lk
 from core.data.text import SPECIALS, UNK, tokenize
 from core.errors import StoreError
+from core.runs.updates import updates_received
 from dashboard import charts, services, state
 
 MAX_TOKENS = 64  # a longer text is cut: the heatmap shows one row per token
@@ -69,14 +70,7 @@ if len(tokens) > MAX_TOKENS:
     tokens = tokens[:MAX_TOKENS]
 ids = lk.token_ids(tokens, itos, UNK)
 matrix = services.attempt(lambda: np.asarray(store.load_snapshot(run_id, snap)))
-
-
-def updates_at(idx: int) -> np.ndarray | None:
-    from core.runs.updates import updates_received
-    return updates_received(store, run_id, idx)
-
-
-updates = services.attempt(updates_at, snap)
+updates = services.attempt(updates_received, store, run_id, snap)
 if not tokens:
     st.info("This text has no tokens: type some words.")
 if not tokens or matrix is None:

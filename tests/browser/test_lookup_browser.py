@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import (ARTIFACTS, REPO, _need_browser, fresh_page, screenshot, serve, stop,
-                       wait_idle)
+from .conftest import REPO, fresh_page, no_errors, screenshot, wait_idle
+from .test_run_views import served
 
 pytestmark = pytest.mark.browser
 PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
@@ -37,12 +37,7 @@ def sample_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lookup_url(sample_run):
-    _need_browser()
-    proc, url = serve(sample_run[0].root, ARTIFACTS / "streamlit-lookup.log", warm_up=False)
-    try:
-        yield url
-    finally:
-        stop(proc)
+    yield from served(sample_run[0].root, "streamlit-lookup.log")
 
 
 @pytest.fixture
@@ -57,12 +52,6 @@ def grid(page, first_header: str) -> list[dict[str, str]]:
         if head and head[0] == first_header:
             return [dict(zip(head, row[-len(head):])) for row in table[1:] if row]
     raise AssertionError(f"no table starting with {first_header!r}: {page.evaluate(ROWS)}")
-
-
-def no_errors(page) -> None:
-    assert page.get_by_test_id("stException").count() == 0
-    errors = page.get_by_test_id("stAlertContentError")
-    assert errors.count() == 0, errors.all_inner_texts()
 
 
 def test_a_typed_never_seen_word_shows_zero_updates(lpage, lookup_url, sample_run):

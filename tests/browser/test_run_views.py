@@ -74,14 +74,20 @@ def views_store(tmp_path_factory):
     return store, sample
 
 
-@pytest.fixture(scope="module")
-def views_url(views_store):
+def served(root, log_name: str):
+    """A module fixture's body: yields the URL of a dashboard over the store at ``root``
+    (no warm-up, log in test-artifacts/``log_name``) and stops it afterwards."""
     _need_browser()
-    proc, url = serve(views_store[0].root, ARTIFACTS / "streamlit-views2.log", warm_up=False)
+    proc, url = serve(root, ARTIFACTS / log_name, warm_up=False)
     try:
         yield url
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def views_url(views_store):
+    yield from served(views_store[0].root, "streamlit-views2.log")
 
 
 @pytest.fixture
