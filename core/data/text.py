@@ -22,7 +22,7 @@ UNK = "<unk>"
 SPECIALS = (PAD, UNK)  # rows 0 and 1 of every vocabulary; never words
 PAD_ID = 0
 UNK_ID = 1
-# Part of the key of every cached tokenised corpus (core.training.trainer.tokenised): bump it
+# Part of the key of every cached tokenised corpus (core.training.corpus.tokenised): bump it
 # whenever ``tokenize`` can return other tokens for the same text, so stale caches are unused.
 TOKENIZER_VERSION = 1
 

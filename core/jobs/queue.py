@@ -28,7 +28,7 @@ from core.common.files import atomic_write
 from core.errors import StoreError
 from core.jobs.process import spawn, try_lock
 from core.store.datasets import job_info
-from core.store.runstore import LIVE, RunInfo, RunSize, RunStore, new_run_id, planned_snapshots
+from core.store.runstore import LIVE, RunInfo, RunSize, RunStore, new_run_id
 from core.training.experiments import experiment_dir, load_experiment
 
 DEFAULT_MAX_JOBS = 1  # 2 cores: one job at a time keeps the server responsive
@@ -217,7 +217,7 @@ def estimate_size(dataset, config, dim: int | None = None) -> RunSize:
     the vocabulary is every distinct word of the texts (capped by max_vocab), the snapshot
     count follows the trainer's rule. ``dim``: the size of a vector file used as init."""
     from core.data.text import tokenize
-    from core.training.config import effective_batch_size
+    from core.training.config import planned_snapshot_count
     from core.training.split import split_indices
 
     counts: dict[str, int] = {}
@@ -226,9 +226,7 @@ def estimate_size(dataset, config, dim: int | None = None) -> RunSize:
             counts[token] = counts.get(token, 0) + 1
     rows = min(sum(c >= config.min_count for c in counts.values()), config.max_vocab) + 2
     train, val = split_indices(dataset.labels, config)
-    batches = -(-len(train) // effective_batch_size(config, len(train)))
-    snapshots = planned_snapshots(config.epochs, batches, config.snapshots == "all",
-                                  config.snapshot_every, keeps_best=True)
+    snapshots = planned_snapshot_count(config, len(train))
     dim = dim or (_GLOVE_DIM if config.init == "glove" else config.dim)
     # the model's pooled size (model.EmbeddingClassifier.pooled_dim), without torch
     doc_dim = {"bag": dim, "cnn": config.hidden, "gru": 2 * config.hidden}[config.arch]

@@ -118,16 +118,16 @@ def best_epoch(epochs: list[dict[str, Any]], snapshots: list[dict[str, int]],
                info: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """``RunInfo.best`` from a run's epoch rows and snapshot rows (charts call it on the
     epochs alone); ``info`` keys written by the trainer win over recomputing."""
+    info = info or {}
     rows = {e["epoch"]: e for e in epochs}
-    epoch = (info or {}).get("best_epoch")
+    epoch = info.get("best_epoch")
     if epoch not in rows:
         finite = [e for e in epochs if _finite(e.get("val_loss"))]
         if not finite:
             return None
         epoch = min(finite, key=lambda e: (e["val_loss"], e["epoch"]))["epoch"]
     row = rows[epoch]
-    snapshot = (info or {}).get("best_snapshot") if (info or {}).get("best_epoch") == epoch \
-        else None
+    snapshot = info.get("best_snapshot") if info.get("best_epoch") == epoch else None
     if snapshot is None:
         snapshot = next((s["idx"] for s in snapshots if s["epoch"] == epoch
                          and s["step"] == row.get("step")), None)

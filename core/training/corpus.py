@@ -99,8 +99,7 @@ def tokenised(dataset, store: RunStore, fingerprint: str | None = None) -> Token
         return hit
     value = from_tokens([tokenize(t) for t in dataset.texts])
     try:
-        with store.disk_guard():
-            cache.folder.mkdir(parents=True, exist_ok=True)
+        with store.disk_guard():  # put creates the cache folder with its temporary entry
             if hit is not None:  # a mismatched entry: replace it
                 shutil.rmtree(cache.path(key), ignore_errors=True)
             cache.put(key, value, _write)

@@ -94,13 +94,14 @@ class Plan:
 
         labels = np.asarray(dataset.labels)
         pool, val = split_indices(labels, config.train_config("random", None, config.split_seed))
-        corpus = tokenised(dataset, store) if store is not None else None
+        fingerprint = dataset.fingerprint()  # once: it hashes every text
+        corpus = tokenised(dataset, store, fingerprint) if store is not None else None
         tokens = (corpus.corpus.token_lists() if corpus is not None
                   else [tokenize(t) for t in dataset.texts])
         rng = np.random.default_rng(config.split_seed)
         docs = np.sort(rng.choice(val, size=min(config.train.doc_sample, len(val)), replace=False))
         plan = cls(tokens, labels, len(dataset.classes), val, pool, docs,
-                   key_words(tokens, labels, len(dataset.classes)), dataset.fingerprint(), corpus)
+                   key_words(tokens, labels, len(dataset.classes)), fingerprint, corpus)
         for size in config.sizes:
             plan.n_train(size)  # refuse impossible sizes before the first run
         return plan

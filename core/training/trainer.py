@@ -6,6 +6,7 @@ optional ``should_stop`` is polled between batches to cancel.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from contextlib import contextmanager
@@ -20,10 +21,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from core.errors import CancelledError, StoreError
-from core.training.config import ModelConfig, TrainConfig, effective_batch_size
+from core.training.config import (ModelConfig, TrainConfig, effective_batch_size,
+                                  planned_snapshot_count)
 from core.training.model import EmbeddingClassifier
 from core.training.split import split_indices
-from core.store.runstore import RunSize, RunStore, new_run_id, planned_snapshots
+from core.store.runstore import RunSize, RunStore, new_run_id
 from core.data.text import PAD_ID, Vocab, VocabConfig, corpus_coverage, tokenize
 from core.training.corpus import TokenisedCorpus, from_tokens, tokenised
 
@@ -67,8 +69,8 @@ class RunSummary:
 @dataclass
 class Prepared:
     """Everything derived from the data before the first update. The texts' row ids are kept
-    flat: text i is ``flat[starts[i]:starts[i] + lengths[i]]`` (cut at ``max_len``; a text
-    with no token holds one ``<unk>``, or its mean would be undefined)."""
+    flat, back to back: text i is the ``lengths[i]`` ids after those of texts 0..i-1 (cut at
+    ``max_len``; a text with no token holds one ``<unk>``, or its mean would be undefined)."""
 
     vocab: Vocab
     flat: np.ndarray
@@ -80,14 +82,13 @@ class Prepared:
     in_pretrained: np.ndarray
     coverage: dict[str, float]
 
-    @property
-    def starts(self) -> np.ndarray:
-        return np.cumsum(self.lengths) - self.lengths
-
-    def per_text(self, values: np.ndarray) -> np.ndarray:
-        """The sum of ``values`` (one per vocabulary row) over each text's tokens."""
+    @functools.cached_property
+    def n_unseen(self) -> np.ndarray:
+        """Per text, how many of its tokens never occur in a training text (the document
+        sample and the validation predictions both record it)."""
         text_of = np.repeat(np.arange(len(self.lengths)), self.lengths)
-        return np.bincount(text_of, weights=values[self.flat], minlength=len(self.lengths))
+        unseen = ~self.vocab.seen_in_training[self.flat]
+        return np.bincount(text_of, weights=unseen, minlength=len(self.lengths)).astype(np.int64)
 
 
 def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray] | None = None,
@@ -563,14 +564,13 @@ def _save_inputs(store: RunStore, run_id: str, dataset, prep: Prepared) -> None:
     vocab = prep.vocab.to_frame()
     vocab["in_pretrained"] = prep.in_pretrained
     store.save_frame(run_id, "vocab", vocab)
-    unseen = prep.per_text((~prep.vocab.seen_in_training).astype(np.float64))
     docs = pd.DataFrame({
         "row": prep.doc_idx,
         "text": [dataset.texts[i] for i in prep.doc_idx],
         "label_id": np.asarray(dataset.labels)[prep.doc_idx],
         "label": [dataset.classes[dataset.labels[i]] for i in prep.doc_idx],
         "n_tokens": prep.lengths[prep.doc_idx],
-        "n_unseen": unseen[prep.doc_idx].astype(np.int64),
+        "n_unseen": prep.n_unseen[prep.doc_idx],
     })
     store.save_frame(run_id, "docs", docs)
     store.save_array(run_id, "split_train", prep.train_idx)
@@ -643,9 +643,7 @@ def _record_failure(store: RunStore, run_id: str, exc: BaseException) -> None:
 def _check_size(store: RunStore, prep: Prepared, config: TrainConfig, model) -> dict[str, Any]:
     """Refuse a run that would not fit on the store's disk (StoreError); its estimated size,
     and a warning when it is above the store's per-run budget."""
-    batches = -(-len(prep.train_idx) // effective_batch_size(config, len(prep.train_idx)))
-    snapshots = planned_snapshots(config.epochs, batches, config.snapshots == "all",
-                                  config.snapshot_every, keeps_best=True)
+    snapshots = planned_snapshot_count(config, len(prep.train_idx))
     size = RunSize(rows=len(prep.vocab), dim=prep.weights.shape[1], snapshots=snapshots,
                    docs=len(prep.doc_idx), doc_dim=model.pooled_dim,
                    classes=int(model.out.out_features), texts=len(prep.lengths))
@@ -711,7 +709,7 @@ def _save_predictions(store: RunStore, run_id: str, prep: Prepared, labels: np.n
     """The best epoch's prediction for every validation row (the model early stopping
     keeps; experiments score it), with whether the row holds a word never seen in training
     (the "unseen words" measure reads this)."""
-    unseen = prep.per_text((~prep.vocab.seen_in_training).astype(np.float64))[prep.val_idx] > 0
+    unseen = prep.n_unseen[prep.val_idx] > 0
     if pred is None:  # no epoch had a finite validation loss
         pred = np.full(len(prep.val_idx), -1)
     store.save_frame(run_id, "val_predictions", pd.DataFrame({
