@@ -1,4 +1,4 @@
-"""core.runs.projections.updates_per_frame: the Evolution view's "updates received" colouring,
+"""core.runs.updates.updates_per_frame: the Evolution view's "updates received" colouring,
 per evolution frame (snapshot) and shown row, from the run's recorded counts (contract A)."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def trained(tmp_path_factory):
 
 
 def test_frames_are_the_cumulative_counts_of_the_shown_rows(trained):
-    from core.runs.projections import updates_per_frame
+    from core.runs.updates import updates_per_frame
 
     store, run_id = trained
     snaps = [s["idx"] for s in store.get_run(run_id).snapshots]
@@ -39,7 +39,7 @@ def test_frames_are_the_cumulative_counts_of_the_shown_rows(trained):
 
 
 def test_never_seen_rows_stay_at_zero(trained):
-    from core.runs.projections import updates_per_frame
+    from core.runs.updates import updates_per_frame
 
     store, run_id = trained
     vocab = store.load_vocab(run_id)
@@ -54,7 +54,7 @@ def test_never_seen_rows_stay_at_zero(trained):
 
 def test_a_run_without_counts_gives_none(store):
     """As an external run that does not know its batches: snapshots, no counts."""
-    from core.runs.projections import updates_per_frame
+    from core.runs.updates import updates_per_frame
 
     rid = store.create_run({"arch": "bag"})
     for idx in range(3):

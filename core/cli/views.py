@@ -37,21 +37,21 @@ def compare(args: argparse.Namespace) -> int:
 
 def _add_updates(store, run_id: str, result, summary: dict) -> None:
     """Per snapshot, over the words compared: how many an optimiser step had touched so far
-    and the median number of such steps (issue 14); None for a run without counts."""
+    and the median number of such steps (issue 14); None for a run without counts. The
+    compared words are the same in every snapshot: each interval's counts are read once."""
     import numpy as np
 
-    from core.runs.updates import has_update_counts, word_updates
+    from core.runs.updates import updates_per_frame
 
-    if not has_update_counts(store, run_id):
+    row_of = {w: i for i, w in enumerate(store.load_vocab(run_id)["token"].astype(str))}
+    words = result.words[0]["word"] if result.words else ()
+    per_frame = updates_per_frame(store, run_id, [row_of[w] for w in words])
+    if per_frame is None:
         summary["updates"] = None  # this run did not record which rows each step touched
         return
-    summary["updates"] = []
-    for row, table in zip(summary["snapshots"], result.words):
-        counts = word_updates(store, run_id, row["snapshot"], table["word"])
-        summary["updates"].append({"snapshot": row["snapshot"],
-                                   "words_updated": int((counts > 0).sum()),
-                                   "median_updates": float(np.median(counts))
-                                   if len(counts) else None})
+    summary["updates"] = [{"snapshot": row["snapshot"], "words_updated": int((c > 0).sum()),
+                           "median_updates": float(np.median(c)) if len(c) else None}
+                          for row, c in zip(summary["snapshots"], per_frame)]
 
 
 def _configure_export(p: argparse.ArgumentParser) -> None:

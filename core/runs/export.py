@@ -25,7 +25,7 @@ import pandas as pd
 from core.runs import comparison as runcompare, projections
 from core.data.text import SPECIALS
 from core.runs.comparison import CompareConfig
-from core.runs.updates import word_updates
+from core.runs.updates import updates_received
 from core.common.files import atomic_write
 from core.errors import ExplorerError
 from core.store.runstore import RunStore
@@ -157,9 +157,9 @@ def csv_table(store: RunStore, run_id: str, snapshot: int | None = None,
         xy = np.array([umap[1][i, where[r]] if r in where else (np.nan, np.nan) for r in rows])
         table.insert(5, "umap_x", xy[:, 0])
         table.insert(6, "umap_y", xy[:, 1])
-    counts = word_updates(store, run_id, i, table["word"])
+    counts = updates_received(store, run_id, store.get_run(run_id).snapshots[i]["idx"])
     if counts is not None:  # steps whose batch held the word, up to this snapshot (issue 14)
-        table.insert(3, "updates", counts)
+        table.insert(3, "updates", counts[rows])
     for col in runcompare.LIST_COLUMNS:
         table[col] = table[col].map(" ".join)
     return table

@@ -113,24 +113,6 @@ def evolution_rows(store: RunStore, run_id: str, n_words: int,
     return rows, tokens
 
 
-def updates_per_frame(store: RunStore, run_id: str, rows: np.ndarray,
-                      n_frames: int | None = None) -> np.ndarray | None:
-    """The "updates received" colouring of an evolution: T x len(rows) int64, entry [t, i] =
-    optimiser steps that touched row ``rows[i]`` from the start up to snapshot t (frame t),
-    from ``core.runs.updates`` (contract A). None when the run recorded no counts. Each
-    interval is read once and summed here (``updates_received`` per frame would re-read
-    every earlier interval: T^2 / 2 reads)."""
-    from core.runs.updates import _name
-
-    indices = [s["idx"] for s in store.get_run(run_id).snapshots]  # frame t = t-th snapshot
-    names = [_name(i) for i in (indices if n_frames is None else indices[: int(n_frames)])]
-    if not names or not all(store.has_array(run_id, name) for name in names):
-        return None
-    rows = np.asarray(rows, dtype=np.int64)
-    return np.cumsum([np.asarray(store.load_array(run_id, name), dtype=np.int64)[rows]
-                      for name in names], axis=0)
-
-
 def ranking_counts(vocab: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(counts, training counts) that rank a run's words for the views. A run that recorded
     no counts (a tracked run whose user gave none: all zero) is ranked in its vocabulary's

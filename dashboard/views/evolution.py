@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.runs import views as runviews
-from core.runs.projections import updates_per_frame
+from core.runs.updates import updates_per_frame
 from dashboard import charts, services, state, widgets
 from dashboard.components import evolution_chart
 
