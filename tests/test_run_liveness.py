@@ -36,7 +36,8 @@ def _runs(root) -> list[dict]:
 def _start_training(csv, root) -> tuple[subprocess.Popen, str]:
     """``python -m core train`` in its own process, once it has written two snapshots."""
     proc = subprocess.Popen([sys.executable, "-m", "core", "train", str(csv), "--store",
-                             str(root), "--epochs", "500", "--batch-size", "8", "--quiet"],
+                             str(root), "--epochs", "500", "--batch-size", "8", "--quiet",
+                             "--no-early-stopping"],  # it must still be training when killed
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     store, deadline = RunStore(root), time.monotonic() + 120
     while time.monotonic() < deadline:
