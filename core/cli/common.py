@@ -99,6 +99,9 @@ class ProgressBar:
             bar = "#" * int(done * self.width)
             self.stream.write(f"\repoch {event.epoch} [{bar:<{self.width}}] "
                               f"{done:4.0%} loss {event.data['loss']:.4f}")
+        elif event.kind == "epoch" and "val_accuracy" not in event.data:  # word2vec: no classifier
+            self.stream.write(f"\repoch {event.epoch} loss {event.data['train_loss']:.4f} "
+                              f"WordSim353 {event.data.get('wordsim353', float('nan')):.3f}\n")
         elif event.kind == "epoch":
             self.stream.write(f"\repoch {event.epoch} val_acc {event.data['val_accuracy']:.4f} "
                               f"val_loss {event.data['val_loss']:.4f}{' ' * 20}\n")

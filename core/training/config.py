@@ -17,6 +17,8 @@ from core.common.checks import bounded, check_choice, check_fields
 ARCHS = ("bag", "cnn", "gru")
 INITS = ("random", "glove", "word2vec")
 W2V_ALGORITHMS = ("skipgram", "cbow")
+# What trains the table: the classifier's loss, or word2vec's (core/training/word2vec.py)
+OBJECTIVES = ("classify", "skipgram", "cbow")
 SNAPSHOT_MODES = ("all", "ends")  # all: step 0 and every epoch; ends: step 0 and the last epoch
 BUILTIN_INITS = ("random", "glove", "glove-frozen", "word2vec", "word2vec-cbow")
 
@@ -27,6 +29,9 @@ class TrainConfig:
     With pretrained init, the embedding dim follows the vectors and ``dim`` is ignored."""
 
     arch: str = "bag"
+    # classify: the classifier's loss trains the table; skipgram|cbow: word2vec's (negative
+    # sampling, gensim) trains the same table on the texts, no classifier (labels optional).
+    objective: str = "classify"
     dim: int = bounded(50, 2, 1000)
     init: str = "random"
     w2v_algorithm: str = "skipgram"
@@ -60,6 +65,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choice("arch", self.arch, ARCHS)
+        check_choice("objective", self.objective, OBJECTIVES)
+        if self.objective != "classify" and self.freeze:
+            raise ValueError(f"freeze=True with objective={self.objective!r}: word2vec trains "
+                             "only the table, a frozen one cannot learn")
         if not isinstance(self.early_stopping, bool):
             raise ValueError(f"early_stopping must be true or false, got {self.early_stopping!r}")
         if not isinstance(self.init, str) or not self.init.strip():

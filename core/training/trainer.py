@@ -623,6 +623,9 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
                 corpus = tokenised(dataset, store, fingerprint)
             prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
                            corpus=corpus)
+            if config.objective != "classify":
+                return _word2vec_run(dataset, prep, config, store, run_id, callback,
+                                     should_stop, started)
             return _train_prepared(dataset, prep, config, store, run_id, callback,
                                    should_stop, started)
         except CancelledError:
@@ -631,6 +634,19 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
         except BaseException as exc:  # record the failure, keep what was written, re-raise
             _record_failure(store, run_id, exc)
             raise
+
+
+def _word2vec_run(dataset, prep: Prepared, config: TrainConfig, store: RunStore, run_id: str,
+                  callback, should_stop, started: float) -> RunSummary:
+    """The same table trained by word2vec's objective (``core.training.word2vec``)."""
+    from core.training.word2vec import train_word2vec
+
+    train_word2vec(dataset, prep, config, store, run_id, callback, should_stop)
+    summary = _summary(store, run_id, time.perf_counter() - started)
+    store.update_info(run_id, train_seconds=summary.train_seconds)
+    if callback is not None:
+        callback(TrainEvent("end", run_id, config.epochs, 0, summary.to_dict()))
+    return summary
 
 
 def _record_failure(store: RunStore, run_id: str, exc: BaseException) -> None:
@@ -725,8 +741,8 @@ def _summary(store: RunStore, run_id: str, seconds: float) -> RunSummary:
         n_val=info.get("n_val", 0), vocab_size=info.get("vocab_size", 0),
         dim=info.get("dim", 0), pretrained_coverage=info.get("pretrained_coverage", {}),
         train_loss=[e["train_loss"] for e in run.epochs],
-        val_loss=[e["val_loss"] for e in run.epochs],
-        val_accuracy=[e["val_accuracy"] for e in run.epochs],
+        val_loss=[e["val_loss"] for e in run.epochs if "val_loss" in e],
+        val_accuracy=[e["val_accuracy"] for e in run.epochs if "val_accuracy" in e],
         snapshots=run.n_snapshots, train_seconds=round(seconds, 3),
         best_epoch=best["epoch"] if best else None,
         best_val_accuracy=best["val_accuracy"] if best else None,
