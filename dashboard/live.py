@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.jobs import queue as jobs
-from dashboard import charts, services, widgets
+from dashboard import charts, services, widgets, word2vec_panel
 
 
 def preview(run):
@@ -42,8 +42,12 @@ def draw(run, found) -> None:
             col.metric(label, "n/a" if last.get(key) is None else format(last[key], fmt))
         left, right = st.columns(2)
         left.plotly_chart(widgets.loss_figure(run.epochs, n))
-        right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n,
-                                                   run.info.get("majority_baseline")))
+        if word2vec_panel.is_word2vec(run):  # no classifier: word similarity instead
+            with right:
+                word2vec_panel.quality_panel(run)
+        else:
+            right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n,
+                                                       run.info.get("majority_baseline")))
     live_map(found)
     if run.status in services.LIVE and st.button("Cancel this run"):
         services.attempt(services.cancel, run.run_id)

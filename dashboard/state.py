@@ -58,6 +58,7 @@ W_TEXT_COLUMN = "w_text_column"   # suffixed with the data's hash: new file, fre
 W_LABEL_COLUMN = "w_label_column"
 W_INIT = "w_train_init"
 W_W2V = "w_train_w2v"
+W_OBJECTIVE = "w_train_objective"  # classify | skipgram | cbow (TrainConfig.objective)
 W_VECTORS_UPLOAD = "w_train_vectors_upload"
 W_RUN_PICK = "w_runs_pick"
 W_COMPARE = "w_runs_compare"

@@ -154,7 +154,9 @@ def run_facts(run, jobs: dict | None = None) -> str:
     """data set · init · arch · training size, leaving out what a run recorded from outside
     the product (core.track) does not know."""
     external = run.config.get("source") in EXTERNAL_SOURCES
-    facts = [dataset_name(run, jobs), init_name(run.config), run.config.get("arch"),
+    objective = run.config.get("objective", "classify")  # word2vec runs have no classifier
+    facts = [dataset_name(run, jobs), init_name(run.config),
+             run.config.get("arch") if objective == "classify" else f"word2vec {objective}",
              None if external and not run.info.get("n_train") else f"{training_size(run)} texts"]
     return " · ".join(str(f) for f in facts if f)
 
@@ -185,6 +187,7 @@ def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str
         "run": run.run_id, "name": run_name(run, jobs), "data set": dataset_name(run, jobs),
         "status": run.status, "created": when(run.created),
         "init": init_name(cfg), "arch": cfg.get("arch"), "dim": info.get("dim", cfg.get("dim")),
+        "objective": cfg.get("objective", "classify"),
         "training size": training_size(run),
         "frozen": bool(cfg.get("freeze")), "epochs": f"{len(run.epochs)}/{cfg.get('epochs')}",
         "final val accuracy": acc[-1] if acc else None,

@@ -7,13 +7,15 @@ from functools import partial
 import streamlit as st
 
 from core.common.checks import range_of
-from core.training.config import ARCHS, TrainConfig
+from core.training.config import ARCHS, OBJECTIVES, TrainConfig
 from dashboard import live, services, state, widgets
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
          "word2vec": "word2vec trained on your texts", "file": "Your word-vector file"}
 ARCH_NAMES = {"bag": "Bag of words (average of word vectors)", "cnn": "CNN over words",
               "gru": "GRU (recurrent)"}
+OBJECTIVE_NAMES = {"classify": "the classifier (task)", "skipgram": "word2vec skip-gram",
+                   "cbow": "word2vec CBOW"}
 DEFAULT = TrainConfig()
 bounds = partial(range_of, TrainConfig)  # each widget's range, as the config declares it
 
@@ -27,6 +29,12 @@ choice, dataset = loaded
 st.caption(f"Data: **{services.plain(choice.filename)}** — {len(dataset):,} texts, classes: "
            + ", ".join(services.plain(c) for c in dataset.classes))
 
+objective = st.radio("What trains the table", OBJECTIVES, format_func=OBJECTIVE_NAMES.get,
+                     horizontal=True, key=state.W_OBJECTIVE,
+                     help="The same embedding table, trained by the classifier's loss or by "
+                          "word2vec's (predicting a word's neighbours from the word, or the "
+                          "word from its neighbours). word2vec ignores the labels.")
+classify = objective == "classify"
 init = st.radio("Start the word vectors from", list(INITS), format_func=INITS.get,
                 horizontal=True, key=state.W_INIT)
 algorithm = DEFAULT.w2v_algorithm
@@ -41,12 +49,14 @@ pretrained = init != "random"
 
 with st.form("train_form", border=True):
     a, b, c = st.columns(3)
-    arch = a.selectbox("Architecture", ARCHS, format_func=lambda x: ARCH_NAMES.get(x, x))
+    arch = a.selectbox("Architecture", ARCHS, format_func=lambda x: ARCH_NAMES.get(x, x),
+                       disabled=not classify, help=None if classify else
+                       "word2vec trains the table alone: there is no classifier.")
     dim = b.number_input("Vector size", *bounds("dim"), DEFAULT.dim,
                          disabled=init in ("glove", "file"),
                          help="Pretrained vectors (GloVe, your file) fix the size.")
     freeze = c.radio("Pretrained vectors", ["fine-tune", "freeze"], horizontal=True,
-                     disabled=not pretrained,
+                     disabled=not pretrained or not classify,
                      help="Frozen vectors never change; only the layers after them learn.")
     a, b, c, d = st.columns(4)
     epochs = a.number_input("Epochs", *bounds("epochs"), DEFAULT.epochs)
@@ -60,7 +70,7 @@ with st.form("train_form", border=True):
                          bounds("train_size")[1], 0,
                          help="The validation set stays the same, so capped runs compare "
                               "fairly with full ones.")
-    stop_early = b.checkbox("Stop early", DEFAULT.early_stopping,
+    stop_early = b.checkbox("Stop early", DEFAULT.early_stopping, disabled=not classify,
                             help="End training once the validation loss has not improved "
                                  "for the patience's number of epochs. The best epoch is "
                                  "marked either way.")
@@ -68,10 +78,11 @@ with st.form("train_form", border=True):
     submitted = st.form_submit_button("Train", type="primary")
 
 settings = dict(arch=arch, dim=int(dim), init=vectors["path"] if vectors else init,
-                w2v_algorithm=algorithm, freeze=pretrained and freeze == "freeze",
+                w2v_algorithm=algorithm, objective=objective,
+                freeze=classify and pretrained and freeze == "freeze",
                 epochs=int(epochs), lr=float(lr), seed=int(seed),
                 batch_size=int(batch) if batch else None, train_size=int(cap) or None,
-                early_stopping=bool(stop_early), patience=int(patience))
+                early_stopping=classify and bool(stop_early), patience=int(patience))
 
 
 def estimate(settings: dict):
