@@ -95,3 +95,19 @@ def test_cli_reads_objective():
 
     args = build_parser().parse_args(["train", "x.csv", "--objective", "cbow"])
     assert train_config_from_args(args).objective == "cbow"
+
+
+def test_a_text_only_file_trains_word2vec_but_not_a_classifier(tmp_path, capsys):
+    from core.cli import main
+
+    data = tmp_path / "texts.csv"
+    data.write_text("text\n" + "".join(f"{a} and {b} went to the lake\n"
+                                       for a in ("cats", "dogs", "birds", "fish")
+                                       for b in ("mice", "owls", "frogs")), encoding="utf-8")
+    store = str(tmp_path / "store")
+    assert main(["train", str(data), "--store", store, "--objective", "skipgram",
+                 "--epochs", "1", "--quiet"]) == 0
+    assert main(["train", str(data), "--store", store, "--epochs", "1", "--quiet"]) == 2
+    assert "label" in capsys.readouterr().err
+    run = RunStore(store).list_runs()[0]
+    assert run.status == "done" and run.info["classes"] == ["(no label)"]

@@ -15,7 +15,8 @@ def register_file(store, dataset, args: argparse.Namespace):
     from core.data.loading import LoadConfig
     from core.store import datasets
 
-    options = {"max_text_tokens": args.max_text_tokens}
+    options = {"max_text_tokens": args.max_text_tokens,
+               "require_labels": getattr(args, "objective", "classify") == "classify"}
     options = {k: v for k, v in options.items() if v != getattr(LoadConfig(), k)}
     path = Path(args.data)
     return datasets.register(store, dataset, path.read_bytes(), path.name,

@@ -38,7 +38,8 @@ def load_data(args: argparse.Namespace):
     from core.data.loading import LoadConfig, load_dataset
 
     config = LoadConfig(text_column=args.text_column, label_column=args.label_column,
-                        max_text_tokens=args.max_text_tokens)
+                        max_text_tokens=args.max_text_tokens,  # word2vec needs no labels
+                        require_labels=getattr(args, "objective", "classify") == "classify")
     dataset = load_dataset(Path(args.data), config=config)
     if dataset.report.n_truncated:
         sys.stderr.write(f"note: {dataset.report.n_truncated:,} texts were longer than "

@@ -14,7 +14,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -50,6 +50,7 @@ _MAGIC = (
 )
 _DELIMITERS = ("\t", ",", ";", "|")
 _FT_PREFIX = "__label__"
+NO_LABEL = "(no label)"  # the one class of a text-only file (LoadConfig.require_labels)
 _LABEL_NAMES = ("label", "labels", "class", "category", "target", "y", "sentiment", "tag")
 # a workbook or Parquet file unpacking to over 20x its own size (+10 MB slack for tiny files)
 # is treated as a decompression bomb; real spreadsheets compress roughly 5-10x
@@ -75,6 +76,9 @@ class LoadConfig:
     max_classes: int = bounded(100, 2, 10_000)
     min_rows: int = bounded(10, 2, 100_000_000)
     drop_duplicates: bool = False
+    # False: a file with only a text column is a data set of one class, NO_LABEL (the
+    # word2vec objective needs no labels; a classifier refuses one class)
+    require_labels: bool = True
     # What a file may decode to, checked before the table is built: a few KB of Parquet,
     # Excel, CSV or JSON can describe gigabytes (repeated dictionary values, one far cell,
     # a wide header over short rows, a new key on every line).
@@ -91,8 +95,9 @@ class LoadConfig:
             raise ValueError("text_column and label_column must name different columns")
         check_fields(self)
         check_int("min_rows", self.min_rows, 2, self.max_rows)
-        if not isinstance(self.drop_duplicates, bool):
-            raise ValueError("drop_duplicates must be True or False")
+        for name in ("drop_duplicates", "require_labels"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False")
 
 
 @dataclass(frozen=True)
@@ -840,7 +845,7 @@ def _check_rows(n_kept: int, n_read: int, dropped: dict[str, int], classes: tupl
         why = ", ".join(f"{k}: {v}" for k, v in dropped.items() if v) or "none dropped"
         raise DataError(f"too few rows: {n_kept} usable of {n_read} read ({why}); "
                         f"need at least {config.min_rows} (min_rows)")
-    if len(classes) < 2:
+    if len(classes) < 2 and config.require_labels:
         raise DataError(f"label column '{label_col}' has a single class ({classes[0]!r}); "
                         f"a classifier needs at least 2 classes")
     if len(classes) > config.max_classes:
@@ -864,6 +869,9 @@ def load_dataset(source: Path | str | bytes, filename: str | None = None,
                  config: LoadConfig = LoadConfig()) -> Dataset:
     """Read, pick columns, drop unusable rows, truncate long texts and encode labels."""
     parsed = _read_parsed(source, filename, config)
+    if not config.require_labels and len(parsed.df.columns) == 1:  # texts only: one class
+        parsed.df[NO_LABEL] = NO_LABEL
+        config = replace(config, label_column=NO_LABEL)
     text_col, label_col = _choose_columns(parsed, config)
     texts, labels, dropped = _clean(parsed.df[text_col], parsed.df[label_col],
                                     config.drop_duplicates)
