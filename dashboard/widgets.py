@@ -47,6 +47,8 @@ def init_name(config: dict[str, Any]) -> str:
         return f"word2vec ({config.get('w2v_algorithm', 'skipgram')})"
     if init in ("random", "glove"):
         return init
+    if init.startswith("run:"):  # pretrained by another run of the store (run_init)
+        return "from run " + init[4:]
     return "file: " + init.rsplit("/", 1)[-1]
 
 

@@ -111,3 +111,29 @@ def test_a_text_only_file_trains_word2vec_but_not_a_classifier(tmp_path, capsys)
     assert "label" in capsys.readouterr().err
     run = RunStore(store).list_runs()[0]
     assert run.status == "done" and run.info["classes"] == ["(no label)"]
+
+
+def test_init_from_a_word2vec_run_starts_from_its_trained_rows(skipgram_run):
+    """Pretrain, then fine-tune: snapshot 0 of the classifier is the word2vec run's table for
+    every word it trained; <pad>/<unk> and rows it never changed are not taken."""
+    from core.training.trainer import train_run
+
+    store, w2v, _ = skipgram_run
+    summary = train_run(labelled(3), TrainConfig(init=f"run:{w2v.run_id}", epochs=1), store)
+    source = store.load_snapshot(w2v.run_id, w2v.snapshots - 1)
+    start = store.load_snapshot(summary.run_id, 0)
+    src_words = store.load_vocab(w2v.run_id)["token"].tolist()
+    words = store.load_vocab(summary.run_id)["token"].tolist()
+    np.testing.assert_allclose(start[words.index("lake")], source[src_words.index("lake")])
+    assert start.shape[1] == source.shape[1] == 8
+    found = store.load_vocab(summary.run_id)["in_pretrained"].to_numpy()
+    assert not found[words.index("<unk>")]
+
+
+def test_init_from_an_unfinished_or_missing_run_is_refused(skipgram_run):
+    from core.errors import StoreError
+    from core.training.trainer import train_run
+
+    store, _, _ = skipgram_run
+    with pytest.raises(StoreError):
+        train_run(labelled(3), TrainConfig(init="run:20200101-000000-abcdef", epochs=1), store)

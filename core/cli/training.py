@@ -9,7 +9,8 @@ from core.cli.common import Command, ProgressBar, add_config_options, emit_json
 from core.training.config import ARCHS, OBJECTIVES, W2V_ALGORITHMS, TrainConfig
 
 TRAIN_OPTIONS = {
-    "init": "random|glove|word2vec|PATH to a vector file", "freeze": "keep the embedding fixed",
+    "init": "random|glove|word2vec|run:RUN_ID (a finished run's table: its best epoch, else "
+            "its last snapshot)|PATH to a vector file", "freeze": "keep the embedding fixed",
     "dim": "vector size (pretrained vectors fix it)", "epochs": "passes over the training set",
     "batch_size": "rows per update (automatic: ~20 updates per epoch, <= 1024)",
     "lr": "learning rate", "train_size": "use at most this many training texts (default: all)",

@@ -93,7 +93,7 @@ class Prepared:
 
 def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray] | None = None,
             tokens: list[list[str]] | None = None, doc_idx: np.ndarray | None = None,
-            corpus: TokenisedCorpus | None = None) -> Prepared:
+            corpus: TokenisedCorpus | None = None, init_vectors=None) -> Prepared:
     """Split, build the vocabulary and the initial embedding matrix from the tokenised
     ``corpus`` (``train_run`` reads it from the store's cache); without one, the ``tokens``
     given, or the texts tokenised now.
@@ -110,7 +110,7 @@ def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray
                                     VocabConfig(min_count=config.min_count,
                                                 max_size=config.max_vocab))
     flat, lengths = _clipped(rows, corpus.corpus.offsets, config.max_len)
-    weights, found, cov = initial_weights(vocab, corpus, train_idx, config)
+    weights, found, cov = initial_weights(vocab, corpus, train_idx, config, init_vectors)
     if doc_idx is None:
         rng = np.random.default_rng(config.seed)
         n_docs = min(config.doc_sample, len(val_idx))
@@ -133,9 +133,11 @@ def _clipped(rows: np.ndarray, offsets: np.ndarray, max_len: int) -> tuple[np.nd
 
 
 def initial_weights(vocab: Vocab, corpus: TokenisedCorpus, train_idx: np.ndarray,
-                    config: TrainConfig) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+                    config: TrainConfig, init_vectors=None
+                    ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """The step-0 lookup table, which rows came from pretrained vectors, and coverage.
-    GloVe's part comes from the corpus (its vectors for the corpus's words)."""
+    GloVe's part comes from the corpus (its vectors for the corpus's words);
+    ``init_vectors``: the KeyedVectors of an ``init="run:<id>"`` (``run_init``)."""
     from core.vectors import pretrained
     if config.init == "random":
         kv = None  # only to report coverage and flag words GloVe knows: the corpus has that
@@ -151,6 +153,8 @@ def initial_weights(vocab: Vocab, corpus: TokenisedCorpus, train_idx: np.ndarray
             token_lists = corpus.corpus.token_lists()
             kv = pretrained.train_word2vec([token_lists[i] for i in train_idx], dim=config.dim,
                                            algorithm=config.w2v_algorithm, seed=config.seed)
+        elif init_vectors is not None:
+            kv = init_vectors
         else:
             kv = pretrained.load_pretrained(Path(config.init), words=vocab.itos)
         weights, found = pretrained.init_matrix(vocab.itos, kv, dim=kv.vector_size,
@@ -621,8 +625,10 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
         try:
             if corpus is None and tokens is None:
                 corpus = tokenised(dataset, store, fingerprint)
+            from core.training.run_init import run_vectors
+
             prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
-                           corpus=corpus)
+                           corpus=corpus, init_vectors=run_vectors(store, config.init))
             if config.objective != "classify":
                 return _word2vec_run(dataset, prep, config, store, run_id, callback,
                                      should_stop, started)

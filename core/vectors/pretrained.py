@@ -77,6 +77,11 @@ def _readonly_kv(words: Sequence[str], vectors: np.ndarray) -> KeyedVectors:
     return kv
 
 
+def as_keyed_vectors(words: Sequence[str], vectors: np.ndarray) -> KeyedVectors:
+    """A read-only KeyedVectors of ``words`` and a copy of their ``vectors`` (rows in order)."""
+    return _readonly_kv(list(words), np.array(vectors, dtype=np.float32))
+
+
 def restrict(kv: KeyedVectors, words: Iterable[str]) -> KeyedVectors:
     """A new KeyedVectors with only those ``words`` that ``kv`` has, in the given order.
 
