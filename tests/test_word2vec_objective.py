@@ -137,3 +137,16 @@ def test_init_from_an_unfinished_or_missing_run_is_refused(skipgram_run):
     store, _, _ = skipgram_run
     with pytest.raises(StoreError):
         train_run(labelled(3), TrainConfig(init="run:20200101-000000-abcdef", epochs=1), store)
+
+
+def test_scores_on_benchmark_rows_equal_the_whole_table():
+    from core.analysis.measures import word_similarity
+    from core.training.word2vec import _scores
+    from core.vectors.pretrained import glove
+
+    kv = glove()
+    words = kv.index_to_key[:3000]
+    table = np.asarray(kv.vectors[:3000])
+    full = word_similarity(words, table, "wordsim353")
+    assert full.n_found > 30
+    assert _scores(words, table)["wordsim353"] == pytest.approx(full.rho)
