@@ -28,6 +28,7 @@ PAGES = (
     ("documents.py", "Documents", "documents", ":material/description:"),
     ("experiments.py", "Experiments", "experiments", ":material/science:"),
     ("semantics.py", "General vs task semantics", "semantics", ":material/psychology:"),
+    ("spaces.py", "Three spaces", "spaces", ":material/view_column:"),
     ("runs.py", "Runs", "runs", ":material/history:"),
 )
 

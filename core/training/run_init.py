@@ -12,6 +12,7 @@ import numpy as np
 
 from core.data.text import SPECIALS
 from core.errors import StoreError
+from core.store.chosen import best_or_last
 from core.store.runstore import RunStore
 
 PREFIX = "run:"
@@ -28,10 +29,7 @@ def source_snapshot(store: RunStore, run_id: str) -> int:
     if run.status != "done" or not run.n_snapshots:
         raise StoreError(f"init {PREFIX}{run_id}: that run is {run.status}; only a finished "
                          "run can be a starting point")
-    best = run.best()
-    if best and best.get("snapshot") is not None:
-        return int(best["snapshot"])
-    return int(run.snapshots[-1]["idx"])
+    return best_or_last(run)
 
 
 def run_vectors(store: RunStore, init: str):
