@@ -8,7 +8,7 @@ import streamlit as st
 from core.runs import views as runviews
 from dashboard import charts, services, state
 
-SPACES = {"glove": "GloVe 6B 50d", "init": "its word2vec init vectors"}
+SPACES = {"glove": "GloVe 6B 50d", "init": "its init vectors (word2vec, a run or a file)"}
 
 st.title("Learned vs pretrained")
 st.write("The same words in the space this run learned (left) and in pretrained vectors "
@@ -19,7 +19,7 @@ run = charts.pick_run("compare")
 if run is None:
     st.stop()
 space = "glove"
-if str(run.config.get("init")) == "word2vec":
+if str(run.config.get("init")) not in ("random", "glove"):  # word2vec, a run, a file
     space = st.radio("Compare with", list(SPACES), format_func=SPACES.get, horizontal=True,
                      key=state.W_CMP_SPACE)
 
