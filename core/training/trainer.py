@@ -647,11 +647,14 @@ def _word2vec_run(dataset, prep: Prepared, config: TrainConfig, store: RunStore,
     """The same table trained by word2vec's objective (``core.training.word2vec``)."""
     from core.training.word2vec import train_word2vec
 
-    train_word2vec(dataset, prep, config, store, run_id, callback, should_stop)
+    def emit(kind: str, epoch: int, at_step: int, **data) -> None:  # data may hold "step"
+        if callback is not None:
+            callback(TrainEvent(kind, run_id, epoch, at_step, data))
+
+    train_word2vec(dataset, prep, config, store, run_id, emit, should_stop)
     summary = _summary(store, run_id, time.perf_counter() - started)
     store.update_info(run_id, train_seconds=summary.train_seconds)
-    if callback is not None:
-        callback(TrainEvent("end", run_id, config.epochs, 0, summary.to_dict()))
+    emit("end", config.epochs, 0, **summary.to_dict())
     return summary
 
 

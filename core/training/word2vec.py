@@ -198,15 +198,10 @@ def _epoch(model, sentences, ids, config: TrainConfig, writer: _Writer, epoch: i
 
 
 def train_word2vec(dataset, prep, config: TrainConfig, store: RunStore, run_id: str,
-                   callback: Callable | None, should_stop: Callable[[], bool] | None) -> None:
+                   emit: Callable[..., None], should_stop: Callable[[], bool] | None) -> None:
     """Train the run's table with word2vec and write it into the store as run ``run_id``
-    (created and locked by ``trainer.train_run``, which dispatches here and reports the end)."""
-    from core.training.trainer import TrainEvent
-
-    def emit(kind: str, epoch: int, at_step: int, **data: Any) -> None:
-        if callback is not None:
-            callback(TrainEvent(kind, run_id, epoch, at_step, data))
-
+    (created and locked by ``trainer.train_run``, which dispatches here and reports the end).
+    ``emit(kind, epoch, step, **data)`` reports progress as the trainer's events."""
     sentences, ids = _sentences(prep)
     with _quiet_gensim():
         model = _model(config, sentences, prep)
