@@ -73,7 +73,7 @@ def test_every_view_file_is_in_the_navigation_in_order(app):
     assert {name for name, *_ in PAGES} == files  # no view left out of the sidebar
     assert [title for _, title, *_ in PAGES] == [
         "Data", "Train", "Evolution", "Lookup table", "Learned vs pretrained", "Documents",
-        "Experiments", "General vs task semantics", "Runs"]
+        "Experiments", "General vs task semantics", "Three spaces", "Runs"]
 
 
 # ------------------------------------------------------------------------------ Data
