@@ -19,6 +19,9 @@ INITS = ("random", "glove", "word2vec")
 W2V_ALGORITHMS = ("skipgram", "cbow")
 # What trains the table: the classifier's loss, or word2vec's (core/training/word2vec.py)
 OBJECTIVES = ("classify", "skipgram", "cbow")
+# word2vec's starting rates (gensim's skip-gram default; the original word2vec's CBOW rate):
+# on clickbait CBOW at 0.025 ended with WordSim353 0.15, at 0.05 0.23 (bench/README.md).
+WORD2VEC_LR = {"skipgram": 0.025, "cbow": 0.05}
 SNAPSHOT_MODES = ("all", "ends")  # all: step 0 and every epoch; ends: step 0 and the last epoch
 BUILTIN_INITS = ("random", "glove", "glove-frozen", "word2vec", "word2vec-cbow")
 

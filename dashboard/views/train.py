@@ -7,7 +7,7 @@ from functools import partial
 import streamlit as st
 
 from core.common.checks import range_of
-from core.training.config import ARCHS, OBJECTIVES, TrainConfig
+from core.training.config import ARCHS, OBJECTIVES, WORD2VEC_LR, TrainConfig
 from dashboard import live, services, state, widgets
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
@@ -61,7 +61,8 @@ with st.form("train_form", border=True):
     a, b, c, d = st.columns(4)
     epochs = a.number_input("Epochs", *bounds("epochs"), DEFAULT.epochs)
     # the rate's range is open at 0: the widget starts at its smallest useful step
-    lr = b.number_input("Learning rate", 0.0001, bounds("lr")[1], DEFAULT.lr, format="%.4f")
+    lr = b.number_input("Learning rate", 0.0001, bounds("lr")[1],
+                        WORD2VEC_LR.get(objective, DEFAULT.lr), format="%.4f")
     batch = c.number_input("Batch size", *bounds("batch_size"), DEFAULT.batch_size,
                            placeholder="automatic")
     seed = d.number_input("Seed", *bounds("seed"), DEFAULT.seed)
