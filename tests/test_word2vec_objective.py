@@ -150,3 +150,12 @@ def test_scores_on_benchmark_rows_equal_the_whole_table():
     full = word_similarity(words, table, "wordsim353")
     assert full.n_found > 30
     assert _scores(words, table)["wordsim353"] == pytest.approx(full.rho)
+
+
+def test_an_experiment_needs_the_classifier():
+    import dataclasses
+
+    from core.training.config import EXPERIMENT_TRAIN, ExperimentConfig
+
+    with pytest.raises(ValueError, match="objective"):
+        ExperimentConfig(train=dataclasses.replace(EXPERIMENT_TRAIN, objective="cbow"))

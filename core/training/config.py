@@ -156,6 +156,9 @@ class ExperimentConfig:
         check_fields(self)
         if not isinstance(self.train, TrainConfig):
             raise ValueError(f"train must be a TrainConfig, got {type(self.train).__name__}")
+        if self.train.objective != "classify":  # a learning curve measures accuracy
+            raise ValueError(f"train.objective must be 'classify' in an experiment, got "
+                             f"{self.train.objective!r}")
         for init in self.inits:  # TrainConfig names the offending field and its range
             self.train_config(init, None, self.seeds - 1)
 
