@@ -86,9 +86,10 @@ def compare(name: str, epochs: int, every: int, lr: float, objectives: list[str]
             last = s.snapshots - 1
             plain = (_plain_gensim(store, s.run_id, dataset, config)
                      if objective != "classify" else float("nan"))
-            inside = sum(e.get("gensim_seconds", 0.0) for e in store.get_run(s.run_id).epochs)
+            inside = (sum(e.get("gensim_seconds", 0.0) for e in store.get_run(s.run_id).epochs)
+                      if objective != "classify" else float("nan"))
             print(f"| {objective} | {s.snapshots} | {seconds:.1f} | {inside:.1f} | {plain:.1f} | "
-                  f"{seconds / max(inside, 1e-9):.2f} | {seconds / plain:.2f} | {_ws(words, store.load_snapshot(s.run_id, 0))} | "
+                  f"{seconds / inside:.2f} | {seconds / plain:.2f} | {_ws(words, store.load_snapshot(s.run_id, 0))} | "
                   f"{_ws(words, store.load_snapshot(s.run_id, last))} | "
                   f"{_jaccard_glove(store, s.run_id, last):.3f} |", flush=True)
 
