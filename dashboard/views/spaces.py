@@ -45,6 +45,9 @@ by_id = {r.run_id: r for r in done}
 if by_id[task_id].fingerprint != by_id[w2v_id].fingerprint:
     st.warning("These two runs trained on different data sets: the comparison is still made "
                "on the words they share, but it is no longer one corpus.")
+too_little = (by_id[w2v_id].info.get("word2vec_quality") or {}).get("warning")
+if too_little:  # its neighbours and sentence means are then mostly noise
+    st.warning(services.plain(too_little))
 
 
 @st.cache_data(max_entries=8, show_spinner="Comparing the three spaces…")
