@@ -59,6 +59,7 @@ W_LABEL_COLUMN = "w_label_column"
 W_INIT = "w_train_init"
 W_W2V = "w_train_w2v"
 W_OBJECTIVE = "w_train_objective"  # classify | skipgram | cbow (TrainConfig.objective)
+W_INIT_RUN = "w_train_init_run"   # Train: the finished run whose table starts the new one
 W_SPACES_TASK = "w_spaces_task"    # Three spaces: the task-trained run
 W_SPACES_W2V = "w_spaces_w2v"      # Three spaces: the word2vec run
 W_SPACES_WORD = "w_spaces_word"    # Three spaces: the word whose neighbours are listed

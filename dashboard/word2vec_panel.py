@@ -41,3 +41,22 @@ def quality_panel(run) -> None:
                          "vocabulary: too few to score"))
     if q.get("warning"):
         st.warning(services.plain(q["warning"]))
+
+
+def start_run_picker(fingerprint: str) -> str | None:
+    """A finished run of these texts to start a new run's table from (word2vec runs first,
+    newest first): pretrain with word2vec, then fine-tune a classifier from it."""
+    from dashboard import state, widgets
+
+    runs = [r for r in services.store().list_runs() if r.status == "done"
+            and r.fingerprint == fingerprint and r.config.get("source") is None]
+    if not runs:
+        st.info("No finished run of these texts yet: train a word2vec run first (What trains "
+                "the table: word2vec skip-gram or CBOW).")
+        return None
+    runs.sort(key=lambda r: (not is_word2vec(r), -r.created))
+    jobs = {r.run_id: r for r in runs}
+    return st.selectbox("Start from the table of run", list(jobs), key=state.W_INIT_RUN,
+                        format_func=lambda i: widgets.run_label(jobs[i], jobs),
+                        help="Its best epoch's table (a word2vec run: its last), for every "
+                             "word it trained; the other words start at random.")

@@ -159,3 +159,16 @@ def test_an_experiment_needs_the_classifier():
 
     with pytest.raises(ValueError, match="objective"):
         ExperimentConfig(train=dataclasses.replace(EXPERIMENT_TRAIN, objective="cbow"))
+
+
+def test_how_much_of_the_word2vec_start_the_task_keeps(skipgram_run):
+    """Learned vs pretrained against the init: Jaccard@10 with the word2vec table is 1 at
+    step 0 and below 1 once the classifier has trained."""
+    from core.runs.views import comparison
+    from core.training.trainer import train_run
+
+    store, w2v, _ = skipgram_run
+    run = train_run(labelled(3), TrainConfig(init=f"run:{w2v.run_id}", epochs=2), store)
+    table = comparison(store, run.run_id, cached_only=False, against="init").snapshots
+    assert table["mean_jaccard"].iloc[0] == pytest.approx(1.0)
+    assert table["mean_jaccard"].iloc[-1] < 1.0

@@ -8,10 +8,11 @@ import streamlit as st
 
 from core.common.checks import range_of
 from core.training.config import ARCHS, OBJECTIVES, WORD2VEC_LR, TrainConfig
-from dashboard import live, services, state, widgets
+from dashboard import live, services, state, widgets, word2vec_panel
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
-         "word2vec": "word2vec trained on your texts", "file": "Your word-vector file"}
+         "word2vec": "word2vec trained on your texts", "file": "Your word-vector file",
+         "run": "A finished run (e.g. your word2vec run)"}
 ARCH_NAMES = {"bag": "Bag of words (average of word vectors)", "cnn": "CNN over words",
               "gru": "GRU (recurrent)"}
 OBJECTIVE_NAMES = {"classify": "the classifier (task)", "skipgram": "word2vec skip-gram",
@@ -42,6 +43,9 @@ if init == "word2vec":
     algorithm = st.radio("word2vec algorithm", ["skipgram", "cbow"], horizontal=True,
                          key=state.W_W2V, format_func={"skipgram": "skip-gram",
                                                        "cbow": "CBOW"}.get)
+start_run = None
+if init == "run":  # pretrain, then fine-tune: another run's table is the start
+    start_run = word2vec_panel.start_run_picker(dataset.fingerprint())
 vectors = None
 if init == "file":
     vectors = widgets.vector_file_picker(state.W_VECTORS_UPLOAD)
@@ -53,7 +57,7 @@ with st.form("train_form", border=True):
                        disabled=not classify, help=None if classify else
                        "word2vec trains the table alone: there is no classifier.")
     dim = b.number_input("Vector size", *bounds("dim"), DEFAULT.dim,
-                         disabled=init in ("glove", "file"),
+                         disabled=init in ("glove", "file", "run"),
                          help="Pretrained vectors (GloVe, your file) fix the size.")
     freeze = c.radio("Pretrained vectors", ["fine-tune", "freeze"], horizontal=True,
                      disabled=not pretrained or not classify,
@@ -78,7 +82,8 @@ with st.form("train_form", border=True):
     patience = c.number_input("Patience (epochs)", *bounds("patience"), DEFAULT.patience)
     submitted = st.form_submit_button("Train", type="primary")
 
-settings = dict(arch=arch, dim=int(dim), init=vectors["path"] if vectors else init,
+chosen_init = vectors["path"] if vectors else f"run:{start_run}" if start_run else init
+settings = dict(arch=arch, dim=int(dim), init=chosen_init,
                 w2v_algorithm=algorithm, objective=objective,
                 freeze=classify and pretrained and freeze == "freeze",
                 epochs=int(epochs), lr=float(lr), seed=int(seed),
@@ -106,6 +111,8 @@ if size is not None:
 if submitted:
     if init == "file" and not vectors:
         st.error("Upload a word-vector file that passes the check first.")
+    elif init == "run" and not start_run:
+        st.error("Choose a finished run to start from first.")
     elif size is not None and (too_big := services.size_problem(size)):
         st.error(services.plain(f"Not started: {too_big}."))
     else:

@@ -69,3 +69,21 @@ def test_word2vec_run_panel_and_documents_note(spage, spaces_url, spaces_store):
     wait_idle(page)
     main.get_by_text("trained by word2vec", exact=False).wait_for()
     assert main.get_by_text("trained by word2vec", exact=False).count() == 1
+
+
+def test_train_page_objective_and_start_from_a_run(spage, spaces_url, spaces_store):
+    page = spage
+    page.goto(f"{spaces_url}/train")
+    wait_idle(page)
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("word2vec CBOW").click()
+    wait_idle(page)
+    assert page.get_by_label("Learning rate").input_value() == "0.0500"
+    main.get_by_text("the classifier (task)").click()
+    wait_idle(page)
+    main.get_by_text("A finished run (e.g. your word2vec run)").click()
+    wait_idle(page)
+    no_errors(page)
+    main.get_by_text("Start from the table of run").wait_for()
+    assert main.get_by_text("No finished run of these texts yet").count() == 0
+    screenshot(page, "three-spaces-4-train-from-run")
