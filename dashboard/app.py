@@ -16,7 +16,9 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE.parent) not in sys.path:  # `streamlit run` puts dashboard/ on the path, not the repo
     sys.path.insert(0, str(_HERE.parent))
 
-from dashboard import services, state, widgets  # noqa: E402
+from core.runs import naming  # noqa: E402
+from dashboard import services, state  # noqa: E402
+from dashboard.text import escape_markdown  # noqa: E402
 
 # (file in views/, title, url path, icon) in the order the sidebar shows them
 PAGES = (
@@ -46,12 +48,12 @@ def sidebar() -> None:
         if choice is not None:
             what = "bundled sample" if choice.is_sample else "stored in the run store"
             name = record.name if record is not None else choice.filename
-            st.caption(f"Data: **{services.plain(name)}** ({what})")
+            st.caption(f"Data: **{escape_markdown(name)}** ({what})")
         active = state.get(state.ACTIVE_RUN)
-        run = services.attempt(services.store().get_run, active) if active else None
+        run = services.show_errors(services.store().get_run, active) if active else None
         if run is not None:  # no status here: the sidebar is not redrawn by the live panel
             st.caption(f"Active run `{active}`: "
-                       + services.plain(widgets.run_summary(run, services.parents(run))))
+                       + escape_markdown(naming.run_summary(run, services.parents(run))))
 
 
 # An emoji, not ":material/...": Streamlit's page fetches material favicons from
@@ -60,9 +62,9 @@ st.set_page_config(page_title="Embedding Explorer", page_icon="📈",
                    layout="wide")
 state.init()
 services.start_warm_up()
-services.attempt(services.store)  # opens the store once per process and reconciles dead jobs
+services.show_errors(services.store)  # opens the store once per process and reconciles dead jobs
 services.sync_active_run()
-services.attempt(services.sync_dataset)  # ?data= reopens the data set after a refresh
+services.show_errors(services.sync_dataset)  # ?data= reopens the data set after a refresh
 page = st.navigation(pages())
 sidebar()
 state.show_flash()

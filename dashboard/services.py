@@ -21,6 +21,7 @@ import streamlit as st
 
 from core.store.runstore import LIVE  # noqa: F401  (the views read it from here)
 from dashboard import state
+from dashboard.text import escape_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_PATH = REPO / "sample_data" / "sample.csv"
@@ -29,17 +30,7 @@ _OFF = ("0", "false", "no", "off")
 
 
 # ------------------------------------------------------------------------------ errors
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
-
-
-def plain(text: object) -> str:
-    """User-controlled text (file names, labels, ids from the URL, messages quoting them) made
-    safe for Markdown widgets: every Markdown character is escaped, so a name such as
-    ``![x](http://host/x.png)`` shows as text and makes the browser fetch nothing."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
-
-def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def show_errors(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call into core; on failure show the message with ``st.error`` and return None.
 
     Core raises ``ExplorerError`` (a ValueError) with user-readable text, and config
@@ -49,9 +40,9 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except ValueError as exc:  # includes core.errors.ExplorerError
-        st.error(plain(exc))
+        st.error(escape_markdown(exc))
     except Exception as exc:  # noqa: BLE001 - the UI must survive any core failure
-        st.error(plain(f"Unexpected problem ({type(exc).__name__}): {exc}"))
+        st.error(escape_markdown(f"Unexpected problem ({type(exc).__name__}): {exc}"))
     return None
 
 
@@ -188,11 +179,11 @@ def current_dataset():
         st.warning("The bundled sample (sample_data/sample.csv) is missing: upload a file "
                    "on the Data page.")
         return None
-    dataset = attempt(load, choice.sha, state.get(state.TEXT_COLUMN),
+    dataset = show_errors(load, choice.sha, state.get(state.TEXT_COLUMN),
                       state.get(state.LABEL_COLUMN), choice.data, choice.filename)
     if dataset is None:
         return None
-    attempt(adopt, choice, dataset)
+    show_errors(adopt, choice, dataset)
     return choice, dataset
 
 
@@ -284,7 +275,7 @@ def sync_dataset() -> None:
                 select_dataset(wanted)
             except ExplorerError as exc:
                 st.warning(f"The data set named in the address could not be opened: "
-                           f"{plain(exc)} Showing the bundled sample.")
+                           f"{escape_markdown(exc)} Showing the bundled sample.")
                 use_sample()
     chosen = state.get(state.DATASET)
     if chosen and st.query_params.get("data") != chosen:
@@ -409,7 +400,7 @@ def sync_active_run() -> None:
         try:
             store().get_run(param)
         except ExplorerError as exc:
-            st.warning(f"The run named in the address could not be opened: {plain(exc)}")
+            st.warning(f"The run named in the address could not be opened: {escape_markdown(exc)}")
             del st.query_params["run"]
             return
         state.put(state.ACTIVE_RUN, param)

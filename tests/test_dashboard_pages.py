@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO, TWENTY_LINES
 from dashboard import services
+from dashboard.text import escape_markdown
 
 APP = str(REPO / "dashboard" / "app.py")
 
@@ -95,8 +96,8 @@ def test_column_override_changes_the_labels(app):
     rows = [(t, lab, "travel" if i % 3 else "food") for i, (t, lab) in enumerate(TWENTY_LINES)]
     app.file_uploader[0].set_value(("mine.csv", csv_bytes(rows, ("text", "label", "topic")),
                                     "text/csv")).run()
-    # user-controlled names reach Markdown escaped (services.plain), so match the escaped form
-    assert any(services.plain("mine.csv") in v for v in values(app.success))
+    # user-controlled names reach Markdown escaped (escape_markdown), so match the escaped form
+    assert any(escape_markdown("mine.csv") in v for v in values(app.success))
     assert widget(app.selectbox, "Label column").value == "label"
     assert sorted(plotly_specs(app)[0]["data"][0]["x"]) == ["neg", "pos"]
 

@@ -61,7 +61,7 @@ def payload(figure, layers: list[dict], frame: int) -> tuple[str, bytes]:
 
 def evolution_chart(base: tuple[str, bytes], colour: int, overlay: dict, key: str) -> None:
     """Draw (or update in place) the map: ``base`` from ``payload``, the colouring's position
-    and ``charts.evolution_overlay`` of the highlighted words. The figure's bytes go only to a
+    and ``evolution.evolution_overlay`` of the highlighted words. The figure's bytes go only to a
     page that does not hold them yet: the browser reports the id it holds as the component's
     value (under ``key``), and asks again (reports none) if it lost them."""
     held = st.session_state.get(key) == base[0]
