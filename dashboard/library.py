@@ -38,7 +38,7 @@ def panel() -> str | None:
     if not records:
         return None
     chosen, by_id = state.get(state.DATASET), {r.dataset_id: r for r in records}
-    sample = services.sample_id()
+    sample = datasets.sample_id()
     if chosen is None and state.get(state.UPLOAD) is None:
         chosen = sample
     st.subheader("Your data sets")
