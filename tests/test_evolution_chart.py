@@ -98,5 +98,33 @@ def test_payload_round_trips_and_names_its_figure():
     other = evolution.evolution_figure(COORDS * 2, WORDS, LABELS, HOVER, layers[0])
     assert evolution_chart.payload(other, layers, 1)[0] != key
     assert evolution_chart.payload(fig, layers, 1)[0] == key
-    assert (evolution_chart.HERE / "plotly.min.js").read_bytes() == \
+
+
+def test_the_served_folder_is_written_outside_the_source_tree_once_per_content(tmp_path):
+    pytest.importorskip("streamlit")
+    from dashboard.components import evolution_chart
+
+    folder = evolution_chart.served_folder(tmp_path)
+    assert folder.parent == tmp_path
+    assert (folder / "plotly.min.js").read_bytes() == \
         evolution_chart.PLOTLY_JS.read_bytes()  # served from the plotly package, not a CDN
+    assert (folder / "main.js").read_bytes() == (evolution_chart.HERE / "main.js").read_bytes()
+    assert evolution_chart.served_folder(tmp_path) == folder
+    assert not (evolution_chart.HERE / "plotly.min.js").exists()
+    assert not evolution_chart.CACHE.is_relative_to(evolution_chart.HERE.parents[1])
+
+
+def test_plotly_typed_arrays_keep_the_form_main_js_decodes():
+    """The component borrows plotly's private ``_plotly_utils.utils.to_typed_array_spec``:
+    if a plotly release moves or changes it, this fails by name (main.js decodes
+    ``{dtype, bdata}``: little-endian float32 as "f4", base64)."""
+    try:
+        from _plotly_utils.utils import to_typed_array_spec
+    except ImportError as exc:  # pragma: no cover - a plotly release moved it
+        pytest.fail(f"plotly no longer has _plotly_utils.utils.to_typed_array_spec ({exc}): "
+                    "dashboard/components/evolution_chart must encode typed arrays itself")
+    values = np.array([1.5, -2.0, np.nan], dtype=np.float32)
+    spec = to_typed_array_spec(values)
+    assert set(spec) == {"dtype", "bdata"}, f"plotly changed its typed-array form: {spec}"
+    assert spec["dtype"] == "f4", f"plotly changed its dtype names: {spec['dtype']}"
+    assert np.array_equal(typed(spec), values, equal_nan=True)
