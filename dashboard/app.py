@@ -1,7 +1,7 @@
 """Embedding Explorer: entry point. `streamlit run dashboard/app.py`
 
-Registers the views in dashboard/views/ with st.navigation (views a colleague has not written
-yet are skipped until their file exists), starts the once-per-process background warm-up,
+Registers the screens (one page each, dashboard/screens/) with st.navigation (screens a
+colleague has not written yet are skipped until their file exists), starts the once-per-process background warm-up,
 marks runs whose worker died as failed, and keeps the active run (?run=) and the chosen data
 set (?data=) in the URL.
 """
@@ -20,7 +20,7 @@ from core.runs import naming  # noqa: E402
 from dashboard import services, state  # noqa: E402
 from dashboard.text import escape_markdown  # noqa: E402
 
-# (file in views/, title, url path, icon) in the order the sidebar shows them
+# (file in screens/, title, url path, icon) in the order the sidebar shows them
 PAGES = (
     ("data.py", "Data", "data", ":material/table_view:"),
     ("train.py", "Train", "train", ":material/model_training:"),
@@ -35,9 +35,9 @@ PAGES = (
 
 
 def pages() -> list:
-    return [st.Page(f"views/{name}", title=title, url_path=url, icon=icon, default=i == 0)
+    return [st.Page(f"screens/{name}", title=title, url_path=url, icon=icon, default=i == 0)
             for i, (name, title, url, icon) in enumerate(PAGES)
-            if (_HERE / "views" / name).is_file()]
+            if (_HERE / "screens" / name).is_file()]
 
 
 def sidebar() -> None:

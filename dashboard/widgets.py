@@ -60,7 +60,7 @@ def pick_run(page: str):
     runs = [j for j in jobs.values() if j.kind == "run"]
     if not runs:
         st.info("No run yet: train one on the **Train** page first.")
-        st.page_link("views/train.py", label="Go to Train", icon=":material/model_training:")
+        st.page_link("screens/train.py", label="Go to Train", icon=":material/model_training:")
         return None
     active = state.get(state.ACTIVE_RUN)
     shown = run_filters(page, runs, jobs, keep=active)

@@ -26,7 +26,7 @@ LAYERS = {"errors": 0, "common": 0, "vectors": 1, "data": 2, "analysis": 2, "sto
 # keys, ``services`` is the door into core; widgets and the panels a screen shows (library,
 # live, importing, the custom components) build on them; app.py registers the screens.
 DASHBOARD_LAYERS = {"text": 0, "charts": 1, "state": 2, "services": 3, "widgets": 4,
-                    "components": 4, "library": 5, "live": 5, "importing": 5, "views": 6,
+                    "components": 4, "library": 5, "live": 5, "importing": 5, "screens": 6,
                     "app": 7, "serve": 7, "__init__": 7}
 # Cycles through imports made only for type checkers that a split under way removes
 # (issue 23: migration takes a connection, not a RunStore). Delete the entry then.
@@ -210,7 +210,7 @@ def test_train_page_opens_without_importing_torch(tmp_path):
         f"os.environ['EXPLORER_STORE'] = {str(tmp_path)!r}\n"
         "from streamlit.testing.v1 import AppTest\n"
         "at = AppTest.from_file('dashboard/app.py', default_timeout=120).run()\n"
-        "at.switch_page('views/train.py').run()\n"
+        "at.switch_page('screens/train.py').run()\n"
         "assert not at.exception, at.exception\n"
         "assert any('Train' in t.value for t in at.title), [t.value for t in at.title]\n"
         "print('torch' in sys.modules)\n")
