@@ -243,8 +243,8 @@ def planned_snapshots(epochs: int, batches_per_epoch: int, every_epoch: bool,
                       snapshot_every: int, keeps_best: bool = False) -> int:
     """How many snapshots a run takes at most: step 0, every ``snapshot_every`` steps, and the
     end of every epoch (``every_epoch``) or of the last one, unless a step snapshot was just
-    taken (the trainer's rule, ``trainer._snapshot_due``). ``keeps_best``: the trainer also
-    writes the best epoch's table when the mode would not (``_Trainer.hold``), at most once
+    taken (the trainer's rule, ``stopping.snapshot_due``). ``keeps_best``: the trainer also
+    writes the best epoch's table when the mode would not (``Recorder.defer_best``), at most once
     per epoch before the last when step snapshots follow it, else once."""
     total = _extra_best(epochs, every_epoch, snapshot_every) if keeps_best else 1
     for epoch in range(1, epochs + 1):
