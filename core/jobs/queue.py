@@ -56,7 +56,7 @@ def dataset_path(store: RunStore, job: RunInfo) -> Path:
 
 
 def load_job_dataset(store: RunStore, job: RunInfo):
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
 
     frame = pd.read_parquet(dataset_path(store, job))
     return Dataset.from_lists(frame["text"].tolist(), frame["label"].tolist())
@@ -88,7 +88,7 @@ def submit_experiment(store: RunStore, dataset, config, *,
     """Queue a learning-curve experiment and start a worker if a slot is free; returns its id.
     Its info names the data set as chosen (``dataset_id``: the fingerprint before the save
     below; its runs are found through the experiment)."""
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
 
     # The worker rebuilds the data set from the saved table: record the fingerprint it sees.
     frame = _frame(dataset)
