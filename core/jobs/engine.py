@@ -13,8 +13,9 @@ import threading
 import time
 from typing import Callable
 
-from core.jobs.process import spawn, try_lock
+from core.jobs.process import spawn
 from core.runs import views as runviews
+from core.store.locks import try_lock
 from core.store.runstore import RunStore
 
 LOCK_NAME = ".engine.lock"

@@ -26,9 +26,11 @@ import pandas as pd
 
 from core.common.files import atomic_write
 from core.errors import StoreError
-from core.jobs.process import spawn, try_lock
+from core.jobs.process import spawn
 from core.store.datasets import job_info
-from core.store.runstore import LIVE, RunInfo, RunSize, RunStore, new_run_id
+from core.store.disk import RunSize
+from core.store.locks import try_lock
+from core.store.runstore import LIVE, RunInfo, RunStore, new_run_id
 from core.training.experiments import experiment_dir, load_experiment
 
 DEFAULT_MAX_JOBS = 1  # 2 cores: one job at a time keeps the server responsive

@@ -18,7 +18,8 @@ from torch.nn import functional as F
 
 from core.data.text import PAD_ID
 from core.errors import CancelledError, StoreError
-from core.store.runstore import RunSize, RunStore, new_run_id
+from core.store.disk import RunSize
+from core.store.runstore import RunStore, new_run_id
 from core.training.bag import BagAdam, DistinctRows, FlatTexts, bag_update
 from core.training.config import (ModelConfig, TrainConfig, effective_batch_size,
                                   planned_snapshot_count)

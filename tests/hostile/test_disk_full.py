@@ -19,7 +19,8 @@ import pytest
 from core.errors import StoreError
 from core.jobs import queue as jobs
 from core.store import runstore
-from core.store.runstore import DiskBudget, RunSize, RunStore, planned_snapshots
+from core.store.disk import DiskBudget, RunSize, planned_snapshots
+from core.store.runstore import RunStore
 from core.training.config import TrainConfig
 from tests.conftest import REPO, labelled, medium_dataset
 
