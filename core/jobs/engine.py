@@ -30,7 +30,7 @@ class _Warm:
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
-        from core.analysis.projection import warm_up
+        from core.analysis.umap_runtime import warm_up
 
         try:
             warm_up()
