@@ -214,19 +214,22 @@ def slot(store: RunStore, job_id: str, max_jobs: int,
         fh.close()
 
 
-def estimate_size(dataset, config, dim: int | None = None) -> RunSize:
+def estimate_size(dataset, config, dim: int | None = None,
+                  store: RunStore | None = None) -> RunSize:
     """What a run of ``config`` on ``dataset`` will write into the store, before training:
     the vocabulary is every distinct word of the texts (capped by max_vocab), the snapshot
-    count follows the trainer's rule. ``dim``: the size of a vector file used as init."""
-    from core.data.text import tokenize
+    count follows the trainer's rule. ``dim``: the size of a vector file used as init.
+    ``store``: the words are counted from its tokenised-corpus cache (written now if missing,
+    so the run that follows reads it too), not by tokenising every text on each call."""
+    from core.data.text import Corpus, tokenize
     from core.training.config import planned_snapshot_count
+    from core.training.corpus import tokenised
     from core.training.split import split_indices
 
-    counts: dict[str, int] = {}
-    for text in dataset.texts:
-        for token in tokenize(text):
-            counts[token] = counts.get(token, 0) + 1
-    rows = min(sum(c >= config.min_count for c in counts.values()), config.max_vocab) + 2
+    corpus = (tokenised(dataset, store).corpus if store is not None
+              else Corpus.from_token_lists([tokenize(t) for t in dataset.texts]))
+    counts = corpus.type_counts()
+    rows = min(int((counts >= config.min_count).sum()), config.max_vocab) + 2
     train, val = split_indices(dataset.labels, config)
     snapshots = planned_snapshot_count(config, len(train))
     dim = dim or (_GLOVE_DIM if config.init == "glove" else config.dim)
