@@ -31,7 +31,7 @@ from core.common.files import atomic_write
 from core.errors import StoreError
 
 if TYPE_CHECKING:
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
     from core.store.runstore import RunInfo, RunStore
 
 FOLDER = "datasets"
@@ -224,7 +224,7 @@ def source_of(store: RunStore, record: DatasetRecord) -> bytes:
 
 def load_config(record: DatasetRecord):
     """The ``LoadConfig`` that reads the record's file as it was read when registered."""
-    from core.data.loading import LoadConfig
+    from core.data.dataset import LoadConfig
 
     return LoadConfig(text_column=record.text_column, label_column=record.label_column,
                       **record.load_options)
