@@ -400,7 +400,7 @@ def run_size(sha: str, text_column: str | None, label_column: str | None, _datas
     from core.jobs import queue as jobs
     from core.training.config import TrainConfig
 
-    return jobs.estimate_size(_dataset, TrainConfig(**config), dim)
+    return jobs.estimate_size(_dataset, TrainConfig(**config), dim, store=store())
 
 
 def size_problem(size) -> str | None:

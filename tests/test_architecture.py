@@ -28,9 +28,6 @@ LAYERS = {"errors": 0, "common": 0, "vectors": 1, "data": 2, "analysis": 2, "sto
 DASHBOARD_LAYERS = {"text": 0, "charts": 1, "state": 2, "services": 3, "widgets": 4,
                     "components": 4, "library": 5, "live": 5, "importing": 5, "screens": 6,
                     "app": 7, "serve": 7, "__init__": 7}
-# Cycles through imports made only for type checkers that a split under way removes
-# (issue 23: migration takes a connection, not a RunStore). Delete the entry then.
-PENDING_CYCLES = {("core.store.migrate", "core.store.runstore")}
 
 
 def _module_name(path: Path) -> str:
@@ -181,8 +178,6 @@ def test_find_cycle_finds_one():
 
 def test_no_import_cycle_in_core_or_the_dashboard():
     graph = import_graph(CORE, DASHBOARD)
-    for module, target in PENDING_CYCLES:
-        graph[module].discard(target)
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle)
     assert find_cycle(import_graph(CORE, DASHBOARD, runtime_only=True)) is None

@@ -37,7 +37,6 @@ from core.store.locks import LOCKS, Liveness, identity
 from core.store.migrate import import_json_experiments, migrate
 from core.store.records import (LIVE, RunInfo, check_job, check_run_id, insert_job,
                                 new_run_id, row_to_info)
-from core.store.records import best_epoch  # noqa: F401  (dashboard/charts.py imports it here)
 
 
 class RunStore(Liveness, DiskSpace, RunFiles):

@@ -161,7 +161,7 @@ def mark_best_epoch(fig: go.Figure, epochs: Sequence[dict]) -> go.Figure:
     """A dotted vertical line at the best epoch (lowest validation loss: the rule
     ``RunInfo.best`` applies) labelled "best epoch N"; when the last epoch's row says the
     run stopped early, the title says so."""
-    from core.store.runstore import best_epoch
+    from core.store.records import best_epoch
 
     best = best_epoch(list(epochs), [])
     if best is not None:
