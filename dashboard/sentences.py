@@ -17,7 +17,7 @@ def render(task_id: str, w2v_id: str) -> None:
     st.write("The task-trained space places a text where the classifier needs it: two texts "
              "that mean the same can land apart if the labels do not need them together. "
              "word2vec and GloVe place texts by what their words mean in general.")
-    defaults = services.attempt(spaces.default_sentences, services.store(), task_id) or []
+    defaults = services.show_errors(spaces.default_sentences, services.store(), task_id) or []
     key = f"{state.W_SPACES_SENTENCES}_{task_id}"
     typed = st.text_area("One text per line (3 to 8)", "\n".join(defaults), key=key,
                          height=120, max_chars=MAX_SENTENCES * MAX_CHARS)
@@ -25,7 +25,7 @@ def render(task_id: str, w2v_id: str) -> None:
     if not 2 <= len(texts) <= MAX_SENTENCES:
         st.info(f"Type between 2 and {MAX_SENTENCES} texts, one per line.")
         return
-    vectors = services.attempt(spaces.sentence_vectors, services.store(), task_id, w2v_id,
+    vectors = services.show_errors(spaces.sentence_vectors, services.store(), task_id, w2v_id,
                                texts)
     if vectors is None:
         return

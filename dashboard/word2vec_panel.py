@@ -6,7 +6,10 @@ import math
 
 import streamlit as st
 
-from dashboard import services, word2vec_figures
+from core.runs import naming
+from dashboard import services, state
+from dashboard.charts import similarity
+from dashboard.text import escape_markdown
 
 ABSENT = ("This run was trained by word2vec ({objective}): there is no classifier, so no "
           "validation accuracy, document vectors or predictions to show here. The word "
@@ -25,7 +28,7 @@ def absent_note(run) -> None:
 def quality_panel(run) -> None:
     """WordSim353/SimLex999 per epoch, the corpus size in tokens, and the too-little-text
     warning (``core.training.word2vec.quality``)."""
-    st.plotly_chart(word2vec_figures.similarity_figure(run.epochs))
+    st.plotly_chart(similarity.similarity_figure(run.epochs))
     q = run.info.get("word2vec_quality")
     if not q:
         return
@@ -40,14 +43,12 @@ def quality_panel(run) -> None:
                          f"only {q.get(key + '_pairs', 0)} of its word pairs are in this "
                          "vocabulary: too few to score"))
     if q.get("warning"):
-        st.warning(services.plain(q["warning"]))
+        st.warning(escape_markdown(q["warning"]))
 
 
 def start_run_picker(fingerprint: str) -> str | None:
     """A finished run of these texts to start a new run's table from (word2vec runs first,
     newest first): pretrain with word2vec, then fine-tune a classifier from it."""
-    from dashboard import state, widgets
-
     runs = [r for r in services.store().list_runs() if r.status == "done"
             and r.fingerprint == fingerprint and r.config.get("source") is None]
     if not runs:
@@ -57,6 +58,6 @@ def start_run_picker(fingerprint: str) -> str | None:
     runs.sort(key=lambda r: (not is_word2vec(r), -r.created))
     jobs = {r.run_id: r for r in runs}
     return st.selectbox("Start from the table of run", list(jobs), key=state.W_INIT_RUN,
-                        format_func=lambda i: widgets.run_label(jobs[i], jobs),
+                        format_func=lambda i: naming.run_label(jobs[i], jobs),
                         help="Its best epoch's table (a word2vec run: its last), for every "
                              "word it trained; the other words start at random.")

@@ -3,7 +3,7 @@ or as one of the three spaces): the best epoch's (lowest validation loss), else 
 (a word2vec run or a tracked run has no validation loss)."""
 from __future__ import annotations
 
-from core.store.runstore import RunInfo
+from core.store.records import RunInfo
 
 
 def best_or_last(run: RunInfo) -> int:

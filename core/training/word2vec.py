@@ -29,7 +29,8 @@ import numpy as np
 from core.analysis.measures import benchmark_path, read_word_pairs, word_similarity
 from core.data.text import PAD_ID, UNK_ID
 from core.errors import CancelledError, DataError
-from core.store.runstore import RunSize, RunStore
+from core.store.disk import RunSize
+from core.store.runstore import RunStore
 from core.training.config import TrainConfig, effective_batch_size, planned_snapshot_count
 
 MIN_ALPHA = 0.0001  # gensim's default end of the linear decay

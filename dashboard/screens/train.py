@@ -9,6 +9,7 @@ import streamlit as st
 from core.common.checks import range_of
 from core.training.config import ARCHS, OBJECTIVES, WORD2VEC_LR, TrainConfig
 from dashboard import live, services, state, widgets, word2vec_panel
+from dashboard.text import escape_markdown
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
          "word2vec": "word2vec trained on your texts", "file": "Your word-vector file",
@@ -27,8 +28,8 @@ loaded = services.current_dataset()
 if loaded is None:
     st.stop()
 choice, dataset = loaded
-st.caption(f"Data: **{services.plain(choice.filename)}** — {len(dataset):,} texts, classes: "
-           + ", ".join(services.plain(c) for c in dataset.classes))
+st.caption(f"Data: **{escape_markdown(choice.filename)}** — {len(dataset):,} texts, classes: "
+           + ", ".join(escape_markdown(c) for c in dataset.classes))
 
 objective = st.radio("What trains the table", OBJECTIVES, format_func=OBJECTIVE_NAMES.get,
                      horizontal=True, key=state.W_OBJECTIVE,
@@ -114,10 +115,10 @@ if submitted:
     elif init == "run" and not start_run:
         st.error("Choose a finished run to start from first.")
     elif size is not None and (too_big := services.size_problem(size)):
-        st.error(services.plain(f"Not started: {too_big}."))
+        st.error(escape_markdown(f"Not started: {too_big}."))
     else:
-        config = services.attempt(TrainConfig, **settings)
-        run_id = config and services.attempt(services.submit, dataset, config,
+        config = services.show_errors(TrainConfig, **settings)
+        run_id = config and services.show_errors(services.submit, dataset, config,
                                              label=choice.filename)
         if run_id:
             services.open_run(run_id)

@@ -8,8 +8,9 @@ import math
 import pandas as pd
 import streamlit as st
 
-from core.runs import spaces
-from dashboard import sentences, services, state, widgets
+from core.runs import naming, spaces
+from dashboard import sentences, services, state
+from dashboard.text import escape_markdown
 
 st.title("Three spaces")
 st.write("An embedding layer is a trainable lookup table. Trained by a classifier's loss it "
@@ -24,7 +25,7 @@ def _pick(label: str, runs: list, default: str | None, key: str) -> str | None:
     ids = [r.run_id for r in runs]
     jobs = {r.run_id: r for r in runs}
     return st.selectbox(label, ids, index=ids.index(default) if default in ids else 0,
-                        key=key, format_func=lambda i: widgets.run_label(jobs[i], jobs))
+                        key=key, format_func=lambda i: naming.run_label(jobs[i], jobs))
 
 
 done = [r for r in services.store().list_runs() if r.status == "done"
@@ -35,7 +36,7 @@ if not task_runs or not w2v_runs:
     st.info("This page needs a finished classifier run and a finished word2vec run (Train "
             "page: \"What trains the table\"), ideally on the same data set.")
     st.stop()
-active = services.attempt(services.store().get_run, state.get(state.ACTIVE_RUN)) \
+active = services.show_errors(services.store().get_run, state.get(state.ACTIVE_RUN)) \
     if state.get(state.ACTIVE_RUN) else None
 fingerprint = active.fingerprint if active is not None else task_runs[0].fingerprint
 task_default, w2v_default = spaces.default_pair(services.store(), fingerprint)
@@ -47,7 +48,7 @@ if by_id[task_id].fingerprint != by_id[w2v_id].fingerprint:
                "on the words they share, but it is no longer one corpus.")
 too_little = (by_id[w2v_id].info.get("word2vec_quality") or {}).get("warning")
 if too_little:  # its neighbours and sentence means are then mostly noise
-    st.warning(services.plain(too_little))
+    st.warning(escape_markdown(too_little))
 
 
 @st.cache_data(max_entries=8, show_spinner="Comparing the three spaces…")
@@ -55,7 +56,7 @@ def _compare(task: str, w2v: str) -> spaces.ThreeSpaces:
     return spaces.three_spaces(services.store(), task, w2v)
 
 
-result = services.attempt(_compare, task_id, w2v_id)
+result = services.show_errors(_compare, task_id, w2v_id)
 if result is None:
     st.stop()
 st.caption(f"{len(result.words):,} words: the classifier run's most frequent training words "
