@@ -24,7 +24,7 @@ TRAIN_OPTIONS = {
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
     """The labelled-text file and its column choice (shared by train and experiment)."""
-    from core.data.loading import LoadConfig
+    from core.data.dataset import LoadConfig
 
     p.add_argument("data", help="labelled text: CSV, TSV, JSONL, Parquet, XLSX or fastText format")
     p.add_argument("--text-column")

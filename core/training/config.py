@@ -93,9 +93,9 @@ def effective_batch_size(config: TrainConfig, n_train: int) -> int:
 
 def planned_snapshot_count(config: TrainConfig, n_train: int) -> int:
     """At most how many snapshots a run of ``config`` on ``n_train`` training texts writes,
-    its best epoch's table included (``runstore.planned_snapshots``): the one count the
+    its best epoch's table included (``store.disk.planned_snapshots``): the one count the
     trainer's disk check and the Train page's estimate share."""
-    from core.store.runstore import planned_snapshots
+    from core.store.disk import planned_snapshots
 
     batches = -(-n_train // effective_batch_size(config, n_train))
     return planned_snapshots(config.epochs, batches, config.snapshots == "all",
