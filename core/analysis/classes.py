@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 Z_SIGNIFICANT = 1.96  # two-sided 5 %: weaker associations are drawn as "no class"
-MAX_CLASS_COLOURS = 20  # qualitative colours that stay distinguishable side by side
+MAX_CLASS_COLOURS = 19  # qualitative colours that stay distinguishable side by side
 NO_CLASS = -1
 
 
