@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.common.checks import bounded, check_fields, check_int
+from core.common.expansion import expansion_limit
 from core.errors import DataError
 
 _EXTENSIONS = {
@@ -51,10 +52,6 @@ _MAGIC = (
 _DELIMITERS = ("\t", ",", ";", "|")
 _FT_PREFIX = "__label__"
 _LABEL_NAMES = ("label", "labels", "class", "category", "target", "y", "sentiment", "tag")
-# a workbook or Parquet file unpacking to over 20x its own size (+10 MB slack for tiny files)
-# is treated as a decompression bomb; real spreadsheets compress roughly 5-10x
-_EXPANSION = 20
-_EXPANSION_SLACK = 10_000_000
 # zipfile reports damaged archives through all of these (unknown versions, encryption, ...)
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
                RuntimeError)
@@ -426,8 +423,8 @@ def _check_parquet_footer(pf, n_bytes: int, name: str, config: LoadConfig) -> No
     values = sum(g.column(j).num_values for g in groups for j in range(g.num_columns))
     _check_cells(name, values, config, "holds values (cells, nested items included)")
     unpacked = sum(g.total_byte_size for g in groups)
-    if unpacked > _expansion_limit(n_bytes):
-        _bomb(name, unpacked, _expansion_limit(n_bytes))
+    if unpacked > expansion_limit(n_bytes):
+        _bomb(name, unpacked, expansion_limit(n_bytes))
 
 
 def _check_parquet_text(data: bytes, pf, name: str, config: LoadConfig) -> None:
@@ -561,13 +558,9 @@ def _xlsx_value(cell) -> object:
     return value
 
 
-def _expansion_limit(n_bytes: int) -> int:
-    return n_bytes * _EXPANSION + _EXPANSION_SLACK
-
-
 def _check_zip_expansion(data: bytes, name: str) -> None:
     """Refuse workbooks whose parts inflate far beyond their size (zip bombs)."""
-    limit = _expansion_limit(len(data))
+    limit = expansion_limit(len(data))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             total = sum(info.file_size for info in zf.infolist())

@@ -11,11 +11,9 @@ word2vec / GloVe text or binary (``.txt``, ``.vec``, ``.bin``: the product's saf
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import struct
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,10 +21,10 @@ from typing import Any, Callable
 import numpy as np
 
 from core.errors import VectorsError
+from core.track import hdf5
+from core.track.hdf5 import HDF5_MAGIC, ZIP_MAGIC
 from core.vectors.pretrained import DEFAULT_MAX_BYTES, DEFAULT_MAX_WORDS, MAX_DIM
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-ZIP_MAGIC = b"PK\x03\x04"
 WORD_VECTOR_SUFFIXES = (".txt", ".vec", ".bin")
 ACCEPTED = (".safetensors, Keras .weights.h5 / .h5 / .keras, TensorBoard projector "
             "vectors .tsv (words from metadata.tsv), word2vec/GloVe .txt / .vec / .bin")
@@ -186,17 +184,17 @@ def _hdf5_file(path: Path, name: str, head: bytes, tensor: str | None,
     return _hdf5(path, name, tensor, limits)
 
 
-def _hdf5(source: Any, name: str, tensor: str | None, limits: Limits) -> Table:
+def _hdf5(source: Path, name: str, tensor: str | None, limits: Limits) -> Table:
+    """The table of an HDF5 file, read only after ``hdf5.inventory`` and ``check_table``."""
     import h5py
 
     try:
-        with h5py.File(source, "r") as f:
-            shapes: dict[str, tuple[int, ...]] = {}
-            f.visititems(lambda key, obj: shapes.__setitem__(key, tuple(obj.shape))
-                         if isinstance(obj, h5py.Dataset) else None)
-            chosen = choose(name, shapes, tensor)
-            check_shape(name, shapes[chosen], limits)
-            matrix = f[chosen][()]
+        with h5py.File(source, "r", locking=False) as f:
+            datasets = hdf5.inventory(name, f)
+            chosen = choose(name, {k: tuple(d.shape) for k, d in datasets.items()}, tensor)
+            check_shape(name, tuple(datasets[chosen].shape), limits)
+            hdf5.check_table(name, chosen, datasets[chosen], limits)
+            matrix = datasets[chosen][()]
     except VectorsError:
         raise
     except Exception as exc:  # h5py's refusal of a damaged file
@@ -208,21 +206,12 @@ def _keras_zip(path: Path, name: str, head: bytes, tensor: str | None,
                limits: Limits) -> Table:
     if not head.startswith(ZIP_MAGIC):
         raise refuse(name, "not a .keras file (a .keras model is a zip archive)")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo("model.weights.h5")
-            if info.file_size > limits.max_bytes:
-                raise refuse(name, f"its model.weights.h5 unpacks to {info.file_size:,} bytes; "
-                                   f"the limit is {limits.max_bytes:,}")
-            data = archive.read(info)
-    except KeyError:
-        raise refuse(name, "the archive holds no model.weights.h5 (not a Keras 3 .keras "
-                           "file)") from None
-    except zipfile.BadZipFile as exc:
-        raise refuse(name, f"a damaged zip archive ({exc})") from None
-    if not data.startswith(HDF5_MAGIC):
-        raise refuse(name, "its model.weights.h5 is not an HDF5 file")
-    return _hdf5(io.BytesIO(data), name, tensor, limits)
+    with hdf5.temp_folder() as tmp:
+        weights = hdf5.keras_weights(path, name, limits, Path(tmp))
+        with weights.open("rb") as fh:
+            if not fh.read(8).startswith(HDF5_MAGIC):
+                raise refuse(name, "its model.weights.h5 is not an HDF5 file")
+        return _hdf5(weights, name, tensor, limits)
 
 
 # ----------------------------------------------------------------------- projector TSV
