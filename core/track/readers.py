@@ -20,6 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from core.common.cells import METADATA_COLUMNS, tsv_unescape, unneutralise
+from core.common.lines import bounded_lines, too_many_fields
 from core.errors import VectorsError
 from core.track import hdf5
 from core.track.hdf5 import HDF5_MAGIC, ZIP_MAGIC
@@ -28,6 +30,8 @@ from core.vectors.pretrained import DEFAULT_MAX_BYTES, DEFAULT_MAX_WORDS, MAX_DI
 WORD_VECTOR_SUFFIXES = (".txt", ".vec", ".bin")
 ACCEPTED = (".safetensors, Keras .weights.h5 / .h5 / .keras, TensorBoard projector "
             "vectors .tsv (words from metadata.tsv), word2vec/GloVe .txt / .vec / .bin")
+METADATA_HEADER = "\t".join(METADATA_COLUMNS)  # the product's own metadata.tsv
+MAX_HEADER_BYTES = 8 * 2**20  # ~80,000 tensors' names, shapes and offsets
 _FLOAT_DTYPES = {"F16", "F32", "F64"}  # safetensors dtypes numpy can read
 
 
@@ -154,9 +158,12 @@ def _safetensors_header(path: Path, name: str, head: bytes) -> dict[str, dict]:
     """The tensors a safetensors header claims (read as JSON, never trusted for sizes: the
     shapes are checked against the caps, the package checks them against the file)."""
     n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
-    if len(head) < 9 or head[8:9] != b"{" or n > min(path.stat().st_size - 8, 100 * 2**20):
+    if len(head) < 9 or head[8:9] != b"{" or n > path.stat().st_size - 8:
         raise refuse(name, "not a safetensors file (it must start with an 8-byte header "
                            "length and a JSON header)")
+    if n > MAX_HEADER_BYTES:  # parsing JSON costs many times its size in memory
+        raise refuse(name, f"its safetensors header has {n:,} bytes; the limit is "
+                           f"{MAX_HEADER_BYTES:,}")
     with path.open("rb") as fh:
         fh.seek(8)
         raw = fh.read(n)
@@ -220,7 +227,7 @@ def _projector_tsv(path: Path, name: str, head: bytes, tensor: str | None,
                    limits: Limits) -> Table:
     rows: list[np.ndarray] = []
     with path.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
+        for line_no, raw in bounded_lines(fh, lambda why: refuse(name, why)):
             if len(rows) == limits.max_words:
                 raise refuse(name, f"more than {limits.max_words:,} rows; the limit is "
                                    f"{limits.max_words:,}")
@@ -235,6 +242,9 @@ def _tsv_row(name: str, raw: bytes, line_no: int, width: int | None,
     if b"\x00" in raw:
         raise refuse(name, "not a text file (it holds NUL bytes); a projector vectors.tsv "
                            "is tab-separated numbers")
+    if too_many_fields(raw, b"\t", limits.max_dim):  # counted before splitting
+        raise refuse(name, f"line {line_no} has more than {limits.max_dim:,} values; "
+                           f"dimensions must be in 1..{limits.max_dim}")
     fields = raw.rstrip(b"\r\n").split(b"\t")
     if width is None and not 1 <= len(fields) <= limits.max_dim:
         raise refuse(name, f"line {line_no} has {len(fields):,} values; dimensions must be in "
@@ -253,21 +263,42 @@ def _tsv_row(name: str, raw: bytes, line_no: int, width: int | None,
 
 def read_words(path: Path, limits: Limits = Limits(), display: str | None = None,
                metadata: bool = False) -> list[str]:
-    """A vocabulary file: one token per line, line i = row i. ``metadata``: a projector
+    """A vocabulary file: one token per line (split on LF only, a CRLF end removed: a token
+    may hold U+2028, NEL or a lone CR), line i = row i. ``metadata``: a projector
     metadata.tsv, whose first column holds the words (after a header line when it has
-    several columns, as the projector writes it)."""
+    several columns); the product's own (``METADATA_HEADER``) has its cells escaped and
+    neutralised, which is undone."""
     name = display or path.name
     _checked_size(path, name, limits)
-    data = path.read_bytes()
-    if b"\x00" in data[:4096]:
-        raise refuse(name, "not a text file (it holds NUL bytes); a vocabulary is one token "
-                           "per line")
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    lines: list[str] = []
+    with path.open("rb") as fh:
+        for line_no, raw in bounded_lines(fh, lambda why: refuse(name, why)):
+            if b"\x00" in raw:
+                raise refuse(name, "not a text file (it holds NUL bytes); a vocabulary is one "
+                                   "token per line")
+            if len(lines) > limits.max_words:
+                raise refuse(name, f"more than {limits.max_words:,} tokens; the limit is "
+                                   f"{limits.max_words:,}")
+            lines.append(_line_text(raw))
     if metadata and lines and "\t" in lines[0]:
-        lines = [line.split("\t")[0] for line in lines[1:]]
+        ours = lines[0] == METADATA_HEADER
+        lines = [_metadata_word(line, ours) for line in lines[1:]]
     if len(lines) > limits.max_words:
         raise refuse(name, f"{len(lines):,} tokens; the limit is {limits.max_words:,}")
     return lines
+
+
+def _line_text(raw: bytes) -> str:
+    if raw.endswith(b"\r\n"):
+        raw = raw[:-2]
+    elif raw.endswith(b"\n"):
+        raw = raw[:-1]
+    return raw.decode("utf-8", errors="replace")
+
+
+def _metadata_word(line: str, ours: bool) -> str:
+    cell = line.split("\t")[0]
+    return unneutralise(tsv_unescape(cell)) if ours else cell
 
 
 # ----------------------------------------------------------------------- word vectors
