@@ -16,7 +16,7 @@ CORE = REPO / "core"
 # Lower numbers are lower layers; a package may import its own layer's modules only from
 # within itself, and any lower layer.
 LAYERS = {"errors": 0, "common": 0, "vectors": 1, "data": 2, "analysis": 2, "store": 3,
-          "training": 4, "runs": 4, "jobs": 5, "track": 5, "cli": 6, "__main__": 7,
+          "training": 4, "runs": 4, "track": 4, "jobs": 5, "cli": 6, "__main__": 7,
           "__init__": 7}
 
 

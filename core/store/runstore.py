@@ -44,7 +44,7 @@ from core.errors import StoreError
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 LIVE = ("queued", "running")  # a job in one of these has (or waits for) a process
-KINDS = ("run", "experiment")
+KINDS = ("run", "experiment", "import")  # import: saved weights read by a worker
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}$")
 
