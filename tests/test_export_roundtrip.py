@@ -91,3 +91,15 @@ def test_a_bare_cr_never_ends_a_csv_cell():
     data = csv_bytes(pd.DataFrame({"word": ["x\r=cmd|'/Ccalc'!A0", "a,b", 'q"q'], "n": [1, 2, 3]}))
     rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
     assert rows == [["word", "n"], ["x\r=cmd|'/Ccalc'!A0", "1"], ["a,b", "2"], ['q"q', "3"]]
+
+
+def test_words_csv_of_a_run_with_few_glove_words_exports_without_neighbours(hostile_vocab_run):
+    """The hostile vocabulary shares fewer than k+1 words with GloVe: the CSV still has every
+    word (in its own cell, neutralised and reversible), without the comparison's columns."""
+    store, run_id, _ = hostile_vocab_run
+    text = export.export_bytes(store, run_id, "csv")["words.csv"].decode("utf-8")
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert header[:3] == ["word", "train_count", "seen"] and "neighbors" not in header
+    assert all(len(r) == len(header) for r in rows)
+    assert [unneutralise(r[0]) for r in rows] == WORDS[2:]
+    assert not any(r[0].startswith(export.FORMULA_STARTS) for r in rows)

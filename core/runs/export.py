@@ -143,11 +143,16 @@ def csv_table(store: RunStore, run_id: str, snapshot: int | None = None,
     """The comparison's per-word table for one snapshot with 2-D coordinates: ``pca_x/pca_y``
     (core.analysis.projection's PCA, fitted on the final snapshot so frames share axes) and, when the run
     was projected with UMAP (``projections.project_run``), ``umap_x/umap_y`` (NaN for words
-    that projection did not include). Neighbour lists are space-separated."""
+    that projection did not include). Neighbour lists are space-separated. A run sharing too
+    few words with the pretrained space for neighbours gets its words without the comparison's
+    columns (``_plain_words``) instead of no export."""
     from core.analysis import projection as project
     i = snapshot_index(store, run_id, snapshot)
-    table = runcompare.compare_run(store, run_id, config).word_table(i).copy()
     vocab = store.load_vocab(run_id)
+    try:
+        table = runcompare.compare_run(store, run_id, config).word_table(i).copy()
+    except runcompare.TooFewShared:
+        table = _plain_words(vocab)
     pos = {w: r for r, w in enumerate(vocab["token"].astype(str))}
     rows = np.array([pos[w] for w in table["word"]], dtype=np.int64)
     n = store.get_run(run_id).n_snapshots
@@ -165,8 +170,21 @@ def csv_table(store: RunStore, run_id: str, snapshot: int | None = None,
     if counts is not None:  # steps whose batch held the word, up to this snapshot (issue 14)
         table.insert(3, "updates", counts[rows])
     for col in runcompare.LIST_COLUMNS:
-        table[col] = table[col].map(" ".join)
+        if col in table:
+            table[col] = table[col].map(" ".join)
     return table
+
+
+def _plain_words(vocab: pd.DataFrame) -> pd.DataFrame:
+    """Every word but ``<pad>``/``<unk>`` with its training count and whether training saw it
+    (a run without counts: every word counts as seen, as the comparison has it)."""
+    from core.data.text import SPECIALS
+
+    seen = projections.ranking_counts(vocab)[1] > 0
+    keep = ~vocab["token"].isin(SPECIALS).to_numpy()
+    return pd.DataFrame({"word": vocab["token"].astype(str)[keep].to_numpy(),
+                         "train_count": vocab["train_count"].to_numpy()[keep].astype(np.int64),
+                         "seen": seen[keep]})
 
 
 def export_bytes(store: RunStore, run_id: str, fmt: str, snapshot: int | None = None,
