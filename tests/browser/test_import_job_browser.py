@@ -73,6 +73,8 @@ def test_a_bomb_is_refused_by_a_worker_and_the_server_does_not_grow(browser, imp
     text = error.first.inner_text()
     assert "zeros.weights.h5" in text and "possible decompression bomb" in text, text
     screenshot(page, "import-job-refused")
+    (ARTIFACTS / "import-job-rss.json").write_text(
+        f'{{"before_mb": {before:.1f}, "peak_mb": {peak:.1f}}}\n')
     assert peak - before < GROWTH_LIMIT_MB, (before, peak)
     from core.store.runstore import RunStore
     assert RunStore(root).list_runs() == []
