@@ -4,6 +4,7 @@ one-line message or the new run; file names with numbers give the epochs."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from safetensors.numpy import save
 
 from core.jobs import imports
@@ -86,3 +87,16 @@ def test_labels_follow_the_given_order_unless_every_name_has_its_own_number():
     assert planned_labels(["m_10.weights.h5", "m_2.weights.h5"]) == [
         ("m_2.weights.h5", "epoch 2"), ("m_10.weights.h5", "epoch 10")]
     assert planned_labels(["e_0.h5", "e_1.h5"]) == [("e_0.h5", "start"), ("e_1.h5", "epoch 1")]
+
+
+def test_a_projector_tsv_decoding_past_the_budget_is_refused(tmp_path):
+    """Text "0\\t" is 2 bytes a value, float32 4: a TSV within the byte cap may still decode
+    past it; the rows are counted against the budget as they are read."""
+    from core.errors import VectorsError
+    from core.track.readers import Limits, read_table
+
+    path = tmp_path / "vectors.tsv"
+    path.write_bytes(("\t".join(["0"] * 50) + "\n").encode() * 8)  # 800 bytes, 1,600 decoded
+    with pytest.raises(VectorsError, match=r"first 6 rows already decode to more than 1,000"):
+        read_table(path, limits=Limits(max_bytes=1000))
+    assert read_table(path, limits=Limits(max_bytes=2000)).matrix.shape == (8, 50)

@@ -232,6 +232,9 @@ def _projector_tsv(path: Path, name: str, head: bytes, tensor: str | None,
                 raise refuse(name, f"more than {limits.max_words:,} rows; the limit is "
                                    f"{limits.max_words:,}")
             rows.append(_tsv_row(name, raw, line_no, len(rows[0]) if rows else None, limits))
+            if len(rows) * rows[0].nbytes > limits.max_bytes:  # the decoded-size budget
+                raise refuse(name, f"its first {len(rows):,} rows already decode to more than "
+                                   f"{limits.max_bytes:,} bytes of float32, the limit")
     if not rows:
         raise refuse(name, "the file holds no vectors")
     return Table("vectors", _finite(name, np.stack(rows), "vectors"))
