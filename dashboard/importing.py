@@ -14,6 +14,7 @@ import streamlit as st
 from core.store.runstore import LIVE
 from core.track.ordering import planned_labels
 from dashboard import services, state
+from dashboard.text import escape_markdown
 
 HELP_FILES = ("One file per snapshot: .safetensors, Keras .weights.h5 / .keras, TensorBoard "
               "projector vectors.tsv, word2vec/GloVe .txt / .vec / .bin. Files whose names "
@@ -56,7 +57,7 @@ def render_import(store) -> str | None:
     if files:
         _show_plan(files)
     if st.button("Import", disabled=not files):
-        job_id = services.attempt(submit_uploads, store, list(files), vocab, tensor, name)
+        job_id = services.show_errors(submit_uploads, store, list(files), vocab, tensor, name)
         if job_id is not None:
             state.put(state.IMPORT_JOB, job_id)
     job_id = state.get(state.IMPORT_JOB)
@@ -67,7 +68,7 @@ def job_panel(store, job_id: str) -> str | None:
     """The import job as it runs (polled each second while live); the new run's id once done."""
     from core.jobs import queue
 
-    first = services.attempt(queue.refresh, store, job_id)
+    first = services.show_errors(queue.refresh, store, job_id)
     if first is None:
         state.put(state.IMPORT_JOB, None)
         return None
@@ -75,7 +76,7 @@ def job_panel(store, job_id: str) -> str | None:
 
     @st.fragment(run_every=1.0 if live else None)
     def draw() -> None:
-        job = services.attempt(queue.refresh, store, job_id)
+        job = services.show_errors(queue.refresh, store, job_id)
         if job is None:
             return
         if job.status in LIVE:
@@ -83,9 +84,9 @@ def job_panel(store, job_id: str) -> str | None:
             st.progress(done / max(total, 1), text=f"Import {job.status}: {done} of {total} "
                                                    "files read")
             if st.button("Cancel import"):
-                services.attempt(queue.cancel, store, job_id)
+                services.show_errors(queue.cancel, store, job_id)
         elif job.status == "failed":
-            st.error(f"The import failed: {services.plain(job.error or 'no reason recorded')}")
+            st.error(f"The import failed: {escape_markdown(job.error or 'no reason recorded')}")
         elif job.status == "cancelled":
             st.warning("The import was cancelled; nothing was stored.")
         if live and job.status not in LIVE:

@@ -15,15 +15,12 @@ import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from core.common.expansion import over_expansion
 from core.errors import VectorsError
-
-if TYPE_CHECKING:
-    from core.track.readers import Limits
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -70,17 +67,17 @@ def check_storage(name: str, path: str, dataset: Any) -> None:
                             f"({where!r}); only data stored inside the file is read")
 
 
-def check_table(name: str, path: str, dataset: Any, limits: "Limits") -> None:
-    """The chosen table: plain floats, its declared bytes within the budget and within what
-    the file stores for it."""
+def check_table(name: str, path: str, dataset: Any, max_bytes: int) -> None:
+    """The chosen table: plain floats, its declared bytes within ``max_bytes`` and within
+    what the file stores for it."""
     dtype = dataset.dtype
     if dtype.subdtype is not None or dtype.fields is not None or dtype.kind != "f":
         raise _refuse(name, f"dataset {path!r} holds {dtype} values; an embedding table must "
                             "be a plain 2-D array of floats (float16/32/64)")
     declared = int(np.prod(dataset.shape, dtype=np.int64)) * dtype.itemsize
-    if declared > limits.max_bytes:
+    if declared > max_bytes:
         raise _refuse(name, f"dataset {path!r} declares {declared:,} bytes; the limit is "
-                            f"{limits.max_bytes:,}")
+                            f"{max_bytes:,}")
     stored = dataset.id.get_storage_size()
     limit = over_expansion(declared, stored)
     if limit is not None:
@@ -89,14 +86,14 @@ def check_table(name: str, path: str, dataset: Any, limits: "Limits") -> None:
                             f"{limit:,} bytes): refused as a possible decompression bomb")
 
 
-def keras_weights(path: Path, name: str, limits: "Limits", folder: Path) -> Path:
+def keras_weights(path: Path, name: str, max_bytes: int, folder: Path) -> Path:
     """The ``model.weights.h5`` of a ``.keras`` zip, copied into ``folder`` after its declared
     size was checked against the byte cap and against its compressed size (zip bombs); the
     copy stops at the declared size (zipfile enforces it)."""
     try:
         with zipfile.ZipFile(path) as archive:
             info = archive.getinfo(KERAS_WEIGHTS)
-            _check_member(name, info, limits)
+            _check_member(name, info, max_bytes)
             out = folder / "model.weights.h5"
             with archive.open(info) as src, out.open("wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
@@ -108,10 +105,10 @@ def keras_weights(path: Path, name: str, limits: "Limits", folder: Path) -> Path
     return out
 
 
-def _check_member(name: str, info: zipfile.ZipInfo, limits: "Limits") -> None:
-    if info.file_size > limits.max_bytes:
+def _check_member(name: str, info: zipfile.ZipInfo, max_bytes: int) -> None:
+    if info.file_size > max_bytes:
         raise _refuse(name, f"its {KERAS_WEIGHTS} unpacks to {info.file_size:,} bytes; the "
-                            f"limit is {limits.max_bytes:,}")
+                            f"limit is {max_bytes:,}")
     limit = over_expansion(info.file_size, info.compress_size)
     if limit is not None:
         raise _refuse(name, f"its {KERAS_WEIGHTS} unpacks to {info.file_size:,} bytes from "

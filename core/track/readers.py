@@ -200,7 +200,7 @@ def _hdf5(source: Path, name: str, tensor: str | None, limits: Limits) -> Table:
             datasets = hdf5.inventory(name, f)
             chosen = choose(name, {k: tuple(d.shape) for k, d in datasets.items()}, tensor)
             check_shape(name, tuple(datasets[chosen].shape), limits)
-            hdf5.check_table(name, chosen, datasets[chosen], limits)
+            hdf5.check_table(name, chosen, datasets[chosen], limits.max_bytes)
             matrix = datasets[chosen][()]
     except VectorsError:
         raise
@@ -214,7 +214,7 @@ def _keras_zip(path: Path, name: str, head: bytes, tensor: str | None,
     if not head.startswith(ZIP_MAGIC):
         raise refuse(name, "not a .keras file (a .keras model is a zip archive)")
     with hdf5.temp_folder() as tmp:
-        weights = hdf5.keras_weights(path, name, limits, Path(tmp))
+        weights = hdf5.keras_weights(path, name, limits.max_bytes, Path(tmp))
         with weights.open("rb") as fh:
             if not fh.read(8).startswith(HDF5_MAGIC):
                 raise refuse(name, "its model.weights.h5 is not an HDF5 file")
