@@ -456,7 +456,8 @@ def check_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
         return {"error": f"Unexpected problem ({type(exc).__name__}): {exc}"}
 
 
-EXPORTS = {"word2vec": ("word2vec text", "txt"), "projector": ("TensorBoard projector", "zip"),
+# word2vec is zipped: beside the text it may hold vectors.w2v.omitted.json (words it left out)
+EXPORTS = {"word2vec": ("word2vec text", "zip"), "projector": ("TensorBoard projector", "zip"),
            "csv": ("word table", "csv")}
 
 
@@ -470,7 +471,7 @@ def export_download(run_id: str, fmt: str) -> Callable[[], bytes]:
             files = export.export_bytes(store(), run_id, fmt)
         except Exception as exc:  # noqa: BLE001
             return f"Export failed: {exc}\n".encode()
-        if len(files) == 1:
+        if len(files) == 1 and EXPORTS[fmt][1] != "zip":
             return next(iter(files.values()))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

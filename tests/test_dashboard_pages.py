@@ -289,9 +289,16 @@ def test_export_download_renders_word2vec_text(app_store):
         "token": ["<pad>", "<unk>", "good", "bad"], "count": [0, 0, 3, 2],
         "train_count": [0, 0, 3, 2], "count_0": [0, 0, 3, 0], "count_1": [0, 0, 0, 2]}))
     store.add_snapshot(run_id, 0, 0, 0, np.arange(8, dtype=np.float32).reshape(4, 2))
-    text = services.export_download(run_id, "word2vec")().decode()
-    assert text.splitlines()[0] == "2 2"
-    assert [line.split()[0] for line in text.splitlines()[1:]] == ["good", "bad"]
+    import io
+    import zipfile
+
+    data = services.export_download(run_id, "word2vec")()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:  # zipped: it may list words left out
+        assert zf.namelist() == ["vectors.w2v.txt"]
+        text = zf.read("vectors.w2v.txt").decode()
+    assert text.splitlines()[0] == "4 2"  # every row, <pad>/<unk> too (issue 18)
+    assert [line.split()[0] for line in text.splitlines()[1:]] == ["<pad>", "<unk>", "good",
+                                                                  "bad"]
 
 
 def test_runs_page_offers_the_import_even_with_no_runs(app, app_store):

@@ -43,6 +43,10 @@ CACHE_VERSION = 4  # bump when the measures or the table layout change
 Progress = Callable[[int, int], None]
 
 
+class TooFewShared(ExplorerError):
+    """The run shares k or fewer words with the pretrained space: nothing to compare."""
+
+
 @dataclass(frozen=True)
 class CompareConfig:
     """Settings of one run comparison (all of them are part of the cache key)."""
@@ -222,7 +226,7 @@ def _prepare(store: RunStore, run_id: str, config: CompareConfig) -> tuple[_Inpu
     space = pretrained_space(store, run_id, config.against, tokens)
     rows = select_rows(vocab, space.shared, config.n_words, config.max_unseen)
     if len(rows) <= config.k:
-        raise ExplorerError(f"Only {len(rows)} words of run {run_id} are in the space "
+        raise TooFewShared(f"Only {len(rows)} words of run {run_id} are in the space "
                             f"'{config.against}'; k must be below that (got k={config.k}).")
     words = [tokens[i] for i in rows]
     pre = space.rows_for(words)
