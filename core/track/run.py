@@ -33,7 +33,8 @@ import pandas as pd
 from core.common.checks import check_choice
 from core.data.text import SPECIALS, tokenize, vocab_frame
 from core.errors import CancelledError, DataError, StoreError
-from core.store.runstore import RunSize, RunStore
+from core.store.disk import RunSize
+from core.store.runstore import RunStore
 from core.track.vocabulary import counts_array, vocabulary_tokens
 from core.vectors.pretrained import MAX_DIM
 
