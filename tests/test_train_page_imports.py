@@ -75,7 +75,7 @@ def test_train_page_opens_without_importing_torch(app_store):
     at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
     with recording_imports() as seen:
         at.run()
-        at.switch_page("views/train.py").run()
+        at.switch_page("screens/train.py").run()
     assert not at.exception, at.exception
     assert any("Train" in t.value for t in at.title), [t.value for t in at.title]
     assert "core.training.config" in seen  # the page's own imports were recorded

@@ -90,10 +90,10 @@ class Plan:
         """With a ``store``, the tokens come from its tokenised-corpus cache."""
         from core.data.text import tokenize
         from core.training.corpus import tokenised
-        from core.training.split import split_indices
+        from core.training.split import experiment_split
 
         labels = np.asarray(dataset.labels)
-        pool, val = split_indices(labels, config.train_config("random", None, config.split_seed))
+        pool, val = experiment_split(labels, config)
         fingerprint = dataset.fingerprint()  # once: it hashes every text
         corpus = tokenised(dataset, store, fingerprint) if store is not None else None
         tokens = (corpus.corpus.token_lists() if corpus is not None

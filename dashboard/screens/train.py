@@ -9,6 +9,7 @@ import streamlit as st
 from core.common.checks import range_of
 from core.training.config import ARCHS, TrainConfig
 from dashboard import live, services, state, widgets
+from dashboard.text import escape_markdown
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
          "word2vec": "word2vec trained on your texts", "file": "Your word-vector file"}
@@ -24,8 +25,8 @@ loaded = services.current_dataset()
 if loaded is None:
     st.stop()
 choice, dataset = loaded
-st.caption(f"Data: **{services.plain(choice.filename)}** — {len(dataset):,} texts, classes: "
-           + ", ".join(services.plain(c) for c in dataset.classes))
+st.caption(f"Data: **{escape_markdown(choice.filename)}** — {len(dataset):,} texts, classes: "
+           + ", ".join(escape_markdown(c) for c in dataset.classes))
 
 init = st.radio("Start the word vectors from", list(INITS), format_func=INITS.get,
                 horizontal=True, key=state.W_INIT)
@@ -95,10 +96,10 @@ if submitted:
     if init == "file" and not vectors:
         st.error("Upload a word-vector file that passes the check first.")
     elif size is not None and (too_big := services.size_problem(size)):
-        st.error(services.plain(f"Not started: {too_big}."))
+        st.error(escape_markdown(f"Not started: {too_big}."))
     else:
-        config = services.attempt(TrainConfig, **settings)
-        run_id = config and services.attempt(services.submit, dataset, config,
+        config = services.show_errors(TrainConfig, **settings)
+        run_id = config and services.show_errors(services.submit, dataset, config,
                                              label=choice.filename)
         if run_id:
             services.open_run(run_id)
