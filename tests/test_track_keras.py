@@ -119,7 +119,10 @@ def _fit_cancelled_after(store, batches: int, epochs: int = 5):
     return explorer, history
 
 
-def test_keras_callback_stops_fit_at_the_epoch_end_after_a_cancel(store):
+def test_keras_callback_stops_fit_at_the_epoch_end_after_a_cancel(store, monkeypatch):
+    # no read of the flag between batches (the default reads it every 0.5 s: on a loaded
+    # machine two batches can take that long, and it then stops mid-epoch, as the next test)
+    monkeypatch.setattr(TrackedRun, "POLL_SECONDS", 3600.0)
     explorer, history = _fit_cancelled_after(store, batches=6)  # during the second epoch
     run = store.get_run(explorer.run_id)
     assert len(history.history["loss"]) == 2  # fit ended early: 2 of 5 epochs
