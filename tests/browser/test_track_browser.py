@@ -59,11 +59,11 @@ def test_keras_run_is_live_while_training_then_evolves(browser, track_server):
     page.goto(f"{url}/train")  # the server's first page load is slow: pay it before
     wait_idle(page)
     env = {**os.environ, "KERAS_BACKEND": "torch", "EXPLORER_WARM_UP": "0"}
-    # waits 6 s after each epoch: time to watch it train (each epoch's count stays on the page
+    # waits 10 s after each epoch: time to watch it train (each epoch's count stays on the page
     # at least that long; the last check runs with two pauses to spare)
     example = subprocess.Popen(
         [sys.executable, "examples/keras_sentiment.py", "--store", str(root),
-         "--epochs", str(EPOCHS), "--pause", "6"],
+         "--epochs", str(EPOCHS), "--pause", "10"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         run_id = _first_run(root, example)
