@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import REPO
 
@@ -195,21 +194,3 @@ def test_config_module_imports_without_torch():
                  "print('torch' in sys.modules)")
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
-
-
-@pytest.mark.slow
-def test_train_page_opens_without_importing_torch(tmp_path):
-    """The Train page reads its defaults and ranges from TrainConfig; opening it must not pay
-    for torch (the warm-up, which would, is off here)."""
-    code = (
-        "import os, sys\n"
-        f"os.environ['EXPLORER_STORE'] = {str(tmp_path)!r}\n"
-        "from streamlit.testing.v1 import AppTest\n"
-        "at = AppTest.from_file('dashboard/app.py', default_timeout=120).run()\n"
-        "at.switch_page('screens/train.py').run()\n"
-        "assert not at.exception, at.exception\n"
-        "assert any('Train' in t.value for t in at.title), [t.value for t in at.title]\n"
-        "print('torch' in sys.modules)\n")
-    res = _fresh(code)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.strip().splitlines()[-1] == "False"
