@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ class Command:
 
 
 def default_store() -> str:
-    return os.environ.get("EXPLORER_STORE", "runs")
+    from core.store.location import default_store as where
+
+    return str(where())
 
 
 def store_parent() -> argparse.ArgumentParser:
