@@ -32,6 +32,7 @@ def when(timestamp: float | None) -> str:
 
 
 EXTERNAL_SOURCES = {"keras": "own Keras model", "pytorch": "own PyTorch model",
+                    "lightning": "own Lightning model",
                     "import": "imported weights", "python": "own model"}
 
 

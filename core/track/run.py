@@ -51,9 +51,11 @@ def one_line(text: str) -> str:
 
 
 _log = logging.getLogger(__name__)
-SOURCES = ("keras", "pytorch", "import", "python")
-# Keras's history names -> the product's epoch metric names (the curves read these).
+SOURCES = ("keras", "pytorch", "lightning", "import", "python")
+# Keras's history names (and the usual Lightning ones) -> the product's epoch metric names
+# (the curves read these).
 _METRIC_NAMES = {"loss": "train_loss", "accuracy": "train_accuracy",
+                 "val_acc": "val_accuracy", "train_acc": "train_accuracy",
                  "sparse_categorical_accuracy": "train_accuracy",
                  "val_sparse_categorical_accuracy": "val_accuracy"}
 
