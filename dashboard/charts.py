@@ -379,10 +379,12 @@ def _animate(fig: go.Figure, data: list, n_animated: int, labels: Sequence[str],
 
 def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequence[str],
                       seen: np.ndarray, counts: np.ndarray,
-                      updates: np.ndarray | None = None) -> dict[str, Colour]:
+                      updates: np.ndarray | None = None, known: bool = True
+                      ) -> dict[str, Colour]:
     """The Evolution view's colourings, named for the selectbox; ``tables`` are the
     comparison's per-word tables per snapshot (reindexed to the shown words), maybe empty;
-    ``updates`` (frames x words): optimiser steps that touched each word's row so far."""
+    ``updates`` (frames x words): optimiser steps that touched each word's row so far;
+    ``known`` False: the run gave no training counts, and the legend says so."""
     out: dict[str, Colour] = {}
     frames = tables[:n_frames] + tables[-1:] * (n_frames - len(tables)) if tables else []
     if len(classes) == 2 and tables and tables[-1]["direction"].notna().any():
@@ -395,7 +397,9 @@ def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequen
             f"z {text(c)}", np.tile(z, (n_frames, 1)))
     out["seen vs never seen in training"] = Colour("", groups={
         f"seen in training ({seen.sum():,})": (np.flatnonzero(seen), SEEN),
-        f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)})
+        f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)}) if known else (
+        Colour("", groups={f"training counts not recorded ({len(seen):,} words)":
+                           (np.arange(len(seen)), UNSEEN)}))
     out["training frequency (log10)"] = Colour(
         "log10 count", np.tile(np.log10(1 + counts), (n_frames, 1)), scale="Viridis", mid=None)
     if updates is not None:  # one range for all frames: the colours grow as training goes

@@ -88,8 +88,9 @@ def loss_figure(epochs: Sequence[dict], n_epochs: int) -> go.Figure:
     fig = _epoch_lines(go.Figure(), epochs, [("train_loss", "training loss"),
                                              ("val_loss", "validation loss")])
     losses = [e.get(k) for e in epochs for k in ("train_loss", "val_loss")]
+    _say_missing(fig, "loss", [] if any(v is not None for v in losses) else ["this run"])
     fig.update_layout(title="Loss per epoch", xaxis_title="epoch", yaxis_title="cross-entropy",
-                      yaxis_range=_padded(losses, low=0.0), **_LAYOUT)
+                      yaxis_range=_padded(losses, low=0.0) or [0.0, 1.0], **_LAYOUT)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
     return charts.mark_best_epoch(fig, epochs)
 
@@ -102,6 +103,8 @@ def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int,
     for (name, epochs), colour in zip(runs, charts.PALETTE):  # one distinct colour per run
         _epoch_lines(fig, epochs, [("val_accuracy", name)], colours=[colour])
     accuracies = [e.get("val_accuracy") for _, epochs in runs for e in epochs]
+    _say_missing(fig, "validation accuracy", [name for name, epochs in runs if all(
+        e.get("val_accuracy") is None for e in epochs)])
     if baseline is not None:
         fig.add_hline(y=baseline, line=dict(color="grey", dash="dash", width=1))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", hoverinfo="skip",
@@ -110,10 +113,19 @@ def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int,
         accuracies.append(baseline)
     fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch",
                       yaxis_title="validation accuracy", yaxis_tickformat=".1%",
-                      yaxis_range=_padded(accuracies, 0.0, 1.0), showlegend=True, **_LAYOUT)
+                      yaxis_range=_padded(accuracies, 0.0, 1.0) or [0.0, 1.0], showlegend=True,
+                      **_LAYOUT)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
     # one run: its best epoch marked (two runs' best epochs on one axis would be ambiguous)
     return charts.mark_best_epoch(fig, runs[0][1]) if len(runs) == 1 else fig
+
+
+def _say_missing(fig: go.Figure, metric: str, names: Sequence[str]) -> None:
+    """Write on the chart which runs did not record ``metric`` (a tracked run fitted without
+    validation data): an empty chart must not look like a broken one."""
+    if names:
+        fig.add_annotation(text=charts.text(f"{metric} not recorded: {', '.join(names)}"),
+                           xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
 
 
 def _share(x: float | None) -> str:

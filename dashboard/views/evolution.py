@@ -67,7 +67,7 @@ once = [f"<b>{w}</b> · " + (f"trained on {c:,}×" if known else "training count
 
 
 updates = updates_per_frame(store, run.run_id, evo.rows, n_frames)
-options = charts.evolution_colours(tables, n_frames, classes, seen, counts, updates)
+options = charts.evolution_colours(tables, n_frames, classes, seen, counts, updates, known)
 layers = {name: charts.colour_layer(colour, len(words)) for name, colour in options.items()}
 under = charts.no_value(list(layers.values()))  # grey underneath, whatever the colouring
 texts = [hover(t) for t in range(n_frames)]
