@@ -1,9 +1,9 @@
-"""core.common.names: the one check of a display name, and duplicates told apart."""
+"""core.store.names: the one check of a display name, and duplicates told apart."""
 from __future__ import annotations
 
 import pytest
 
-from core.common.names import MAX_NAME, check_free, check_name, unique_name
+from core.store.names import MAX_NAME, check_free, check_name, unique_name
 from core.errors import StoreError
 
 

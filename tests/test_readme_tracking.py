@@ -31,17 +31,9 @@ def snippets() -> dict[str, str]:
 
 
 def _keras_model(*tables):
-    import keras
+    from tests.test_track_keras_states import _model  # one int input per Embedding layer
 
-    keras.utils.set_random_seed(0)
-    inputs = [keras.layers.Input((3,), dtype="int32") for _ in tables]
-    pooled = [keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(rows, 4, name=n)(i))
-              for i, (n, rows) in zip(inputs, tables)]
-    joined = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate()(pooled)
-    model = keras.Model(inputs, keras.layers.Dense(2)(joined))
-    model.compile(optimizer="adam",
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+    return _model(*tables)
 
 
 def _torch_names() -> dict:

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from core.common.files import atomic_write
-from core.common.names import MAX_NAME, check_free, check_name, unique_name  # noqa: F401 (MAX_NAME: the views read it here)
+# MAX_NAME: the views read it from here
+from core.store.names import MAX_NAME, check_free, check_name, unique_name  # noqa: F401
 from core.errors import StoreError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def check_dataset_id(dataset_id: object) -> str:
 
 
 def clean_name(name: object, what: str = "data set") -> str:
-    """The one name check (``core.common.names.check_name``), kept under its old name."""
+    """The one name check (``core.store.names.check_name``), kept under its old name."""
     return check_name(name, what)
 
 

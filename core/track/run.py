@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from core.common.checks import check_choice
-from core.common.names import check_name
+from core.store.names import check_name
 from core.data.text import SPECIALS, tokenize, vocab_frame
 from core.errors import CancelledError, DataError, StoreError
 from core.store.location import default_store
@@ -71,7 +71,7 @@ def open_run(store: RunStore | str | Path | None = None, vocabulary: Any = None,
     ``$EXPLORER_STORE`` or ``./runs``) for a model trained elsewhere; returns its writer.
 
     ``vocabulary``: tokens, a token -> row mapping or an object with ``get_vocabulary()``.
-    ``name``: checked as every name is (``core.common.names``). ``counts``: per-row
+    ``name``: checked as every name is (``core.store.names``). ``counts``: per-row
     occurrences in the training texts; ``class_counts`` (rows x classes, with ``classes``
     naming the columns) the same per class; ``classes`` alone names the classes of
     ``labels``. ``documents``/``labels``: labelled texts whose vectors
