@@ -55,3 +55,11 @@ def test_evolution_legend_without_counts_says_not_recorded():
     counted = charts.evolution_colours([], 2, [], np.array([1, 1, 0, 1, 0]) > 0, zeros)
     assert list(counted["seen vs never seen in training"].groups) == [
         "seen in training (3)", "never seen (2)"]
+
+
+def test_run_numbers_of_a_run_without_validation_say_not_recorded(store):
+    run = store.get_run(_run(store))
+    pretty = widgets.run_numbers(run, pretty=True)
+    assert pretty["final val accuracy"] == pretty["best val accuracy"] == "not recorded"
+    assert pretty["epochs"] == "1"  # no "1/None": the run did not say how many it planned
+    assert widgets.run_numbers(run)["final val accuracy"] is None
