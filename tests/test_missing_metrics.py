@@ -8,9 +8,9 @@ import io
 import numpy as np
 import pandas as pd
 
-from core.runs import export
+from core.runs import export, naming
 from core.track import open_run
-from dashboard import charts, widgets
+from dashboard.charts import curves, evolution
 from tests.conftest import TEN_WORDS
 
 WORDS = ["<pad>", "<unk>"] + TEN_WORDS
@@ -37,11 +37,11 @@ def test_projector_metadata_says_counts_not_recorded(store):
 
 
 def test_accuracy_chart_of_a_run_without_validation_says_so(store):
-    fig = widgets.accuracy_figure([("no validation", [{"epoch": 1, "train_loss": 0.5}])], 1)
+    fig = curves.accuracy_figure([("no validation", [{"epoch": 1, "train_loss": 0.5}])], 1)
     assert list(fig.layout.yaxis.range) == [0.0, 1.0]
     assert [a.text for a in fig.layout.annotations] == [
         "validation accuracy not recorded: no validation"]
-    both = widgets.accuracy_figure([("a", [{"epoch": 1, "val_accuracy": 0.7}]),
+    both = curves.accuracy_figure([("a", [{"epoch": 1, "val_accuracy": 0.7}]),
                                     ("b", [{"epoch": 1}])], 1)
     assert [a.text for a in both.layout.annotations] == ["validation accuracy not recorded: b"]
     assert 0.6 < both.layout.yaxis.range[0] < 0.7 < both.layout.yaxis.range[1] <= 1.0
@@ -49,17 +49,17 @@ def test_accuracy_chart_of_a_run_without_validation_says_so(store):
 
 def test_evolution_legend_without_counts_says_not_recorded():
     zeros = np.zeros(5, dtype=int)
-    legend = charts.evolution_colours([], 2, [], zeros >= 0, zeros, known=False)
+    legend = evolution.evolution_colours([], 2, [], zeros >= 0, zeros, known=False)
     groups = list(legend["seen vs never seen in training"].groups)
     assert groups == ["training counts not recorded (5 words)"]
-    counted = charts.evolution_colours([], 2, [], np.array([1, 1, 0, 1, 0]) > 0, zeros)
+    counted = evolution.evolution_colours([], 2, [], np.array([1, 1, 0, 1, 0]) > 0, zeros)
     assert list(counted["seen vs never seen in training"].groups) == [
         "seen in training (3)", "never seen (2)"]
 
 
 def test_run_numbers_of_a_run_without_validation_say_not_recorded(store):
     run = store.get_run(_run(store))
-    pretty = widgets.run_numbers(run, pretty=True)
+    pretty = naming.run_numbers(run, pretty=True)
     assert pretty["final val accuracy"] == pretty["best val accuracy"] == "not recorded"
     assert pretty["epochs"] == "1"  # no "1/None": the run did not say how many it planned
-    assert widgets.run_numbers(run)["final val accuracy"] is None
+    assert naming.run_numbers(run)["final val accuracy"] is None

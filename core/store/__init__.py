@@ -1,7 +1,15 @@
 """The run store: one SQLite database (runs, experiments and their job status) plus a folder per run for arrays and tables.
 
-``datasets``: the data sets users chose, kept under ``datasets/`` (content-addressed by
-fingerprint), read back through ``core.data.loading``. ``names``: the one check of a display
-name (runs, experiments, data sets). ``location``: the default store (``$EXPLORER_STORE``).
+The store's rooms: ``records`` (statuses, ``RunInfo``, run ids, the best-epoch rule),
+``migrate`` (the schema and older stores, on an open connection), ``locks`` (writer locks:
+``Liveness``), ``disk`` (budget, run sizes, full-disk errors: ``DiskSpace``), ``files`` (a
+run's arrays and tables: ``RunFiles``), ``runstore`` (``RunStore``: the rows, with those
+three mixed in).
+``names``: the one check of a display name (runs, experiments, data sets);
+``location``: the default store (``$EXPLORER_STORE``, else ``./runs``).
 
-May import: ``core.errors``, ``core.common``, ``core.data`` (to read a stored data set)."""
+``datasets``: the data sets users chose, kept under ``datasets/`` (content-addressed by
+fingerprint), read back through ``core.data.loading``, and the rules of choosing one (``adopt``, the
+bundled sample); ``uploads``: word-vector files users upload, kept for the workers.
+
+May import: ``core.errors``, ``core.common``, ``core.data`` (to read a stored data set), ``core.vectors`` (to check an upload)."""
