@@ -36,7 +36,8 @@ from core.data.text import SPECIALS, tokenize, vocab_frame
 from core.errors import CancelledError, DataError, StoreError
 from core.store.location import default_store
 from core.store.names import check_name
-from core.store.runstore import RunSize, RunStore
+from core.store.disk import RunSize
+from core.store.runstore import RunStore
 from core.track.vocabulary import counts_array, vocabulary_tokens
 from core.vectors.pretrained import MAX_DIM
 
