@@ -106,7 +106,8 @@ def runs(args: argparse.Namespace) -> int:
 
     # list_runs marks runs whose writing process died as failed (interrupted) first
     for run in RunStore(args.store).list_runs():
-        acc = [e["val_accuracy"] for e in run.epochs if "val_accuracy" in e]
+        # every metric may be missing (a tracked run fitted without validation data)
+        acc = [e["val_accuracy"] for e in run.epochs if e.get("val_accuracy") is not None]
         emit_json({"run_id": run.run_id, "status": run.status, "created": run.created,
                    "name": run.info.get("name"), "dataset_id": run.info.get("dataset_id"),
                    "dataset_name": run.info.get("dataset_name"),

@@ -11,6 +11,7 @@ from typing import Any
 from core.store.datasets import experiment_of, job_dataset
 
 EXTERNAL_SOURCES = {"keras": "own Keras model", "pytorch": "own PyTorch model",
+                    "lightning": "own Lightning model",
                     "import": "imported weights", "python": "own model"}
 
 
@@ -101,7 +102,8 @@ def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str
     (percentages, seconds) for a side-by-side table of mixed rows; ``jobs`` (id -> job)
     lets an experiment's run name its experiment's data set."""
     cfg, info = run.config, run.info
-    acc = [e.get("val_accuracy") for e in run.epochs]
+    acc = [e["val_accuracy"] for e in run.epochs if e.get("val_accuracy") is not None]
+    planned = cfg.get("epochs")  # a tracked run may not say how many it planned
     cov = info.get("pretrained_coverage") or {}
     out = {
         "run": run.run_id, "name": run_name(run, jobs), "data set": dataset_name(run, jobs),
@@ -109,7 +111,7 @@ def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str
         "init": init_name(cfg), "arch": cfg.get("arch"), "dim": info.get("dim", cfg.get("dim")),
         "objective": cfg.get("objective", "classify"),
         "training size": training_size(run),
-        "frozen": bool(cfg.get("freeze")), "epochs": f"{len(run.epochs)}/{cfg.get('epochs')}",
+        "frozen": bool(cfg.get("freeze")), "epochs": f"{len(run.epochs)}/{planned}" if planned else str(len(run.epochs)),
         "final val accuracy": acc[-1] if acc else None,
         "best val accuracy": best_accuracy(run),
         "experiment": experiment_of(run) or "",
@@ -120,6 +122,8 @@ def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str
     if pretty:
         for key in ("final val accuracy", "best val accuracy", "GloVe token coverage"):
             out[key] = _share(out[key])
+        if not acc and run.status not in ("queued", "running") and cfg.get("source"):
+            out["final val accuracy"] = out["best val accuracy"] = "not recorded"
         out["seconds"] = "" if out["seconds"] is None else f"{out['seconds']:.1f} s"
         out = {k: "" if v is None else str(v) for k, v in out.items()}
     return out

@@ -5,6 +5,8 @@ The store's rooms: ``records`` (statuses, ``RunInfo``, run ids, the best-epoch r
 ``Liveness``), ``disk`` (budget, run sizes, full-disk errors: ``DiskSpace``), ``files`` (a
 run's arrays and tables: ``RunFiles``), ``runstore`` (``RunStore``: the rows, with those
 three mixed in).
+``names``: the one check of a display name (runs, experiments, data sets);
+``location``: the default store (``$EXPLORER_STORE``, else ``./runs``).
 
 ``datasets``: the data sets users chose, kept under ``datasets/`` (content-addressed by
 fingerprint), read back through ``core.data.loading``, and the rules of choosing one (``adopt``, the

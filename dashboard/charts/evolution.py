@@ -272,12 +272,14 @@ def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequen
                       seen: np.ndarray, counts: np.ndarray,
                       updates: np.ndarray | None = None,
                       sizes: Sequence[int] | None = None,
-                      z: pd.DataFrame | None = None) -> dict[str, Colour]:
+                      z: pd.DataFrame | None = None, known: bool = True
+                      ) -> dict[str, Colour]:
     """The Evolution view's colourings, named for the selectbox, the default first; ``tables``
     are the comparison's per-word tables per snapshot (reindexed to the shown words), maybe
     empty; ``updates`` (frames x words): optimiser steps that touched each word's row so far;
     ``sizes``: the data set's texts per class (which classes keep a colour past nineteen);
-    ``z``: the shown words' class association (z_<class> columns; else the tables')."""
+    ``z``: the shown words' class association (z_<class> columns; else the tables');
+    ``known`` False: the run gave no training counts, and the legend says so."""
     out: dict[str, Colour] = {}
     frames = tables[:n_frames] + tables[-1:] * (n_frames - len(tables)) if tables else []
     z = z if z is not None and z.shape[1] else (tables[0] if tables else None)
@@ -297,7 +299,9 @@ def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequen
             f"z {escape_html(c)}", np.tile(z[f"z_{c}"].to_numpy(float), (n_frames, 1)))
     out["seen vs never seen in training"] = Colour("", groups={
         f"seen in training ({seen.sum():,})": (np.flatnonzero(seen), SEEN),
-        f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)})
+        f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)}) if known else (
+        Colour("", groups={f"training counts not recorded ({len(seen):,} words)":
+                           (np.arange(len(seen)), UNSEEN)}))
     out["training frequency (log10)"] = Colour(
         "log10 count", np.tile(np.log10(1 + counts), (n_frames, 1)), scale="Viridis", mid=None)
     if updates is not None:  # one range for all frames: the colours grow as training goes

@@ -73,7 +73,8 @@ once = [f"<b>{w}</b> · " + (f"trained on {c:,}×" if known else "training count
 updates = updates_per_frame(store, run.run_id, evo.rows, n_frames)
 association = class_association(vocab, classes).set_index(vocab["token"].astype(str))
 options = evolution.evolution_colours(tables, n_frames, classes, seen, counts, updates,
-                                      run.info.get("class_sizes"), association.reindex(words))
+                                      run.info.get("class_sizes"), association.reindex(words),
+                                      known)
 layers = {name: evolution.colour_layer(colour, len(words)) for name, colour in options.items()}
 under = evolution.no_value(list(layers.values()))  # grey underneath, whatever the colouring
 texts = [hover(t) for t in range(n_frames)]
