@@ -152,3 +152,29 @@ def test_peak_memory_does_not_grow_with_the_rows(tmp_path):
     assert growth < extra_text, (f"peak RSS grew {growth / 2**20:.1f} MB for "
                                  f"{extra_text / 2**20:.1f} MB more text")
     assert open_mapped(tmp_path / "large").meta["n_rows"] == 600_000
+
+
+def test_datasets_add_registers_a_server_file_once(tmp_path, capsys):
+    from core.cli import main
+    from core.errors import StoreError
+    from core.store import streamed
+    from core.store.runstore import RunStore
+
+    path = _write(tmp_path, "csv")
+    store = tmp_path / "store"
+    assert main(["datasets", "add", str(path), "--store", str(store), "--name", "small"]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (record["name"], record["n_rows"], record["streamed"]) == ("small", 9, True)
+    assert main(["datasets", "add", str(path), "--store", str(store)]) == 0
+    again = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (again["dataset_id"], again["name"]) == (record["dataset_id"], "small")
+    assert main(["datasets", "--store", str(store)]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["dataset_id"] for r in listed] == [record["dataset_id"]]
+    mapped = streamed.open_corpus(RunStore(store), record["dataset_id"])
+    assert len(mapped.corpus) == 9
+    path.write_text(path.read_text() + "one more row,pets\n")
+    with pytest.raises(StoreError, match="changed since it was added"):
+        streamed.open_corpus(RunStore(store), record["dataset_id"])
+    assert main(["datasets", "add", str(tmp_path / "missing.csv"), "--store", str(store)]) == 2
+    assert "is not a file" in capsys.readouterr().err
