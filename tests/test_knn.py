@@ -17,7 +17,7 @@ def _clusters(n: int, d: int = 24, n_clusters: int = 40, seed: int = 0) -> np.nd
 
 
 def test_approximate_neighbours_find_most_exact_neighbours():
-    x = _clusters(3000)
+    x = _clusters(2000)
     exact = nearest_neighbors(x, 10)
     approx = knn.approximate_neighbours(x, 10)
     assert approx.shape == exact.shape and approx.dtype == np.int64
@@ -53,8 +53,8 @@ def test_too_large_k_is_refused():
 def test_layout_on_the_approximate_graph_is_as_trustworthy_as_on_the_exact(monkeypatch):
     """The wiring the projection will use (its exact graph replaced by ``neighbour_graph``
     forced approximate): trustworthiness within 0.02 of the exact graph's layout."""
-    x = _clusters(2500, d=32, n_clusters=60, seed=1)
-    cfg = projection.ProjectionConfig(n_epochs=100)
+    x = _clusters(1500, d=32, n_clusters=60, seed=1)
+    cfg = projection.ProjectionConfig(n_epochs=60)
     exact_layout = projection.first_layout(x, cfg)
     monkeypatch.setattr(projection, "exact_knn",
                         lambda v, k: knn.neighbour_graph(v, k, exact_max=0))
