@@ -64,3 +64,13 @@ def test_layout_on_the_approximate_graph_is_as_trustworthy_as_on_the_exact(monke
              for layout in (exact_layout, approx_layout)]
     assert score[0] > 0.8
     assert score[1] >= score[0] - 0.02, score
+
+
+def test_below_the_threshold_the_graph_is_the_projections_exact_graph():
+    """So wiring ``neighbour_graph`` in place of ``projection.exact_knn`` changes nothing
+    for the layouts of today's sizes."""
+    x = _clusters(600)
+    idx, dist = knn.neighbour_graph(x, 15)
+    exact_idx, exact_dist = projection.exact_knn(x, 15)
+    assert np.array_equal(idx, exact_idx)
+    assert np.allclose(dist, exact_dist, atol=1e-6)
