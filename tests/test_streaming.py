@@ -178,3 +178,15 @@ def test_datasets_add_registers_a_server_file_once(tmp_path, capsys):
         streamed.open_corpus(RunStore(store), record["dataset_id"])
     assert main(["datasets", "add", str(tmp_path / "missing.csv"), "--store", str(store)]) == 2
     assert "is not a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field, value", [("batch_size", 0), ("max_classes", 1),
+                                          ("text_column", " "), ("max_text_tokens", 0)])
+def test_stream_config_names_the_bad_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        StreamConfig(**{field: value})
+
+
+def test_split_config_names_the_bad_field():
+    with pytest.raises(ValueError, match="val_fraction"):
+        SplitConfig(val_fraction=0.9)

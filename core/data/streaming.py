@@ -9,13 +9,14 @@ missing labels dropped, texts cut at ``max_text_tokens`` words).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.common.checks import bounded, check_fields
-from core.data.loading import _as_label, _as_text, _cut, detect_columns
+from core.data.loading import LoadConfig, _as_label, _as_text, _cut, detect_columns
 from core.errors import DataError
 
 # Formats with a streaming reader; the others (xlsx, fastText, a JSON array) are read whole,
@@ -30,6 +31,12 @@ def _block_bytes(batch_size: int) -> int:
     return min(_BLOCK_BYTES, max(1 << 16, batch_size * _ROW_BYTES))
 
 
+def _as_loader(name: str):
+    """A field with the default and range of ``LoadConfig``'s (declared there once)."""
+    f = {f.name: f for f in dataclasses.fields(LoadConfig)}[name]
+    return dataclasses.field(default=f.default, metadata=f.metadata)
+
+
 @dataclass(frozen=True)
 class StreamConfig:
     """How a large file is streamed; ``None`` columns are detected on the first batch."""
@@ -37,9 +44,9 @@ class StreamConfig:
     text_column: str | None = None
     label_column: str | None = None
     batch_size: int = bounded(65_536, 1, 1_000_000)  # rows per batch (memory per batch)
-    max_classes: int = bounded(100, 2, 10_000)
-    max_text_tokens: int = bounded(20_000, 1, 10_000_000)  # words kept of each text
-    max_text_chars: int = bounded(1_000_000, 1, 100_000_000)
+    max_classes: int = _as_loader("max_classes")
+    max_text_tokens: int = _as_loader("max_text_tokens")  # words kept of each text
+    max_text_chars: int = _as_loader("max_text_chars")
 
     def __post_init__(self) -> None:
         for name in ("text_column", "label_column"):
