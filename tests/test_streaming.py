@@ -139,7 +139,7 @@ def _peak_rss(source: Path, out: Path) -> int:
     return int(done.stdout.split()[-1])
 
 
-def test_peak_memory_does_not_grow_with_the_rows(tmp_path):
+def test_peak_memory_grows_less_than_the_text_of_the_rows(tmp_path):
     """Preparing 6x the rows raises the peak RSS of a fresh process by less than the text
     the extra rows hold: holding the rows' strings alone (the upload path holds them and
     their token lists) would take more than that."""
