@@ -6,7 +6,7 @@ graph (core.analysis.knn.neighbour_graph), and the graph alone, exact vs approxi
 Snapshots are synthetic: clustered word vectors drifting a little between frames (a random
 walk), as a trained embedding's rows move. The chain is projection's own (first frame fitted
 alone, each next one refitted from the previous layout); its exact graph is replaced by
-``neighbour_graph`` here, as the one-line wiring in core/analysis/projection.py would.
+``neighbour_graph`` here, as the one-line wiring in core/analysis/umap_runtime.py would.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import time
 
 import numpy as np
 
-from core.analysis import knn, projection
+from core.analysis import knn, projection, umap_runtime
+from core.analysis.faithfulness import trustworthiness_score
 from core.analysis.measures import nearest_neighbors
 
 
@@ -49,12 +50,12 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--no-exact", action="store_true", help="skip the exact graph's timing")
     args = parser.parse_args()
-    projection.configure_numba_cache()
+    umap_runtime.configure_numba_cache()
     data = frames(args.words, args.dim, args.frames)
     cfg = projection.ProjectionConfig(n_words=min(args.words, 50_000))
     print("graph (one frame):", graph_times(data[0], cfg.n_neighbors, not args.no_exact),
           flush=True)
-    projection.exact_knn = knn.neighbour_graph  # the wiring, for this process only
+    umap_runtime.exact_knn = knn.neighbour_graph  # the wiring, for this process only
     start = time.perf_counter()
     coords = [projection.first_layout(data[0], cfg)]
     print(f"frame 0: {time.perf_counter() - start:.1f} s", flush=True)
@@ -63,7 +64,7 @@ def main() -> None:
         coords.append(projection.project_incremental(coords[-1], x, cfg, prev_snapshot=prev))
         print(f"frame {len(coords) - 1}: {time.perf_counter() - t:.1f} s", flush=True)
     total = time.perf_counter() - start
-    trust = projection.trustworthiness_score(data[-1], coords[-1], metric="cosine")
+    trust = trustworthiness_score(data[-1], coords[-1], metric="cosine")
     print(f"chain of {args.frames} frames x {args.words} words: {total:.1f} s; "
           f"last frame's trustworthiness {trust:.3f}; payload per frame "
           f"{coords[-1].astype(np.float32).nbytes / 2**20:.2f} MB (float32 x, y)")

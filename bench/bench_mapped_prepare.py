@@ -1,5 +1,5 @@
 """Does the trainer's preparation take a memory-mapped corpus as it is? Peak RSS of
-``core.training.trainer.prepare`` handed a streamed corpus (``core.data.mapped``) as its
+``core.training.preparation.prepare`` handed a streamed corpus (``core.data.mapped``) as its
 ``TokenisedCorpus``, against the corpus's bytes on disk.
 
     python bench/bench_mapped_prepare.py [--rows 1000000] [--dir /tmp/bench_streaming]
@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     from core.training.config import TrainConfig
     from core.training.corpus import TokenisedCorpus
-    from core.training.trainer import prepare
+    from core.training.preparation import prepare
 
     mapped = _mapped(args.rows, args.dir)
     corpus = TokenisedCorpus(mapped.corpus, np.zeros(len(mapped.corpus.types), dtype=bool),

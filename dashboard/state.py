@@ -27,6 +27,7 @@ VECTORS_FILE_ID = "train_vectors_file_id"
 ACTIVE_RUN = "active_run"         # run id the Train/Evolution/... views show, mirrored in ?run=
 CONFIRM_DELETE = "runs_confirm_delete"  # run id waiting for "Yes, delete"
 FLASH = "flash"                   # one-shot message shown after a rerun: (kind, text)
+IMPORT_JOB = "runs_import_job"    # id of the import job the Runs page follows (None: none)
 
 # -- experiments (Experiments view) ----------------------------------------------------------
 EXPERIMENT = "experiment_open"    # id of the experiment the view shows (None = the newest)
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     ACTIVE_RUN: None,
     CONFIRM_DELETE: None,
     FLASH: None,
+    IMPORT_JOB: None,
     EXPERIMENT: None,
 }
 
@@ -58,6 +60,12 @@ W_TEXT_COLUMN = "w_text_column"   # suffixed with the data's hash: new file, fre
 W_LABEL_COLUMN = "w_label_column"
 W_INIT = "w_train_init"
 W_W2V = "w_train_w2v"
+W_OBJECTIVE = "w_train_objective"  # classify | skipgram | cbow (TrainConfig.objective)
+W_INIT_RUN = "w_train_init_run"   # Train: the finished run whose table starts the new one
+W_SPACES_TASK = "w_spaces_task"    # Three spaces: the task-trained run
+W_SPACES_W2V = "w_spaces_w2v"      # Three spaces: the word2vec run
+W_SPACES_WORD = "w_spaces_word"    # Three spaces: the word whose neighbours are listed
+W_SPACES_SENTENCES = "w_spaces_sentences"  # typed texts, suffixed by the task run
 W_VECTORS_UPLOAD = "w_train_vectors_upload"
 W_RUN_PICK = "w_runs_pick"
 W_COMPARE = "w_runs_compare"

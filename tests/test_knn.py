@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.analysis import knn, projection
+from core.analysis import knn, projection, umap_runtime
+from core.analysis.faithfulness import trustworthiness_score
 from core.analysis.measures import nearest_neighbors
 
 
@@ -56,21 +57,21 @@ def test_layout_on_the_approximate_graph_is_as_trustworthy_as_on_the_exact(monke
     x = _clusters(1500, d=32, n_clusters=60, seed=1)
     cfg = projection.ProjectionConfig(n_epochs=60)
     exact_layout = projection.first_layout(x, cfg)
-    monkeypatch.setattr(projection, "exact_knn",
+    monkeypatch.setattr(umap_runtime, "exact_knn",
                         lambda v, k: knn.neighbour_graph(v, k, exact_max=0))
     approx_layout = projection.first_layout(x, cfg)
     assert not np.allclose(exact_layout, approx_layout)  # the graph did change
-    score = [projection.trustworthiness_score(x, layout, metric="cosine")
+    score = [trustworthiness_score(x, layout, metric="cosine")
              for layout in (exact_layout, approx_layout)]
     assert score[0] > 0.8
     assert score[1] >= score[0] - 0.02, score
 
 
 def test_below_the_threshold_the_graph_is_the_projections_exact_graph():
-    """So wiring ``neighbour_graph`` in place of ``projection.exact_knn`` changes nothing
+    """So wiring ``neighbour_graph`` in place of ``umap_runtime.exact_knn`` changes nothing
     for the layouts of today's sizes."""
     x = _clusters(600)
     idx, dist = knn.neighbour_graph(x, 15)
-    exact_idx, exact_dist = projection.exact_knn(x, 15)
+    exact_idx, exact_dist = umap_runtime.exact_knn(x, 15)
     assert np.array_equal(idx, exact_idx)
     assert np.allclose(dist, exact_dist, atol=1e-6)

@@ -155,12 +155,12 @@ def test_bag_adam_matches_sparse_adam_on_the_rows_it_touches():
     untouched rows (and their moments) left alone."""
     import torch
 
-    from core.training.trainer import _BagAdam
+    from core.training.bag import BagAdam
 
     rng = np.random.default_rng(0)
     start = torch.from_numpy(rng.normal(size=(12, 4)).astype(np.float32))
     ours, ref = start.clone(), torch.nn.Parameter(start.clone())
-    adam, sparse = _BagAdam(lr=0.05), torch.optim.SparseAdam([ref], lr=0.05)
+    adam, sparse = BagAdam(lr=0.05), torch.optim.SparseAdam([ref], lr=0.05)
     for rows in ([1, 3, 5], [3, 7], [0, 1, 3, 11]):
         rows = torch.tensor(rows)
         grad = torch.from_numpy(rng.normal(size=(len(rows), 4)).astype(np.float32))

@@ -18,6 +18,7 @@ import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
 
 from core.common.checks import check_choice, check_int
+from core.common.lines import bounded_lines, too_many_fields
 from core.errors import VectorsError
 
 GLOVE_DIM = 50
@@ -75,6 +76,11 @@ def _readonly_kv(words: Sequence[str], vectors: np.ndarray) -> KeyedVectors:
     kv.index_to_key = list(words)
     kv.key_to_index = {word: i for i, word in enumerate(kv.index_to_key)}
     return kv
+
+
+def as_keyed_vectors(words: Sequence[str], vectors: np.ndarray) -> KeyedVectors:
+    """A read-only KeyedVectors of ``words`` and a copy of their ``vectors`` (rows in order)."""
+    return _readonly_kv(list(words), np.array(vectors, dtype=np.float32))
 
 
 def restrict(kv: KeyedVectors, words: Iterable[str]) -> KeyedVectors:
@@ -218,11 +224,14 @@ def _scan_text(src: _Source, header: tuple[int, int] | None,
     with src.path.open("rb") as fh:
         if header:
             fh.readline()
-        for line_no, line in enumerate(fh, start=2 if header else 1):
+        lines = bounded_lines(fh, lambda why: _refuse(src, why), first=2 if header else 1)
+        for line_no, line in lines:
             if rows == limit:
                 if header:
                     break  # gensim reads only `count` rows (limit=); the rest is ignored
                 raise _refuse(src, f"more than {max_words:,} words; the limit is {max_words:,}")
+            if too_many_fields(line, b" ", MAX_DIM + 2):  # counted before splitting
+                raise _refuse(src, f"line {line_no} has more than {MAX_DIM} values")
             fields = line.rstrip().split(b" ")
             if fields == [b""]:
                 raise _refuse(src, f"line {line_no} is empty")
@@ -367,6 +376,15 @@ def _stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
+def new_word2vec(*, dim: int, algorithm: str, seed: int, window: int = 5, min_count: int = 1,
+                 epochs: int = 5, alpha: float = 0.025) -> Word2Vec:
+    """An untrained gensim Word2Vec (negative sampling, gensim's defaults otherwise) with one
+    worker thread and a stable hash, so one seed gives the same vectors in every process."""
+    return Word2Vec(vector_size=dim, sg=ALGORITHMS[algorithm], window=window,
+                    min_count=min_count, epochs=epochs, seed=seed, workers=1,
+                    hashfxn=_stable_hash, alpha=alpha)
+
+
 def train_word2vec(
     token_lists: Sequence[Sequence[str]],
     *,
@@ -390,10 +408,11 @@ def train_word2vec(
     if not sentences:
         raise VectorsError("word2vec needs at least one non-empty text")
     try:
-        model = Word2Vec(
-            sentences, vector_size=dim, sg=ALGORITHMS[algorithm], window=window,
-            min_count=min_count, epochs=epochs, seed=seed, workers=1, hashfxn=_stable_hash,
-        )
+        model = new_word2vec(dim=dim, algorithm=algorithm, seed=seed, window=window,
+                             min_count=min_count, epochs=epochs)
+        model.build_vocab(sentences)
+        model.train(sentences, total_examples=model.corpus_count,
+                    total_words=model.corpus_total_words, epochs=epochs)
     except RuntimeError as exc:  # gensim: "you must first build vocabulary" when min_count drops all
         raise VectorsError(f"word2vec found no word occurring at least {min_count} times") from exc
     return model.wv
