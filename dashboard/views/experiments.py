@@ -12,6 +12,7 @@ from core.store.runstore import LIVE
 from core.common.checks import range_of
 from core.training.config import ExperimentConfig, TrainConfig
 from core.training.experiments import list_experiments
+from core.training.gains import all_gains, gain_sentences, paired_gains
 from dashboard import charts, services, state, widgets
 
 SIZES = (50, 100, 200, 500, 1000, 2000)
@@ -95,16 +96,24 @@ def results(exp) -> None:
                "the results table keeps the last epoch's beside it) over the seeds (with "
                "several seeds, bars show the "
                "95 % interval of the mean). A gap on the left, closing to the right, is the "
-               "pretrained start helping while examples are few. "
-               + charts.gap_sentence(summary, "acc_mean"))
+               "pretrained start helping while examples are few. " + gains_text(exp, "accuracy"))
     st.plotly_chart(charts.unseen_figure(summary))
     st.caption("The same runs on only the validation documents containing a key word (one that "
                "points to a class) never seen in training; *n* is how many such documents. A "
                "random start knows nothing of these words — a GloVe start knows their "
-               "neighbours. " + charts.gap_sentence(summary, "unseen_mean"))
+               "neighbours. " + gains_text(exp, "unseen"))
     st.dataframe(exp.results, hide_index=True)
     st.download_button("Download results (CSV)", exp.results.to_csv(index=False),
                        file_name=f"experiment-{exp.experiment_id}.csv", mime="text/csv")
+    st.download_button("Download paired gains (CSV)",
+                       all_gains(exp.results).to_csv(index=False),
+                       file_name=f"experiment-{exp.experiment_id}-gains.csv", mime="text/csv")
+
+
+def gains_text(exp, metric: str) -> str:
+    """Each init's paired gain over random per size, judged by its interval (core's rule)."""
+    said = gain_sentences(paired_gains(exp.results, metric), charts.init_label)
+    return "Paired by seed: " + " ".join(said) if said else ""
 
 
 def progress_text(exp) -> str:
