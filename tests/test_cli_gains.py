@@ -27,6 +27,8 @@ def test_cli_gains_are_paired_and_judged(tiny_csv, tmp_path, capsys, gains, real
     first = _experiment(tiny_csv, store, capsys)
     assert [(g["init"], g["baseline"], g["size"], g["n_seeds"]) for g in first["gains"]] == [
         ("glove", "random", "10", 2)]
+    sizes = first["validation"]  # 20 lines, 4 validate: half choose the epoch, half score it
+    assert (sizes["n_val"], sizes["n_stop"], sizes["n_report"]) == (4, 2, 2)
     craft_results(store, first["experiment_id"], {"10": gains})
     out = _experiment(tiny_csv, store, capsys, "--resume", first["experiment_id"])
     for key in ("gains", "unseen_gains"):

@@ -24,6 +24,7 @@ from core.errors import CancelledError, StoreError
 from core.training.config import (ModelConfig, TrainConfig, effective_batch_size,
                                   planned_snapshot_count)
 from core.training.model import EmbeddingClassifier
+from core.training.reporting import validation_parts, validation_scores
 from core.training.split import split_indices
 from core.store.runstore import RunSize, RunStore, new_run_id
 from core.data.text import PAD_ID, Vocab, VocabConfig, corpus_coverage, tokenize
@@ -81,6 +82,9 @@ class Prepared:
     weights: np.ndarray
     in_pretrained: np.ndarray
     coverage: dict[str, float]
+    # Per validation row: held apart for reporting (True) or used to choose the epoch. None:
+    # no reporting part, every validation row does both (see core.training.reporting).
+    report_mask: np.ndarray | None = None
 
     @functools.cached_property
     def n_unseen(self) -> np.ndarray:
@@ -93,13 +97,15 @@ class Prepared:
 
 def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray] | None = None,
             tokens: list[list[str]] | None = None, doc_idx: np.ndarray | None = None,
-            corpus: TokenisedCorpus | None = None) -> Prepared:
+            corpus: TokenisedCorpus | None = None,
+            report_idx: np.ndarray | None = None) -> Prepared:
     """Split, build the vocabulary and the initial embedding matrix from the tokenised
     ``corpus`` (``train_run`` reads it from the store's cache); without one, the ``tokens``
     given, or the texts tokenised now.
 
     Experiments pass their own fixed ``split`` (train rows, validation rows), their tokens or
-    corpus and the validation ``doc_idx`` to keep, so runs share them."""
+    corpus and the validation ``doc_idx`` to keep, so runs share them, and the validation
+    rows held apart for reporting (``report_idx``, a subset of the validation rows)."""
     labels = np.asarray(dataset.labels)
     if corpus is None:
         corpus = from_tokens(tokens if tokens is not None else [tokenize(t) for t in dataset.texts])
@@ -115,7 +121,9 @@ def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray
         rng = np.random.default_rng(config.seed)
         n_docs = min(config.doc_sample, len(val_idx))
         doc_idx = np.sort(rng.choice(val_idx, size=n_docs, replace=False))
-    return Prepared(vocab, flat, lengths, train_idx, val_idx, doc_idx, weights, found, cov)
+    report = None if report_idx is None else np.isin(val_idx, report_idx)
+    return Prepared(vocab, flat, lengths, train_idx, val_idx, doc_idx, weights, found, cov,
+                    report)
 
 
 def _clipped(rows: np.ndarray, offsets: np.ndarray, max_len: int) -> tuple[np.ndarray, np.ndarray]:
@@ -464,22 +472,23 @@ class _Trainer:
         return loss
 
     @torch.no_grad()
-    def evaluate(self) -> tuple[float, float, np.ndarray]:
-        """Validation loss, accuracy and the predicted class of every validation row."""
+    def evaluate(self) -> tuple[float, float, np.ndarray, dict[str, float]]:
+        """Validation loss and accuracy on the rows choosing the epoch, every validation row's
+        predicted class, the reporting part's accuracy (``validation_scores``)."""
         self.model.eval()
         val = torch.from_numpy(self.prep.val_idx)
-        loss_sum, correct, predicted = 0.0, 0, []
+        losses, predicted = [], []
         chunk = 8192 if self.flat is not None else 2048
         for start in range(0, len(val), chunk):
             rows = val[start:start + chunk]
             logits = self.model(*self.inputs(rows))
-            pred = logits.argmax(dim=1)
-            loss_sum += float(self.loss_fn(logits, self.labels[rows])) * len(rows)
-            correct += int((pred == self.labels[rows]).sum())
-            predicted.append(pred.numpy())
-        n = max(len(val), 1)
+            predicted.append(logits.argmax(dim=1).numpy())
+            losses.append(F.cross_entropy(logits, self.labels[rows], reduction="none").numpy())
         preds = np.concatenate(predicted) if predicted else np.zeros(0, dtype=np.int64)
-        return loss_sum / n, correct / n, preds
+        hit = preds == self.labels.numpy()[self.prep.val_idx]
+        loss, accuracy, report = validation_scores(
+            np.concatenate(losses) if losses else np.zeros(0), hit, self.prep.report_mask)
+        return loss, accuracy, preds, report
 
     @torch.no_grad()
     def capture(self, epoch: int) -> _Snapshot:
@@ -585,7 +594,7 @@ def _start_info(dataset, prep: Prepared, dim: int) -> dict[str, Any]:
             "majority_baseline": majority,
             "vocab_size": len(prep.vocab), "dim": dim, "classes": list(dataset.classes),
             "pretrained_coverage": prep.coverage, "n_docs": int(len(prep.doc_idx)),
-            "n_in_pretrained": int(prep.in_pretrained.sum())}
+            "n_in_pretrained": int(prep.in_pretrained.sum()), **validation_parts(prep.report_mask)}
 
 
 def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | None = None,
@@ -594,13 +603,15 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
               split: tuple[np.ndarray, np.ndarray] | None = None,
               tokens: list[list[str]] | None = None,
               doc_idx: np.ndarray | None = None,
-              corpus: TokenisedCorpus | None = None) -> RunSummary:
+              corpus: TokenisedCorpus | None = None,
+              report_idx: np.ndarray | None = None) -> RunSummary:
     """Train one model, snapshotting the embedding at step 0 and after every epoch.
 
     ``run_id`` may name a run created beforehand (e.g. queued by a job runner); otherwise a
     new one is created. Cancellation ends with status ``cancelled`` and keeps what was
     written; any other failure is recorded as ``failed`` and re-raised. ``split``,
-    ``tokens``/``corpus`` and ``doc_idx`` are passed to ``prepare`` (experiments fix them);
+    ``tokens``/``corpus``, ``doc_idx`` and ``report_idx`` are passed to ``prepare``
+    (experiments fix them);
     without tokens or corpus, the texts' tokens come from the store's tokenised-corpus cache
     (``core.training.corpus``). The run's writer lock is held throughout
     (``RunStore.writing``): if this process dies, readers mark the run failed. A run that
@@ -622,7 +633,7 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
             if corpus is None and tokens is None:
                 corpus = tokenised(dataset, store, fingerprint)
             prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
-                           corpus=corpus)
+                           corpus=corpus, report_idx=report_idx)
             return _train_prepared(dataset, prep, config, store, run_id, callback,
                                    should_stop, started)
         except CancelledError:
@@ -683,9 +694,9 @@ def _epochs(trainer: _Trainer, config: TrainConfig, store: RunStore, run_id: str
         t0 = time.perf_counter()
         train_loss = trainer.train_epoch(epoch)
         loop_seconds = time.perf_counter() - t0
-        val_loss, val_acc, predictions = trainer.evaluate()
+        val_loss, val_acc, predictions, report = trainer.evaluate()
         metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc,
-                   "seconds": time.perf_counter() - t0, "loop_seconds": loop_seconds,
+                   **report, "seconds": time.perf_counter() - t0, "loop_seconds": loop_seconds,
                    "step": trainer.step}
         last = trainer.epoch_end(epoch, metrics, predictions)
         if last:  # the last row says whether it ended early: charts read it from the epochs
@@ -712,9 +723,11 @@ def _save_predictions(store: RunStore, run_id: str, prep: Prepared, labels: np.n
     unseen = prep.n_unseen[prep.val_idx] > 0
     if pred is None:  # no epoch had a finite validation loss
         pred = np.full(len(prep.val_idx), -1)
-    store.save_frame(run_id, "val_predictions", pd.DataFrame({
-        "row": prep.val_idx, "label_id": np.asarray(labels)[prep.val_idx],
-        "pred": pred.astype(np.int64), "unseen_any": unseen}))
+    frame = pd.DataFrame({"row": prep.val_idx, "label_id": np.asarray(labels)[prep.val_idx],
+                          "pred": pred.astype(np.int64), "unseen_any": unseen})
+    if prep.report_mask is not None:  # which rows may score the run (core.training.reporting)
+        frame["report"] = prep.report_mask
+    store.save_frame(run_id, "val_predictions", frame)
 
 
 def _summary(store: RunStore, run_id: str, seconds: float) -> RunSummary:

@@ -11,8 +11,8 @@ from core.store.datasets import MAX_NAME
 from dashboard import importing, services, state, widgets
 
 TABLE_COLUMNS = ["run", "name", "data set", "init", "arch", "training size",
-                 "best val accuracy", "final val accuracy", "status", "epochs", "created",
-                 "error"]
+                 "best val accuracy", "best epoch", "scored on", "final val accuracy", "status",
+                 "epochs", "created", "error"]
 PERCENT = {k: st.column_config.NumberColumn(format="percent")
            for k in ("best val accuracy", "final val accuracy")}
 
