@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 import warnings
@@ -74,13 +75,16 @@ class Projection:
     """Coordinates per frame (each n x 2 float32), seconds taken, and per frame the
     trustworthiness of the layout against that frame's own vectors (``trust``) and against the
     final frame's vectors (``trust_final``): a frame closer to the final vectors than to its
-    own borrows structure it does not have yet."""
+    own borrows structure it does not have yet; and against the previous frame's vectors
+    (``trust_previous``, NaN for the first): a chained frame closer to its predecessor than
+    to its own lags behind. Each is computed on a sample of rows (``trust_sample_size``)."""
 
     coords: tuple[np.ndarray, ...]
     trust: tuple[float, ...]
     seconds: float
     method: str
     trust_final: tuple[float, ...] = ()
+    trust_previous: tuple[float, ...] = ()
 
     def borrowed(self, tolerance: float = 0.0) -> list[int]:
         """Frames whose layout is more faithful to the final vectors than to their own."""
@@ -262,6 +266,19 @@ def trustworthiness_score(high: np.ndarray, low: np.ndarray, *, n_sample: int = 
                                  n_neighbors=k, metric=metric))
 
 
+def trust_sample_size(n_rows: int, cfg: ProjectionConfig | None = None) -> int:
+    """How many rows each trustworthiness score is computed on (``trustworthiness_score``
+    samples ``cfg.trust_sample`` of them when there are more)."""
+    return min(int(n_rows), (cfg or ProjectionConfig()).trust_sample)
+
+
+def trust_previous(frames: Sequence[np.ndarray], coords: Sequence[np.ndarray],
+                   cfg: ProjectionConfig) -> tuple[float, ...]:
+    """Trustworthiness of each frame's layout against the PREVIOUS frame's vectors (NaN for
+    the first): the chain's real risk is lagging behind, not borrowing from the end."""
+    return (math.nan,) + _trust_all(frames[:-1], coords[1:], cfg)
+
+
 def _trust_all(frames: Sequence[np.ndarray], coords: Sequence[np.ndarray],
                cfg: ProjectionConfig) -> tuple[float, ...]:
     return tuple(trustworthiness_score(f, c, n_sample=cfg.trust_sample,
@@ -282,7 +299,7 @@ def _projection(frames, coords, seconds: float, method: str,
                 cfg: ProjectionConfig) -> Projection:
     coords = tuple(_readonly(c) for c in coords)
     own, final = faithfulness(frames, coords, cfg)
-    return Projection(coords, own, seconds, method, final)
+    return Projection(coords, own, seconds, method, final, trust_previous(frames, coords, cfg))
 
 
 # --------------------------------------------------------------------------- PCA
