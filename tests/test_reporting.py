@@ -96,3 +96,14 @@ def test_headline_is_the_chosen_epoch_not_the_last():
     logged_no_loss = headline(_Run([{"epoch": 3, "val_accuracy": 0.5}], None))
     assert (logged_no_loss["epoch"], logged_no_loss["chosen_on"]) == (3, "last epoch")
     assert headline(_Run([], None)) == {}
+
+
+def test_the_experiment_caption_says_where_accuracies_were_measured(held_apart):
+    from core.training.reporting import experiment_scoring
+
+    _, results = held_apart
+    n = int(results["n_report"].iloc[0])
+    assert experiment_scoring(results).endswith(f"measured on the {n:,} validation texts held "
+                                                f"apart from that choice")
+    old = results.drop(columns="n_report")  # stored before the reporting part existed
+    assert experiment_scoring(old).startswith("chosen and measured on the same")

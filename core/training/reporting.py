@@ -86,6 +86,17 @@ def epoch_score(row: dict[str, Any] | None) -> float:
     return math.nan if value is None else float(value)
 
 
+def experiment_scoring(results: pd.DataFrame) -> str:
+    """How an experiment's accuracies were measured, for a caption: on the reporting part
+    (with its size) when held apart, else on the texts that chose the epoch."""
+    n_report = (pd.to_numeric(results["n_report"], errors="coerce").dropna()
+                if "n_report" in results else pd.Series(dtype=float))
+    if len(n_report) and n_report.iloc[0] > 0:
+        return (f"chosen on the stopping part of the validation set and measured on the "
+                f"{int(n_report.iloc[0]):,} validation texts held apart from that choice")
+    return "chosen and measured on the same validation texts (no reporting part held apart)"
+
+
 def headline(run) -> dict[str, Any]:
     """What a run's headline says: its chosen epoch (``RunInfo.best``; the last epoch when no
     epoch has a validation loss, e.g. a tracked run that logged none), that epoch's accuracy,

@@ -13,6 +13,7 @@ from core.common.checks import range_of
 from core.training.config import ExperimentConfig, TrainConfig
 from core.training.experiments import list_experiments
 from core.training.gains import all_gains, gain_sentences, paired_gains
+from core.training.reporting import experiment_scoring
 from dashboard import charts, services, state, widgets
 
 SIZES = (50, 100, 200, 500, 1000, 2000)
@@ -92,9 +93,9 @@ def results(exp) -> None:
     first = services.attempt(services.store().get_run, exp.results["run_id"].iloc[0])
     floor = first.info.get("majority_baseline") if first is not None else None
     st.plotly_chart(charts.learning_curve_figure(summary, baseline=floor))
-    st.caption("Mean validation accuracy at each run's best epoch (lowest validation loss; "
-               "the results table keeps the last epoch's beside it) over the seeds (with "
-               "several seeds, bars show the "
+    st.caption("Mean accuracy at each run's best epoch (lowest validation loss; the results "
+               f"table keeps the last epoch's beside it), {experiment_scoring(exp.results)}, "
+               "over the seeds (with several seeds, bars show the "
                "95 % interval of the mean). A gap on the left, closing to the right, is the "
                "pretrained start helping while examples are few. " + gains_text(exp, "accuracy"))
     st.plotly_chart(charts.unseen_figure(summary))
