@@ -55,7 +55,7 @@ from shared_data import load_dataset as clickbait  # noqa: E402
 def pang_lee():
     """The 200 labelled sentences gensim ships (fastText format: ``__label__x text``)."""
     import gensim
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
 
     path = Path(gensim.__file__).parent / "test" / "test_data" / "pang_lee_polarity.cor"
     texts, labels = [], []
@@ -79,7 +79,7 @@ def fortune_entries(path: Path) -> list[str]:
 
 def fortunes():
     """Six categories of Debian's fortunes; an entry filed under two of them is dropped."""
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
 
     if not FORTUNES.is_dir():
         raise SystemExit(f"{FORTUNES} not found: apt-get install fortunes")

@@ -51,12 +51,13 @@ def timed(fn) -> float:
 
 
 def warm_rows(store, run_id: str, reps: int) -> list[tuple[str, float]]:
-    from core.analysis import projection as project
+    from core.analysis import umap_runtime
+    from core.analysis.projection_config import ProjectionConfig
     from core.runs import views as runviews
     from core.runs.projections import project_run
 
-    project.configure_numba_cache()
-    warm = timed(project.warm_up)
+    umap_runtime.configure_numba_cache()
+    warm = timed(umap_runtime.warm_up)
     rows = [("warm_up() in this process (once, at server start)", warm)]
     finals: dict[str, list[float]] = {}
     five, pca = [], []
@@ -64,7 +65,7 @@ def warm_rows(store, run_id: str, reps: int) -> list[tuple[str, float]]:
         clear_views(store, run_id)
         for step, secs in runviews.finalize(store, run_id).items():
             finals.setdefault(step, []).append(secs)
-        five.append(timed(lambda: project_run(store, run_id, project.ProjectionConfig(
+        five.append(timed(lambda: project_run(store, run_id, ProjectionConfig(
             n_words=5000), max_unseen=0)))
         pca.append(timed(lambda: runviews.evolution(store, run_id, "pca", cached_only=False)))
     for step, values in finals.items():
@@ -78,8 +79,8 @@ def warm_rows(store, run_id: str, reps: int) -> list[tuple[str, float]]:
 FRESH = """
 import sys, time
 t0 = time.perf_counter()
-from core.analysis import projection as project
-project.configure_numba_cache(sys.argv[3])
+from core.analysis import projection as project, umap_runtime
+umap_runtime.configure_numba_cache(sys.argv[3])
 from core.store.runstore import RunStore
 from core.runs.projections import project_run
 project_run(RunStore(sys.argv[1]), sys.argv[2], project.ProjectionConfig(n_words=5000), max_unseen=0)

@@ -29,7 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from bench.strategies import project_with  # noqa: E402
 from core.analysis import projection as P  # noqa: E402
+from core.analysis import umap_runtime  # noqa: E402
 
 STRATEGIES = ("fit_transform", "chained", "joint", "aligned", "aligned_strong")
 
@@ -73,7 +75,7 @@ def stillness(frames, coords) -> float:
 def last_step_seconds(name: str, frames, cfg) -> float:
     """Seconds for the final frame when earlier frames are already done (chained methods)."""
     if name == "chained":
-        prev = P.project_sequence(frames[:-1], cfg, strategy="chained").coords[-1]
+        prev = P.project_sequence(frames[:-1], cfg).coords[-1]
         t0 = time.perf_counter()
         P.project_incremental(prev, frames[-1], cfg, prev_snapshot=frames[-2])
         return time.perf_counter() - t0
@@ -95,7 +97,7 @@ def measure(name: str, frames, cfg) -> dict:
     if name.startswith("pca"):
         proj = P.pca_frames(frames, P.ProjectionConfig(method="pca"), fit_on=name.split(":")[1])
     else:
-        proj = P.project_sequence(frames, cfg, strategy=name)
+        proj = project_with(frames, cfg, strategy=name)
     mid = len(frames) // 2
     row = {"strategy": name, "seconds": proj.seconds,
            "last step": last_step_seconds(name, frames, cfg)}
@@ -125,8 +127,8 @@ def main() -> None:
     args = ap.parse_args()
     from core.store.runstore import RunStore
 
-    P.configure_numba_cache()
-    P.warm_up()
+    umap_runtime.configure_numba_cache()
+    umap_runtime.warm_up()
     cfg = P.ProjectionConfig()
     cols = None
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,7 +19,7 @@ def main(n_words: int = 2500, n_frames: int = 11) -> None:
     import plotly.io
 
     from core.vectors.pretrained import glove
-    from dashboard import charts
+    from dashboard.charts import evolution
 
     words = glove().index_to_key[100:100 + n_words]
     rng = np.random.default_rng(0)
@@ -27,7 +27,7 @@ def main(n_words: int = 2500, n_frames: int = 11) -> None:
     near = [[list(rng.choice(words, 10)) for _ in words] for _ in range(n_frames)]
     counts = rng.integers(1, 5000, n_words)
     labels = ["start"] + [f"epoch {e}" for e in range(1, n_frames)]
-    colour = charts.Colour("class direction", rng.normal(size=(n_frames, n_words)))
+    colour = evolution.Colour("class direction", rng.normal(size=(n_frames, n_words)))
     former = [[f"<b>{w}</b> · trained on {c:,}×<br>nearest: {', '.join(nb[:6])}"
                for w, c, nb in zip(words, counts, near[t])] for t in range(n_frames)]
     static = [f"<b>{w}</b> · trained on {c:,}×" for w, c in zip(words, counts)]
@@ -36,7 +36,7 @@ def main(n_words: int = 2500, n_frames: int = 11) -> None:
     for name, hover, once in (
             ("former: word, count and six neighbours in every frame", former, None),
             ("trimmed: word and count once, three neighbours per frame", trimmed, static)):
-        fig = charts.evolution_figure(coords, words, labels, hover, colour, animate=True,
+        fig = evolution.evolution_figure(coords, words, labels, hover, colour, animate=True,
                                       static_hover=once)
         print(f"| {name} | {len(plotly.io.to_json(fig, validate=False)) / 1e6:.2f} |")
     interactions(coords, words, labels, trimmed, static, counts, rng)
@@ -51,24 +51,24 @@ def interactions(coords, words, labels, hover, static, counts, rng) -> None:
     import plotly.io
     import plotly.utils
 
-    from dashboard import charts
+    from dashboard.charts import evolution
     from dashboard.components import evolution_chart
 
     n_frames, n_words = coords.shape[:2]
     seen = rng.random(n_words) > 0.1
-    colours = {"direction": charts.Colour("d", rng.normal(size=(n_frames, n_words))),
-               "frequency": charts.Colour("f", np.tile(np.log10(1 + counts), (n_frames, 1)),
+    colours = {"direction": evolution.Colour("d", rng.normal(size=(n_frames, n_words))),
+               "frequency": evolution.Colour("f", np.tile(np.log10(1 + counts), (n_frames, 1)),
                                           mid=None),
-               "seen": charts.Colour("", groups={"seen": (np.flatnonzero(seen), "#000"),
+               "seen": evolution.Colour("", groups={"seen": (np.flatnonzero(seen), "#000"),
                                                  "never": (np.flatnonzero(~seen), "#111")})}
-    layers = [charts.colour_layer(c, n_words) for c in colours.values()]
+    layers = [evolution.colour_layer(c, n_words) for c in colours.values()]
     focus = list(range(0, 800, 100))  # 8 highlighted words, the most the view allows
-    full = charts.evolution_figure(coords, words, labels, hover, layers[0], focus,
+    full = evolution.evolution_figure(coords, words, labels, hover, layers[0], focus,
                                    static_hover=static)
-    base = charts.evolution_figure(coords, words, labels, hover, layers[0], [],
+    base = evolution.evolution_figure(coords, words, labels, hover, layers[0], [],
                                    static_hover=static)
     _, body = evolution_chart.payload(base, layers, n_frames - 1)
-    overlay = json.dumps(charts.evolution_overlay(coords, words, labels, focus),
+    overlay = json.dumps(evolution.evolution_overlay(coords, words, labels, focus),
                          cls=plotly.utils.PlotlyJSONEncoder)
     print("\n| sent to the browser | before (MB) | now (MB) |\n|---|---|---|")
     print(f"| opening the page | {len(plotly.io.to_json(full, validate=False)) / 1e6:.2f} | "

@@ -26,7 +26,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.strategies import project_with, transform  # noqa: E402
 from core.analysis import projection as P  # noqa: E402
+from core.analysis import umap_runtime  # noqa: E402
 
 FROZEN_SHARE = 0.2
 
@@ -76,7 +78,7 @@ def run_strategy(name, seq, frozen, cfg, repeats):
         if name == "pca":
             proj = P.pca_frames(seq, cfg)
         else:
-            proj = P.project_sequence(seq, cfg, strategy=name)
+            proj = project_with(seq, cfg, strategy=name)
         times.append(proj.seconds)
     worst, med = stability(proj.coords, frozen)
     return dict(seconds=statistics.median(times), unmoved_max=worst, unmoved_median=med,
@@ -85,15 +87,15 @@ def run_strategy(name, seq, frozen, cfg, repeats):
 
 def transform_batch_dependence(seq, cfg) -> float:
     """Does transform of an unchanged point depend on the other points in the batch?"""
-    model = P._fit_umap(seq[-1], cfg)
+    model = umap_runtime.fit_umap(seq[-1], cfg, exact=False)  # transform needs its index
     x = seq[len(seq) // 2]
-    alone = P._transform(model, x[:500])
-    mixed = P._transform(model, np.concatenate([x[:500], seq[0][500:]]))[:500]
+    alone = transform(model, x[:500])
+    mixed = transform(model, np.concatenate([x[:500], seq[0][500:]]))[:500]
     return float(np.linalg.norm(alone - mixed, axis=1).max()) / P.layout_extent(model.embedding_)
 
 
 def fresh_process(cache_dir: str) -> dict:
-    code = ("import json,time;t=time.perf_counter();import core.analysis.projection as p;"
+    code = ("import json,time;t=time.perf_counter();import core.analysis.umap_runtime as p;"
             "r=p.warm_up();print(json.dumps(dict(total=time.perf_counter()-t,"
             "imp=r.seconds_import,fit=r.seconds_fit)))")
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
@@ -121,8 +123,8 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="also time fresh processes")
     args = ap.parse_args()
 
-    P.configure_numba_cache()
-    P.warm_up()
+    umap_runtime.configure_numba_cache()
+    umap_runtime.warm_up()
     cfg = P.ProjectionConfig()
     rows = []
     for ds in args.datasets:
@@ -148,7 +150,7 @@ def main() -> None:
             cold = fresh_process(tmp)
             populated = fresh_process(tmp)
         t0 = time.perf_counter()
-        again = P.warm_up()
+        again = umap_runtime.warm_up()
         warm = dict(total=time.perf_counter() - t0, imp=again.seconds_import,
                     fit=again.seconds_fit)
         print("\n### warm_up(): fresh process vs warm\n")

@@ -25,7 +25,7 @@ def load_rows() -> tuple[list[str], list[str]]:
 
 def load_dataset():
     """The headlines as a core ``Dataset`` (two classes: clickbait, news)."""
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
 
     return Dataset.from_lists(*load_rows())
 

@@ -1,7 +1,7 @@
 """Embedding Explorer: entry point. `streamlit run dashboard/app.py`
 
-Registers the views in dashboard/views/ with st.navigation (views a colleague has not written
-yet are skipped until their file exists), starts the once-per-process background warm-up,
+Registers the screens (one page each, dashboard/screens/) with st.navigation (screens a
+colleague has not written yet are skipped until their file exists), starts the once-per-process background warm-up,
 marks runs whose worker died as failed, and keeps the active run (?run=) and the chosen data
 set (?data=) in the URL.
 """
@@ -16,9 +16,11 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE.parent) not in sys.path:  # `streamlit run` puts dashboard/ on the path, not the repo
     sys.path.insert(0, str(_HERE.parent))
 
-from dashboard import services, state, widgets  # noqa: E402
+from core.runs import naming  # noqa: E402
+from dashboard import services, state  # noqa: E402
+from dashboard.text import escape_markdown  # noqa: E402
 
-# (file in views/, title, url path, icon) in the order the sidebar shows them
+# (file in screens/, title, url path, icon) in the order the sidebar shows them
 PAGES = (
     ("data.py", "Data", "data", ":material/table_view:"),
     ("train.py", "Train", "train", ":material/model_training:"),
@@ -28,14 +30,15 @@ PAGES = (
     ("documents.py", "Documents", "documents", ":material/description:"),
     ("experiments.py", "Experiments", "experiments", ":material/science:"),
     ("semantics.py", "General vs task semantics", "semantics", ":material/psychology:"),
+    ("spaces.py", "Three spaces", "spaces", ":material/view_column:"),
     ("runs.py", "Runs", "runs", ":material/history:"),
 )
 
 
 def pages() -> list:
-    return [st.Page(f"views/{name}", title=title, url_path=url, icon=icon, default=i == 0)
+    return [st.Page(f"screens/{name}", title=title, url_path=url, icon=icon, default=i == 0)
             for i, (name, title, url, icon) in enumerate(PAGES)
-            if (_HERE / "views" / name).is_file()]
+            if (_HERE / "screens" / name).is_file()]
 
 
 def sidebar() -> None:
@@ -46,12 +49,12 @@ def sidebar() -> None:
         if choice is not None:
             what = "bundled sample" if choice.is_sample else "stored in the run store"
             name = record.name if record is not None else choice.filename
-            st.caption(f"Data: **{services.plain(name)}** ({what})")
+            st.caption(f"Data: **{escape_markdown(name)}** ({what})")
         active = state.get(state.ACTIVE_RUN)
-        run = services.attempt(services.store().get_run, active) if active else None
+        run = services.show_errors(services.store().get_run, active) if active else None
         if run is not None:  # no status here: the sidebar is not redrawn by the live panel
             st.caption(f"Active run `{active}`: "
-                       + services.plain(widgets.run_summary(run, services.parents(run))))
+                       + escape_markdown(naming.run_summary(run, services.parents(run))))
 
 
 # An emoji, not ":material/...": Streamlit's page fetches material favicons from
@@ -60,9 +63,9 @@ st.set_page_config(page_title="Embedding Explorer", page_icon="📈",
                    layout="wide")
 state.init()
 services.start_warm_up()
-services.attempt(services.store)  # opens the store once per process and reconciles dead jobs
+services.show_errors(services.store)  # opens the store once per process and reconciles dead jobs
 services.sync_active_run()
-services.attempt(services.sync_dataset)  # ?data= reopens the data set after a refresh
+services.show_errors(services.sync_dataset)  # ?data= reopens the data set after a refresh
 page = st.navigation(pages())
 sidebar()
 state.show_flash()

@@ -12,6 +12,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import services, state
+from dashboard.text import escape_markdown
 
 HELP_FILES = ("One file per snapshot, in training order (they are sorted by name): "
               ".safetensors, Keras .weights.h5 / .keras, TensorBoard projector vectors.tsv, "
@@ -60,10 +61,10 @@ def render_import(store) -> str | None:
     if not st.button("Import", disabled=not files):
         return None
     with st.spinner("Reading the files…"):
-        result = services.attempt(import_uploads, store, list(files), vocab, tensor, name)
+        result = services.show_errors(import_uploads, store, list(files), vocab, tensor, name)
     if result is None:
         return None
     shape = " × ".join(str(n) for n in result["shape"])
-    st.success(services.plain(f"Imported run {result['run_id']}: {result['snapshots']} "
+    st.success(escape_markdown(f"Imported run {result['run_id']}: {result['snapshots']} "
                               f"snapshots of the tensor {result['tensor']} ({shape})."))
     return result["run_id"]

@@ -8,8 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.runs import naming
 from core.store import datasets
-from dashboard import services, state, widgets
+from dashboard import services, state
+from dashboard.text import escape_markdown
 
 
 def _row(record, counts: dict[str, int], chosen: str | None) -> dict[str, Any]:
@@ -17,26 +19,26 @@ def _row(record, counts: dict[str, int], chosen: str | None) -> dict[str, Any]:
             "file": record.filename, "texts": record.n_rows,
             "classes": len(record.class_counts),
             "columns (text / label)": f"{record.text_column} / {record.label_column}",
-            "format": record.fmt.upper(), "added": widgets.when(record.created),
+            "format": record.fmt.upper(), "added": naming.when(record.created),
             "runs": counts.get("runs", 0), "experiments": counts.get("experiments", 0)}
 
 
 def _choose() -> None:
     picked = st.session_state.get(state.W_DATA_PICK)
     if picked and picked != state.get(state.DATASET):
-        services.attempt(services.select_dataset, picked)
+        services.show_errors(services.select_dataset, picked)
         state.put(state.CONFIRM_DATASET_DELETE, None)
 
 
 def panel() -> str | None:
     """The stored data sets as a table, a picker choosing one, rename and delete; returns
     the id shown as chosen (a session that has not loaded any data yet uses the sample)."""
-    records = services.attempt(services.stored_datasets)
-    counts = services.attempt(datasets.usage, services.store()) or {}
+    records = services.show_errors(services.stored_datasets)
+    counts = services.show_errors(datasets.usage, services.store()) or {}
     if not records:
         return None
     chosen, by_id = state.get(state.DATASET), {r.dataset_id: r for r in records}
-    sample = services.sample_id()
+    sample = datasets.sample_id()
     if chosen is None and state.get(state.UPLOAD) is None:
         chosen = sample
     st.subheader("Your data sets")
@@ -63,7 +65,7 @@ def _manage(record, counts: dict[str, int], is_sample: bool) -> None:
                            key=f"{state.W_DATA_NAME}_{record.dataset_id[:16]}",
                            max_chars=datasets.MAX_NAME)
     if right.button("Rename", disabled=name.strip() == record.name):
-        if services.attempt(lambda: services.rename_dataset(record.dataset_id, name) or True):
+        if services.show_errors(lambda: services.rename_dataset(record.dataset_id, name) or True):
             state.flash("success", "Renamed.")
             st.rerun()
     if st.button("Delete this data set…", disabled=is_sample,
@@ -75,14 +77,14 @@ def _manage(record, counts: dict[str, int], is_sample: bool) -> None:
 
 def _confirm_delete(record, counts: dict[str, int]) -> None:
     runs, exps = counts.get("runs", 0), counts.get("experiments", 0)
-    st.warning(f"Delete the data set **{services.plain(record.name)}**? Its file is removed "
+    st.warning(f"Delete the data set **{escape_markdown(record.name)}**? Its file is removed "
                f"from the run store. The {runs} runs and {exps} experiments trained on it "
                "stay, and remain viewable: they keep the data set's name.")
     yes, no, _ = st.columns([1, 1, 4])
     if yes.button("Yes, delete", type="primary", key="data_delete_yes"):
         state.put(state.CONFIRM_DATASET_DELETE, None)
-        if services.attempt(lambda: services.delete_dataset(record.dataset_id) or True):
-            state.flash("success", f"Deleted the data set {services.plain(record.name)}; "
+        if services.show_errors(lambda: services.delete_dataset(record.dataset_id) or True):
+            state.flash("success", f"Deleted the data set {escape_markdown(record.name)}; "
                                    "the runs trained on it are kept.")
             st.rerun()
     if no.button("Keep it", key="data_delete_no"):

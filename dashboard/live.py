@@ -5,19 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from core.jobs import queue as jobs
-from core.training.reporting import headline
-from dashboard import charts, services, widgets
+from core.runs import naming
+from core.store.headline import headline
+from dashboard import services, widgets, word2vec_panel
+from dashboard.charts import curves, maps
+from dashboard.text import escape_html, escape_markdown
 
 
 def preview(run):
     """The engine's newest 2-D frame of this run with the words' seen flags, or None."""
-    return (services.attempt(services.live_preview, run.run_id) if run.n_snapshots else None)
+    return (services.show_errors(services.live_preview, run.run_id) if run.n_snapshots else None)
 
 
 def draw(run, found) -> None:
     n, done = int(run.config.get("epochs", 0)), len(run.epochs)
     st.subheader(f"Run `{run.run_id}` — {widgets.status_text(run.status)}")
-    st.caption(services.plain(widgets.run_summary(run, services.parents(run))))
+    st.caption(escape_markdown(naming.run_summary(run, services.parents(run))))
     if run.status == "queued":
         if services.busy_slots():
             st.info("Waiting: another run is training now, and this machine trains one at a "
@@ -31,7 +34,7 @@ def draw(run, found) -> None:
     elif run.status == "cancelled":
         st.warning("Cancelled. The epochs finished before that are kept.")
     if run.info.get("size_warning"):
-        st.warning(services.plain(f"Large run: {run.info['size_warning']}."))
+        st.warning(escape_markdown(f"Large run: {run.info['size_warning']}."))
     st.progress(done / max(n, 1), text=f"Epoch {done}/{n}")
     if run.epochs:
         last, said = run.epochs[-1], headline(run)
@@ -43,15 +46,20 @@ def draw(run, found) -> None:
         for col, (key, label) in zip(m[1:], (("val_loss", "Validation loss (last epoch)"),
                                              ("train_loss", "Training loss (last epoch)"))):
             col.metric(label, "n/a" if last.get(key) is None else format(last[key], ".3f"))
-        st.caption(f"Epoch {said['epoch']} chosen by {said['chosen_on']}; its accuracy "
-                   f"measured on {said['scored_on']}.")
+        if not word2vec_panel.is_word2vec(run):  # a word2vec run has no accuracy to place
+            st.caption(f"Epoch {said['epoch']} chosen by {said['chosen_on']}; its accuracy "
+                       f"measured on {said['scored_on']}.")
         left, right = st.columns(2)
-        left.plotly_chart(widgets.loss_figure(run.epochs, n))
-        right.plotly_chart(widgets.accuracy_figure([("validation accuracy", run.epochs)], n,
-                                                   run.info.get("majority_baseline")))
+        left.plotly_chart(curves.loss_figure(run.epochs, n))
+        if word2vec_panel.is_word2vec(run):  # no classifier: word similarity instead
+            with right:
+                word2vec_panel.quality_panel(run)
+        else:
+            right.plotly_chart(curves.accuracy_figure([("validation accuracy", run.epochs)], n,
+                                                       run.info.get("majority_baseline")))
     live_map(found)
     if run.status in services.LIVE and st.button("Cancel this run"):
-        services.attempt(services.cancel, run.run_id)
+        services.show_errors(services.cancel, run.run_id)
         st.info("Cancel requested; the run stops after the current batch.")
 
 
@@ -62,8 +70,8 @@ def live_map(found) -> None:
         return
     frame, seen = found
     label = "start" if frame.snapshot == 0 else f"snapshot {frame.snapshot}"
-    st.plotly_chart(charts.word_map(
-        frame.coords, frame.words, seen, hover=[charts.text(w) for w in frame.words],
+    st.plotly_chart(maps.word_map(
+        frame.coords, frame.words, seen, hover=[escape_html(w) for w in frame.words],
         title=f"Word vectors now — {label} ({frame.method.upper()}, {len(frame.words)} words)"))
     st.caption("Each point is a row of the embedding layer. Words used in training move as the "
                "loss updates them; words never seen in training (orange) keep their start.")
@@ -80,7 +88,7 @@ def updating(run, found) -> bool:
 
 
 def live_panel(run_id: str) -> None:
-    first = services.attempt(services.store().get_run, run_id)
+    first = services.show_errors(services.store().get_run, run_id)
     if first is None:
         return
     live = updating(first, preview(first))
@@ -88,7 +96,7 @@ def live_panel(run_id: str) -> None:
     @st.fragment(run_every=1.0 if live else None)
     def panel() -> None:
         # refresh, not get_run: a worker killed while the server is up turns into "failed"
-        run = services.attempt(jobs.refresh, services.store(), run_id)
+        run = services.show_errors(jobs.refresh, services.store(), run_id)
         if run is None:
             return
         found = preview(run)  # read once per redraw, for the map and the polling rule

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -21,25 +19,15 @@ import streamlit as st
 
 from core.store.runstore import LIVE  # noqa: F401  (the views read it from here)
 from dashboard import state
+from dashboard.text import escape_markdown
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_PATH = REPO / "sample_data" / "sample.csv"
 DATA_TYPES = ["csv", "tsv", "txt", "jsonl", "json", "parquet", "xlsx"]
 _OFF = ("0", "false", "no", "off")
 
 
 # ------------------------------------------------------------------------------ errors
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
-
-
-def plain(text: object) -> str:
-    """User-controlled text (file names, labels, ids from the URL, messages quoting them) made
-    safe for Markdown widgets: every Markdown character is escaped, so a name such as
-    ``![x](http://host/x.png)`` shows as text and makes the browser fetch nothing."""
-    return _MARKDOWN.sub(r"\\\1", str(text))
-
-
-def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def show_errors(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Call into core; on failure show the message with ``st.error`` and return None.
 
     Core raises ``ExplorerError`` (a ValueError) with user-readable text, and config
@@ -49,9 +37,9 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except ValueError as exc:  # includes core.errors.ExplorerError
-        st.error(plain(exc))
+        st.error(escape_markdown(exc))
     except Exception as exc:  # noqa: BLE001 - the UI must survive any core failure
-        st.error(plain(f"Unexpected problem ({type(exc).__name__}): {exc}"))
+        st.error(escape_markdown(f"Unexpected problem ({type(exc).__name__}): {exc}"))
     return None
 
 
@@ -106,8 +94,7 @@ def _warm_up(status: dict[str, Any], root: Path) -> None:
         from core.store.runstore import RunStore
 
         ensure_engine(RunStore(root), parent=os.getpid())
-        pretrained.glove()
-        import core.training.trainer  # noqa: F401  (torch: makes the first "Train" click fast)
+        pretrained.glove()  # the Data page's coverage needs it; torch is the workers' business
         status["state"] = "done"
     except Exception as exc:  # noqa: BLE001 - a failed warm-up only costs speed later
         status.update(state="failed", error=f"{type(exc).__name__}: {exc}")
@@ -131,6 +118,8 @@ def sha256(data: bytes) -> str:
 def data_choice() -> DataChoice | None:
     """The chosen file (an upload, or a stored data set read back), else the bundled sample
     (None if it is missing)."""
+    from core.store.datasets import SAMPLE_PATH
+
     up = state.get(state.UPLOAD)
     if up:
         return DataChoice(up["name"], up["bytes"], up["sha"], False)
@@ -188,11 +177,11 @@ def current_dataset():
         st.warning("The bundled sample (sample_data/sample.csv) is missing: upload a file "
                    "on the Data page.")
         return None
-    dataset = attempt(load, choice.sha, state.get(state.TEXT_COLUMN),
+    dataset = show_errors(load, choice.sha, state.get(state.TEXT_COLUMN),
                       state.get(state.LABEL_COLUMN), choice.data, choice.filename)
     if dataset is None:
         return None
-    attempt(adopt, choice, dataset)
+    show_errors(adopt, choice, dataset)
     return choice, dataset
 
 
@@ -204,44 +193,27 @@ def fingerprint(sha: str, text_column: str | None, label_column: str | None,
 
 
 def adopt(choice: DataChoice, dataset) -> str:
-    """Make the loaded data set the chosen one: registered in the store (once) and named in
-    the URL (?data=, which a refresh keeps). A new column choice for the same file
-    replaces the data set it was made from when nothing trained on that one yet (the name
-    given to it carries over); otherwise both are kept."""
+    """Make the loaded data set the chosen one: kept in the store by
+    ``core.store.datasets.adopt`` (registered once; a new column choice for the same file
+    replaces the data set it was made from when nothing trained on that one yet) and named in
+    the URL (?data=, which a refresh keeps)."""
     from core.store import datasets
 
     new_id = fingerprint(choice.sha, state.get(state.TEXT_COLUMN),
                          state.get(state.LABEL_COLUMN), dataset)
-    previous = state.get(state.DATASET)
-    # registered again when another tab deleted it while this one still uses it
-    if new_id != previous or _record_or_none(new_id) is None:
-        before = _record_or_none(previous)
-        same_file = before is not None and before.source_sha == choice.sha
-        datasets.register(store(), dataset, choice.data, choice.filename,
-                          name=before.name if same_file else None,
-                          bundled=choice.is_sample and new_id == sample_id())
-        if (same_file and not before.bundled
-                and before.dataset_id not in datasets.usage(store())):
-            datasets.delete(store(), before.dataset_id)
-        state.put(state.DATASET, new_id)
+    datasets.adopt(store(), dataset, choice.data, choice.filename, state.get(state.DATASET),
+                   dataset_id=new_id)
+    state.put(state.DATASET, new_id)
     if st.query_params.get("data") != new_id:
         st.query_params["data"] = new_id
     return new_id
 
 
-def _record_or_none(dataset_id: str | None):
-    from core.errors import ExplorerError
-    from core.store import datasets
-
-    try:
-        return datasets.get(store(), dataset_id) if dataset_id else None
-    except ExplorerError:
-        return None
-
-
 def current_record():
     """The stored record of the chosen data set (None before one was loaded)."""
-    return _record_or_none(state.get(state.DATASET))
+    from core.store import datasets
+
+    return datasets.get_or_none(store(), state.get(state.DATASET))
 
 
 def select_dataset(dataset_id: str) -> None:
@@ -284,7 +256,7 @@ def sync_dataset() -> None:
                 select_dataset(wanted)
             except ExplorerError as exc:
                 st.warning(f"The data set named in the address could not be opened: "
-                           f"{plain(exc)} Showing the bundled sample.")
+                           f"{escape_markdown(exc)} Showing the bundled sample.")
                 use_sample()
     chosen = state.get(state.DATASET)
     if chosen and st.query_params.get("data") != chosen:
@@ -310,13 +282,9 @@ def parents(run) -> dict:
 def experiment_pool(sha: str, text_column: str | None, label_column: str | None,
                     _labels) -> int:
     """Rows left for training after an experiment's validation split (Experiments page)."""
-    import numpy as np
+    from core.training.split import experiment_pool_size
 
-    from core.training.config import ExperimentConfig
-    from core.training.split import split_indices
-
-    split = ExperimentConfig().train_config("random", None, 0)
-    return len(split_indices(np.asarray(_labels), split)[0])
+    return experiment_pool_size(_labels)
 
 
 def experiments_first(past: list, dataset_id: str | None) -> tuple[list, dict]:
@@ -336,25 +304,8 @@ def stored_datasets() -> list:
     (registered the first time it is listed)."""
     from core.store import datasets
 
-    records = datasets.list_datasets(store())
-    sample = sample_id()
-    if sample and not any(r.dataset_id == sample for r in records):
-        datasets.register(store(), _sample_dataset(), SAMPLE_PATH.read_bytes(),
-                          SAMPLE_PATH.name, bundled=True)
-        records = datasets.list_datasets(store())
-    return records
-
-
-def _sample_dataset():
-    data = SAMPLE_PATH.read_bytes()
-    return load(sha256(data), None, None, data, SAMPLE_PATH.name)
-
-
-def sample_id() -> str | None:
-    """The id of the bundled sample read with its detected columns (None if it is missing)."""
-    if not SAMPLE_PATH.is_file():
-        return None
-    return fingerprint(sha256(SAMPLE_PATH.read_bytes()), None, None, _sample_dataset())
+    datasets.ensure_sample(store())
+    return datasets.list_datasets(store())
 
 
 def rename_dataset(dataset_id: str, name: str) -> None:
@@ -363,40 +314,22 @@ def rename_dataset(dataset_id: str, name: str) -> None:
 
 
 def delete_dataset(dataset_id: str) -> None:
-    """Forget a stored data set (the bundled sample is refused); runs trained on it stay.
+    """Forget a stored data set (core refuses the bundled sample); runs trained on it stay.
     When it was the chosen one, the bundled sample is chosen instead."""
-    from core.errors import StoreError
     from core.store import datasets
 
-    if dataset_id == sample_id():
-        raise StoreError("The bundled sample is always available and cannot be deleted.")
     datasets.delete(store(), dataset_id)
     if state.get(state.DATASET) == dataset_id:
         use_sample()
 
 
 def save_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
-    """Write an uploaded vector file to a temp file and check it with core; raises on refusal.
+    """Keep an uploaded vector file in the run store and check it with core
+    (``core.store.uploads.keep_vectors_file``); raises on refusal. A queued worker reads the
+    file when it starts, maybe after a restart: it is in the store, not a temp folder."""
+    from core.store.uploads import keep_vectors_file
 
-    The worker process reads the file when it starts, so it must live on disk; the name is
-    the content hash (plus the original suffix, which core uses to refuse pickle formats).
-    """
-    from core.vectors.pretrained import load_vectors_file
-
-    sha = sha256(data)
-    suffix = re.sub(r"[^a-z0-9.]", "", Path(name).suffix.lower())[:12]
-    folder = Path(tempfile.gettempdir()) / "embedding-explorer-vectors"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{sha[:24]}{suffix}"
-    if not path.exists():
-        path.write_bytes(data)
-    try:
-        kv = load_vectors_file(path, display_name=name)  # messages name the upload
-    except Exception:
-        path.unlink(missing_ok=True)
-        raise
-    return {"name": name, "path": str(path), "sha": sha, "words": len(kv),
-            "dim": int(kv.vector_size)}
+    return keep_vectors_file(store(), name, data)
 
 
 # ------------------------------------------------------------------------------ runs
@@ -409,7 +342,7 @@ def sync_active_run() -> None:
         try:
             store().get_run(param)
         except ExplorerError as exc:
-            st.warning(f"The run named in the address could not be opened: {plain(exc)}")
+            st.warning(f"The run named in the address could not be opened: {escape_markdown(exc)}")
             del st.query_params["run"]
             return
         state.put(state.ACTIVE_RUN, param)
@@ -467,7 +400,7 @@ def run_size(sha: str, text_column: str | None, label_column: str | None, _datas
     from core.jobs import queue as jobs
     from core.training.config import TrainConfig
 
-    return jobs.estimate_size(_dataset, TrainConfig(**config), dim)
+    return jobs.estimate_size(_dataset, TrainConfig(**config), dim, store=store())
 
 
 def size_problem(size) -> str | None:

@@ -39,9 +39,9 @@ def test_the_fused_kernel_is_used_only_if_present_and_right(monkeypatch):
 
 @pytest.mark.parametrize("fused", [True, False])
 def test_bag_adam_takes_either_path_to_the_same_rows(monkeypatch, fused):
-    """_BagAdam through the fused kernel and through the fallback: the same lazy Adam as
+    """BagAdam through the fused kernel and through the fallback: the same lazy Adam as
     torch's SparseAdam on the rows each step touches."""
-    from core.training.trainer import _BagAdam
+    from core.training.bag import BagAdam
 
     if fused and not adam.FUSED:
         pytest.skip("this torch has no agreeing fused kernel")
@@ -49,7 +49,7 @@ def test_bag_adam_takes_either_path_to_the_same_rows(monkeypatch, fused):
     rng = np.random.default_rng(0)
     start = torch.from_numpy(rng.normal(size=(12, 4)).astype(np.float32))
     ours, ref = start.clone(), torch.nn.Parameter(start.clone())
-    opt, sparse = _BagAdam(lr=0.05), torch.optim.SparseAdam([ref], lr=0.05)
+    opt, sparse = BagAdam(lr=0.05), torch.optim.SparseAdam([ref], lr=0.05)
     for rows in ([1, 3, 5], [3, 7], [0, 1, 3, 11]):
         rows = torch.tensor(rows)
         grad = torch.from_numpy(rng.normal(size=(len(rows), 4)).astype(np.float32))
@@ -67,7 +67,8 @@ def test_bag_update_gradients_equal_autograd_with_repeated_ids(tiny_dataset, mon
     layer and the cross-entropy."""
     from core.training.model import EmbeddingClassifier
     from core.training.config import ModelConfig
-    from core.training.trainer import _Trainer, prepare
+    from core.training.bag import BagAdam, DistinctRows, bag_update
+    from core.training.preparation import prepare
 
     config = TrainConfig(epochs=1, batch_size=3, doc_sample=2)
     prep = prepare(tiny_dataset, config)
@@ -75,7 +76,7 @@ def test_bag_update_gradients_equal_autograd_with_repeated_ids(tiny_dataset, mon
                                             n_classes=2), prep.weights)
     with torch.no_grad():
         model.out.weight.normal_(generator=torch.Generator().manual_seed(3))
-    trainer = _Trainer(model, prep, tiny_dataset.labels, config, None, "r", None, None)
+    opt, distinct = BagAdam(config.lr), DistinctRows(len(prep.vocab))
     ids = torch.tensor([2, 3, 2, 2, 7, 7, 3, 7, 9, 7])
     offsets, labels = torch.tensor([0, 4, 6]), torch.tensor([0, 1, 1])
     lengths = torch.tensor([[4.0], [2.0], [4.0]])
@@ -86,12 +87,12 @@ def test_bag_update_gradients_equal_autograd_with_repeated_ids(tiny_dataset, mon
     F.cross_entropy(F.linear(docs, out_w, out_b), labels).backward()
 
     seen = {}
-    monkeypatch.setattr(trainer.adam, "step_rows",
+    monkeypatch.setattr(opt, "step_rows",
                         lambda tbl, rows, old, grad: seen.update(rows=rows, table=grad))
-    monkeypatch.setattr(trainer.adam, "step_dense",
+    monkeypatch.setattr(opt, "step_dense",
                         lambda p, grad=None: seen.setdefault("dense", []).append(grad))
-    trainer.bag_update(torch.arange(3), ids, offsets, lengths, labels,
-                       F.one_hot(labels, 2).to(torch.float32))
+    bag_update(model, opt, distinct, torch.zeros(len(prep.vocab), dtype=torch.int64), ids,
+               offsets, lengths, labels, F.one_hot(labels, 2).to(torch.float32))
     assert seen["rows"].tolist() == [2, 3, 7, 9]
     torch.testing.assert_close(seen["table"], table.grad[seen["rows"]], rtol=1e-5, atol=1e-8)
     torch.testing.assert_close(seen["dense"][0], out_w.grad, rtol=1e-5, atol=1e-8)

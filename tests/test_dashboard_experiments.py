@@ -43,7 +43,7 @@ def with_experiment(app_store, experiment_store):
 def open_page(view: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.switch_page(f"views/{view}").run()
+    at.switch_page(f"screens/{view}").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

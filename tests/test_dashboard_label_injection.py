@@ -46,7 +46,7 @@ def hostile_store(tmp_path_factory):
 def test_no_figure_renders_user_markup(hostile_store, monkeypatch, page):
     root, run_id = hostile_store
     at = open_app(root, monkeypatch, run_id)
-    at.switch_page(f"views/{page}.py").run()
+    at.switch_page(f"screens/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     specs = [el.proto.spec for el in at.get("plotly_chart")]
     for el in at.get("component_instance"):  # the Evolution map: figure, colours, overlay

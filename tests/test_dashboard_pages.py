@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO, TWENTY_LINES
 from dashboard import services
+from dashboard.text import escape_markdown
 
 APP = str(REPO / "dashboard" / "app.py")
 
@@ -69,11 +70,11 @@ def fake_run(root: Path, accuracies=(0.6, 0.8), status="done", **config) -> str:
 def test_every_view_file_is_in_the_navigation_in_order(app):
     from dashboard.app import PAGES
 
-    files = {p.name for p in (REPO / "dashboard" / "views").glob("*.py")} - {"__init__.py"}
+    files = {p.name for p in (REPO / "dashboard" / "screens").glob("*.py")} - {"__init__.py"}
     assert {name for name, *_ in PAGES} == files  # no view left out of the sidebar
     assert [title for _, title, *_ in PAGES] == [
         "Data", "Train", "Evolution", "Lookup table", "Learned vs pretrained", "Documents",
-        "Experiments", "General vs task semantics", "Runs"]
+        "Experiments", "General vs task semantics", "Three spaces", "Runs"]
 
 
 # ------------------------------------------------------------------------------ Data
@@ -95,8 +96,8 @@ def test_column_override_changes_the_labels(app):
     rows = [(t, lab, "travel" if i % 3 else "food") for i, (t, lab) in enumerate(TWENTY_LINES)]
     app.file_uploader[0].set_value(("mine.csv", csv_bytes(rows, ("text", "label", "topic")),
                                     "text/csv")).run()
-    # user-controlled names reach Markdown escaped (services.plain), so match the escaped form
-    assert any(services.plain("mine.csv") in v for v in values(app.success))
+    # user-controlled names reach Markdown escaped (escape_markdown), so match the escaped form
+    assert any(escape_markdown("mine.csv") in v for v in values(app.success))
     assert widget(app.selectbox, "Label column").value == "label"
     assert sorted(plotly_specs(app)[0]["data"][0]["x"]) == ["neg", "pos"]
 
@@ -147,7 +148,7 @@ def wait_for_run(root: Path, run_id: str, timeout: float = 180.0):
 
 @pytest.mark.slow
 def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store):
-    app.switch_page("views/train.py").run()
+    app.switch_page("screens/train.py").run()
     assert not app.exception and not app.error
     widget(app.number_input, "Epochs").set_value(2)
     widget(app.number_input, "Seed").set_value(3)
@@ -169,7 +170,7 @@ def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store):
     curves = plotly_specs(app)
     assert [len(trace["x"]) for trace in curves[0]["data"]] == [2, 2]
 
-    app.switch_page("views/runs.py").run()
+    app.switch_page("screens/runs.py").run()
     assert [b.label for b in app.download_button] == [
         "Download word2vec text", "Download TensorBoard projector", "Download word table"]
 
@@ -179,7 +180,7 @@ def test_train_form_early_stopping_reads_the_config(app):
     from core.common.checks import range_of
     from core.training.config import TrainConfig
 
-    app.switch_page("views/train.py").run()
+    app.switch_page("screens/train.py").run()
     assert not app.exception
     switch = widget(app.checkbox, "Stop early")
     patience = widget(app.number_input, "Patience (epochs)")
@@ -189,7 +190,7 @@ def test_train_form_early_stopping_reads_the_config(app):
 
 
 def test_pickle_vector_file_is_refused_with_the_core_message(app):
-    app.switch_page("views/train.py").run()
+    app.switch_page("screens/train.py").run()
     widget(app.radio, "Start the word vectors from").set_value("file").run()
     payload = pickle.dumps({"good": [0.1, 0.2]})
     app.file_uploader[0].set_value(("vectors.pkl", payload, "application/octet-stream")).run()
@@ -201,7 +202,7 @@ def test_pickle_vector_file_is_refused_with_the_core_message(app):
 
 
 def test_text_vector_file_is_checked_and_described(app):
-    app.switch_page("views/train.py").run()
+    app.switch_page("screens/train.py").run()
     widget(app.radio, "Start the word vectors from").set_value("file").run()
     text = "2 3\ngood 0.1 0.2 0.3\nbad -0.1 0.0 0.5\n".encode()
     app.file_uploader[0].set_value(("tiny.vec", text, "text/plain")).run()
@@ -214,7 +215,7 @@ def test_run_in_the_url_becomes_the_active_run(app_store):
     run_id = fake_run(app_store)
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params["run"] = run_id
-    at.switch_page("views/train.py").run()
+    at.switch_page("screens/train.py").run()
     assert at.session_state["active_run"] == run_id
     assert any(run_id in s and "done" in s for s in values(at.subheader))
 
@@ -238,11 +239,11 @@ def test_train_headline_and_runs_row_name_the_same_chosen_epoch(app, app_store):
     store = RunStore(app_store)
     store.add_epoch(run_id, 2, {"train_loss": 0.4, "val_loss": 2.0, "val_accuracy": 0.836})
     app.query_params["run"] = run_id
-    app.switch_page("views/train.py").run()
+    app.switch_page("screens/train.py").run()
     assert metric(app, "Accuracy at epoch 1") == "82.9%"
     assert any("Epoch 1 chosen by lowest validation loss; its accuracy measured on validation "
                "(used to choose the epoch)." in c for c in values(app.caption))
-    app.switch_page("views/runs.py").run()
+    app.switch_page("screens/runs.py").run()
     row = app.dataframe[0].value.set_index("run").loc[run_id]
     assert (row["best epoch"], row["best val accuracy"]) == (1, pytest.approx(0.829))
     assert row["scored on"] == "validation (used to choose the epoch)"
@@ -251,7 +252,7 @@ def test_train_headline_and_runs_row_name_the_same_chosen_epoch(app, app_store):
 def test_runs_lists_opens_and_deletes(app, app_store):
     older = fake_run(app_store, (0.5, 0.7))
     newer = fake_run(app_store, (0.6, 0.9), init="glove")
-    app.switch_page("views/runs.py").run()
+    app.switch_page("screens/runs.py").run()
     table = app.dataframe[0].value
     assert list(table["run"]) == [newer, older]
     assert list(table["final val accuracy"]) == pytest.approx([0.9, 0.7])
@@ -278,7 +279,7 @@ def test_runs_lists_opens_and_deletes(app, app_store):
 def test_runs_compare_two(app, app_store):
     a = fake_run(app_store, (0.5, 0.7))
     b = fake_run(app_store, (0.6, 0.8, 0.9), init="glove")
-    app.switch_page("views/runs.py").run()
+    app.switch_page("screens/runs.py").run()
     chart = plotly_specs(app)[0]
     assert [trace["y"] for trace in chart["data"]] == [[0.6, 0.8, 0.9], [0.5, 0.7]]
     table = app.dataframe[-1].value  # the last table: the two runs side by side
@@ -289,7 +290,7 @@ def test_runs_compare_two(app, app_store):
 
 def test_a_live_run_cannot_be_deleted(app, app_store):
     run_id = fake_run(app_store, (0.5,), status="queued")
-    app.switch_page("views/runs.py").run()
+    app.switch_page("screens/runs.py").run()
     widget(app.button, "Delete…").click().run()
     assert any("cancel it" in v for v in values(app.warning))
     from core.store.runstore import RunStore
@@ -315,7 +316,7 @@ def test_export_download_renders_word2vec_text(app_store):
 
 def test_runs_page_offers_the_import_even_with_no_runs(app, app_store):
     """Importing saved weights is a way to get a first run: the form is there before any."""
-    app.switch_page("views/runs.py").run()
+    app.switch_page("screens/runs.py").run()
     assert not app.exception
     assert any("Import saved weights" in e.label for e in app.expander)
     assert any(b.label == "Import" for b in app.button)

@@ -43,7 +43,7 @@ def app(ready_store, monkeypatch):
 
 
 def open_page(at: AppTest, name: str) -> AppTest:
-    at.switch_page(f"views/{name}.py").run()
+    at.switch_page(f"screens/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at

@@ -16,7 +16,7 @@ def _widget(elements, label: str):
 
 def test_the_train_page_shows_the_size_and_refuses_a_run_above_the_budget(app_store):
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("views/train.py").run()
+    at.switch_page("screens/train.py").run()
     assert not at.exception, [e.value for e in at.exception]
     captions = [c.value for c in at.caption if "in the run store" in c.value]
     assert captions and "a run may take at most 500 MB" in captions[0], captions

@@ -299,7 +299,7 @@ def test_runs_page_shows_data_set_size_best_and_a_name_to_edit(app_store):
     own = stored_run(store, (0.81, 0.78), (0.3, 0.4), dataset_id="d" * 64,
                      dataset_name="reviews", n_train=48)
     at = open_data_page()
-    at.switch_page("views/runs.py").run()
+    at.switch_page("screens/runs.py").run()
     assert not at.exception
     [table] = [d.value for d in at.dataframe]  # the experiment's runs are hidden
     row = table.set_index("run").loc[own]
@@ -321,7 +321,7 @@ def test_runs_page_shows_data_set_size_best_and_a_name_to_edit(app_store):
 
 
 def test_a_hostile_data_set_name_is_shown_as_text(app_store):
-    from dashboard.services import plain
+    from dashboard.text import escape_markdown
 
     hostile = "![x](http://example.invalid/x.png)"
     store = RunStore(app_store)
@@ -334,8 +334,8 @@ def test_a_hostile_data_set_name_is_shown_as_text(app_store):
     stored_run(store, (0.6,), (0.5,), label=f"experiment:{exp}")
     at.run()
     captions = [c.value for c in at.sidebar.caption]
-    assert any(plain(hostile) in c for c in captions) and not any(hostile in c for c in captions)
-    at.switch_page("views/runs.py").run()
+    assert any(escape_markdown(hostile) in c for c in captions) and not any(hostile in c for c in captions)
+    at.switch_page("screens/runs.py").run()
     at.toggle(key="w_run_exps_runs").set_value(True).run()
     [group] = [e.label for e in at.expander if e.label.startswith("Experiment")]
-    assert plain(hostile) in group and hostile not in group
+    assert escape_markdown(hostile) in group and hostile not in group

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core.data.loading import Dataset
-from core.store.runstore import best_epoch
+from core.store.records import best_epoch
 from core.training.config import ExperimentConfig, TrainConfig
 from core.training.trainer import train_run
 

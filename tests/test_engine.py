@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.analysis.projection import ProjectionConfig
+from core.analysis.projection_config import ProjectionConfig
 from core.runs import views as runviews
 from core.runs.projections import chain_frames
 from core.jobs.engine import Engine, engine_running, run_engine

@@ -1,4 +1,4 @@
-"""The Evolution map's pieces (dashboard/charts.py and dashboard/components/evolution_chart):
+"""The Evolution map's pieces (dashboard/charts/evolution.py and dashboard/components/evolution_chart):
 colour layers that fit the same traces, highlights as layout shapes, and the payload the
 browser keeps. Tiny hand-made worlds; the browser side is in tests/browser/test_run_views.py."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from dashboard import charts
+from dashboard.charts import evolution
 
 WORDS = ["good", "great", "bad", "awful"]
 COORDS = np.array([[[0.0, 0.0], [0.02, 0.0], [0.0, 1.0], [1.0, 1.0]],
@@ -23,9 +23,9 @@ def typed(spec) -> np.ndarray:
 
 
 def test_groups_become_values_on_a_stepped_scale():
-    colour = charts.Colour("", groups={"seen (3)": (np.array([0, 1, 2]), "#111111"),
+    colour = evolution.Colour("", groups={"seen (3)": (np.array([0, 1, 2]), "#111111"),
                                        "never seen (1)": (np.array([3]), "#222222")})
-    layer = charts.colour_layer(colour, 4)
+    layer = evolution.colour_layer(colour, 4)
     assert layer["values"].tolist() == [[0, 0, 0, 1]]
     assert layer["legend"] == [("seen (3)", "#111111"), ("never seen (1)", "#222222")]
     scale, low, high = (layer["marker"][k] for k in ("colorscale", "cmin", "cmax"))
@@ -39,22 +39,22 @@ def test_groups_become_values_on_a_stepped_scale():
 
 def test_values_keep_one_range_and_hide_missing_words():
     values = np.array([[-1.0, 0.5, np.nan, 0.0], [-4.0, 8.0, np.nan, 1.0]])
-    layer = charts.colour_layer(charts.Colour("d", values), 4)
+    layer = evolution.colour_layer(evolution.Colour("d", values), 4)
     assert (layer["marker"]["cmin"], layer["marker"]["cmax"]) == (-8.0, 8.0)  # both frames
     assert layer["values"].shape == (2, 4)
     assert layer["marker"]["opacity"].tolist() == [0.8, 0.8, 0.0, 0.8]  # grey shows under
-    constant = charts.colour_layer(charts.Colour("f", np.tile([1.0, 2, 3, 4], (2, 1))), 4)
+    constant = evolution.colour_layer(evolution.Colour("f", np.tile([1.0, 2, 3, 4], (2, 1))), 4)
     assert constant["values"].shape == (1, 4)  # sent once, not per frame
-    assert charts.no_value([layer, constant]).tolist() == [2]
+    assert evolution.no_value([layer, constant]).tolist() == [2]
 
 
 def test_highlight_is_shapes_per_frame_with_labels_apart():
-    overlay = charts.evolution_overlay(COORDS, WORDS, LABELS, [0, 1])
+    overlay = evolution.evolution_overlay(COORDS, WORDS, LABELS, [0, 1])
     paths = [s for s in overlay["trails"] if s["type"] == "path"]
     assert [s["name"] for s in paths] == ["trail: good", "trail: great"]
     assert paths[1]["path"] == "M0.02,0 L2,0"
-    assert overlay["legend"] == [("trail: good", charts.TRAILS[0]),
-                                 ("trail: great", charts.TRAILS[1])]
+    assert overlay["legend"] == [("trail: good", evolution.TRAILS[0]),
+                                 ("trail: great", evolution.TRAILS[1])]
     assert overlay["hover"]["hovertext"] == ["good — start", "good — epoch 1",
                                             "great — start", "great — epoch 1"]
     for t, frame in enumerate(overlay["frames"]):
@@ -70,8 +70,8 @@ def test_highlight_is_shapes_per_frame_with_labels_apart():
 
 
 def test_figure_frames_carry_colours_and_highlight():
-    colour = charts.Colour("d", np.array([[-1.0, 0.5, np.nan, 0.0], [-4.0, 8.0, np.nan, 1.0]]))
-    fig = charts.evolution_figure(COORDS, WORDS, LABELS, HOVER, colour, focus=[2])
+    colour = evolution.Colour("d", np.array([[-1.0, 0.5, np.nan, 0.0], [-4.0, 8.0, np.nan, 1.0]]))
+    fig = evolution.evolution_figure(COORDS, WORDS, LABELS, HOVER, colour, focus=[2])
     metas = [t.meta for t in fig.data]
     assert metas[:3] == ["under", "points", "trails"]
     points = fig.data[1]
@@ -89,14 +89,42 @@ def test_payload_round_trips_and_names_its_figure():
     pytest.importorskip("streamlit")
     from dashboard.components import evolution_chart
 
-    layers = [charts.colour_layer(charts.Colour("f", np.tile([1.0, 2, 3, 4], (2, 1))), 4)]
-    fig = charts.evolution_figure(COORDS, WORDS, LABELS, HOVER, layers[0])
+    layers = [evolution.colour_layer(evolution.Colour("f", np.tile([1.0, 2, 3, 4], (2, 1))), 4)]
+    fig = evolution.evolution_figure(COORDS, WORDS, LABELS, HOVER, layers[0])
     key, body = evolution_chart.payload(fig, layers, 1)
     doc = json.loads(body)
     assert doc["frame"] == 1 and len(doc["figure"]["frames"]) == 2
     assert typed(doc["colours"][0]["values"][0]).tolist() == [1.0, 2.0, 3.0, 4.0]
-    other = charts.evolution_figure(COORDS * 2, WORDS, LABELS, HOVER, layers[0])
+    other = evolution.evolution_figure(COORDS * 2, WORDS, LABELS, HOVER, layers[0])
     assert evolution_chart.payload(other, layers, 1)[0] != key
     assert evolution_chart.payload(fig, layers, 1)[0] == key
-    assert (evolution_chart.HERE / "plotly.min.js").read_bytes() == \
+
+
+def test_the_served_folder_is_written_outside_the_source_tree_once_per_content(tmp_path):
+    pytest.importorskip("streamlit")
+    from dashboard.components import evolution_chart
+
+    folder = evolution_chart.served_folder(tmp_path)
+    assert folder.parent == tmp_path
+    assert (folder / "plotly.min.js").read_bytes() == \
         evolution_chart.PLOTLY_JS.read_bytes()  # served from the plotly package, not a CDN
+    assert (folder / "main.js").read_bytes() == (evolution_chart.HERE / "main.js").read_bytes()
+    assert evolution_chart.served_folder(tmp_path) == folder
+    assert not (evolution_chart.HERE / "plotly.min.js").exists()
+    assert not evolution_chart.CACHE.is_relative_to(evolution_chart.HERE.parents[1])
+
+
+def test_plotly_typed_arrays_keep_the_form_main_js_decodes():
+    """The component borrows plotly's private ``_plotly_utils.utils.to_typed_array_spec``:
+    if a plotly release moves or changes it, this fails by name (main.js decodes
+    ``{dtype, bdata}``: little-endian float32 as "f4", base64)."""
+    try:
+        from _plotly_utils.utils import to_typed_array_spec
+    except ImportError as exc:  # pragma: no cover - a plotly release moved it
+        pytest.fail(f"plotly no longer has _plotly_utils.utils.to_typed_array_spec ({exc}): "
+                    "dashboard/components/evolution_chart must encode typed arrays itself")
+    values = np.array([1.5, -2.0, np.nan], dtype=np.float32)
+    spec = to_typed_array_spec(values)
+    assert set(spec) == {"dtype", "bdata"}, f"plotly changed its typed-array form: {spec}"
+    assert spec["dtype"] == "f4", f"plotly changed its dtype names: {spec['dtype']}"
+    assert np.array_equal(typed(spec), values, equal_nan=True)

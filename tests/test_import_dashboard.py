@@ -28,7 +28,7 @@ def _form(root: str, files: list, vocab, tensor: str = "") -> None:
     from dashboard import services
     import streamlit as st
 
-    result = services.attempt(import_uploads, RunStore(root), files, vocab, tensor, "mine")
+    result = services.show_errors(import_uploads, RunStore(root), files, vocab, tensor, "mine")
     if result:
         st.success(result["run_id"])
 
@@ -80,10 +80,10 @@ def test_a_tracked_run_is_named_by_where_it_came_from(tmp_path):
     """Run lists name an outside run by its source and leave out what it did not record
     (no arch, no training size), instead of "file: unknown · ? · all texts"."""
     from core.track import open_run
-    from dashboard import widgets
+    from core.runs import naming
 
     store = RunStore(tmp_path / "runs")
     with open_run(store, WORDS, source="pytorch", config={"arch": "bag"}) as run:
         run.add_snapshot(np.zeros((len(WORDS), 4), np.float32), epoch=0, step=0)
-    facts = widgets.run_facts(store.get_run(run.run_id))
+    facts = naming.run_facts(store.get_run(run.run_id))
     assert facts == "data set not recorded · own PyTorch model · bag"

@@ -41,7 +41,7 @@ def runs(tmp_path_factory):
 
 def open_lookup(root, monkeypatch, run_id: str, text: str | None = None):
     at = open_app(root, monkeypatch, run_id)
-    at.switch_page("views/lookup.py").run()
+    at.switch_page("screens/lookup.py").run()
     if text is not None:
         at.text_input(key="w_look_text").input(text).run()
     assert not at.exception, [e.value for e in at.exception]

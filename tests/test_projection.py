@@ -14,11 +14,14 @@ import numpy as np
 import pytest
 
 import core.analysis.projection as P
-from core.analysis.projection import ProjectionConfig
+from core.analysis import umap_runtime
+from core.analysis.faithfulness import (faithfulness, trust_previous, trust_sample_size,
+                                        trustworthiness_score)
+from core.analysis.projection_config import ProjectionConfig
 from core.common.files import DiskCache
 from core.runs import projections
 
-REPO = P.DEFAULT_CACHE_DIR.parents[1]
+REPO = umap_runtime.DEFAULT_CACHE_DIR.parents[1]
 FAST = ProjectionConfig(n_neighbors=10, n_epochs=50, live_epochs=20, trust_sample=100)
 PCA = ProjectionConfig(method="pca", trust_sample=100)
 
@@ -27,7 +30,7 @@ PCA = ProjectionConfig(method="pca", trust_sample=100)
 def numba_cache():
     """Compile into a persistent cache (NUMBA_CACHE_DIR if set, e.g. by the Makefile, else the
     repo-local .cache/numba) so later runs skip most of numba's work."""
-    return P.configure_numba_cache(os.environ.get("NUMBA_CACHE_DIR") or REPO / ".cache" / "numba")
+    return umap_runtime.configure_numba_cache(os.environ.get("NUMBA_CACHE_DIR") or REPO / ".cache" / "numba")
 
 
 def clustered(n: int = 200, dim: int = 8, seed: int = 0, labels: bool = False):
@@ -47,7 +50,8 @@ def max_shift(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_import_does_not_import_umap_and_cache_dir_is_set(tmp_path):
     code = (
-        "import json, os, sys; import core.analysis.projection as p; "
+        "import json, os, sys; import core.analysis.projection; "
+        "import core.analysis.umap_runtime as p; "
         f"d = p.configure_numba_cache({str(tmp_path / 'nb')!r}); "
         "print(json.dumps([sorted(m for m in ('umap', 'numba', 'pynndescent') if m in sys.modules),"
         " os.environ['NUMBA_CACHE_DIR'], d.is_dir()]))"
@@ -135,7 +139,7 @@ def test_trustworthiness_high_for_pca_of_low_rank_data():
 def test_trustworthiness_low_for_random_layout():
     rng = np.random.default_rng(0)
     x = clustered(300, 20)
-    score = P.trustworthiness_score(x, rng.normal(size=(300, 2)), n_sample=200)
+    score = trustworthiness_score(x, rng.normal(size=(300, 2)), n_sample=200)
     assert 0.0 <= score < 0.7
 
 
@@ -198,7 +202,7 @@ def test_cache_hit_does_not_recompute(tmp_path, monkeypatch):
     calls = []
     real = P.project_sequence
 
-    def counting(frames, config, strategy="fit_transform"):
+    def counting(frames, config):
         calls.append(1)
         return real(frames, PCA)
 
@@ -324,13 +328,15 @@ def test_chained_frames_are_faithful_to_their_own_snapshot():
     assert chained.borrowed(0.01) == [] and chained.trust[0] > chained.trust_final[0]
     assert silhouette_score(chained.coords[0], labels) < 0.1
     assert silhouette_score(chained.coords[-1], labels) > 0.4
-    borrowed = P.project_sequence(frames, cfg, strategy="fit_transform")
+    from bench.strategies import project_with
+
+    borrowed = project_with(frames, cfg, strategy="fit_transform")
     assert borrowed.borrowed(0.01) != [] and borrowed.trust[0] < chained.trust[0]
 
 
 @pytest.mark.slow
 def test_warm_up_reports_timings():
-    report = P.warm_up()
+    report = umap_runtime.warm_up()
     assert report.seconds_import >= 0 and report.seconds_fit > 0
     assert "umap" in sys.modules
 
@@ -345,10 +351,10 @@ def test_trust_against_the_previous_frame_catches_a_lagging_layout():
     x0, x1 = rng.normal(size=(60, 8)), rng.normal(size=(60, 8))
     lagging = x0[:, :2].copy()
     cfg = ProjectionConfig(method="pca")
-    previous = P.trust_previous([x0, x1], [x0[:, :2], lagging], cfg)
-    own = P.faithfulness([x0, x1], [x0[:, :2], lagging], cfg)[0]
+    previous = trust_previous([x0, x1], [x0[:, :2], lagging], cfg)
+    own = faithfulness([x0, x1], [x0[:, :2], lagging], cfg)[0]
     assert np.isnan(previous[0])
     assert previous[1] == pytest.approx(trustworthiness(x0, lagging, n_neighbors=10,
                                                         metric=cfg.metric))
     assert previous[1] > own[1] + 0.1
-    assert P.trust_sample_size(60, cfg) == 60 and P.trust_sample_size(5000, cfg) == 1000
+    assert trust_sample_size(60, cfg) == 60 and trust_sample_size(5000, cfg) == 1000

@@ -10,8 +10,8 @@ from core.errors import DataError
 from core.store.runstore import RunStore
 from core.training.config import ExperimentConfig
 from core.training.experiments import run_learning_curve, unseen_word_accuracy
-from core.training.reporting import (SCORED_ON_REPORT, SCORED_ON_SAME, headline,
-                                     split_reporting, validation_scores)
+from core.store.headline import SCORED_ON_REPORT, SCORED_ON_SAME, headline
+from core.training.reporting import split_reporting, validation_scores
 
 
 def test_split_is_stratified_disjoint_and_fixed_by_its_seed():

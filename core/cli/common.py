@@ -7,7 +7,6 @@ import dataclasses
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -84,28 +83,46 @@ def snapshot_progress(label: str) -> Callable[[int, int], None]:
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, driven by TrainEvents."""
+    """Training progress on stderr, driven by TrainEvents: a tqdm bar per epoch (batches and
+    the loss), then one line per epoch with its validation scores."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30) -> None:
-        self.stream, self.width, self.last = stream, width, 0.0
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream, self.bar = stream, None
 
     def __call__(self, event) -> None:
         if event.kind == "batch":
-            now = time.monotonic()
-            if now - self.last < 0.1 and event.data["batch"] != event.data["n_batches"]:
-                return
-            self.last = now
-            done = event.data["batch"] / event.data["n_batches"]
-            bar = "#" * int(done * self.width)
-            self.stream.write(f"\repoch {event.epoch} [{bar:<{self.width}}] "
-                              f"{done:4.0%} loss {event.data['loss']:.4f}")
+            self._advance(event)
+        elif event.kind == "epoch" and "val_accuracy" not in event.data:  # word2vec: no classifier
+            self._close()
+            self._line(f"epoch {event.epoch} loss {event.data['train_loss']:.4f} "
+                       f"WordSim353 {event.data.get('wordsim353', float('nan')):.3f}")
         elif event.kind == "epoch":
-            self.stream.write(f"\repoch {event.epoch} val_acc {event.data['val_accuracy']:.4f} "
-                              f"val_loss {event.data['val_loss']:.4f}{' ' * 20}\n")
-        elif event.kind == "end" and event.data.get("stopped_early"):
-            self.stream.write(f"stopped early after epoch {event.epoch}: the validation loss "
-                              f"last improved at epoch {event.data['best_epoch']}\n")
+            self._close()
+            self._line(f"epoch {event.epoch} val_acc {event.data['val_accuracy']:.4f} "
+                       f"val_loss {event.data['val_loss']:.4f}")
+        elif event.kind == "end":
+            self._close()
+            if event.data.get("stopped_early"):
+                self._line(f"stopped early after epoch {event.epoch}: the validation loss "
+                           f"last improved at epoch {event.data['best_epoch']}")
         elif event.kind == "start":
-            self.stream.write(f"run {event.run_id}: {event.data['n_train']} train / "
-                              f"{event.data['n_val']} val, vocab {event.data['vocab_size']}\n")
+            self._line(f"run {event.run_id}: {event.data['n_train']} train / "
+                       f"{event.data['n_val']} val, vocab {event.data['vocab_size']}")
+
+    def _advance(self, event) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=event.data["n_batches"], desc=f"epoch {event.epoch}",
+                            unit="batch", file=self.stream, leave=False, mininterval=0.1)
+        self.bar.set_postfix(loss=f"{event.data['loss']:.4f}", refresh=False)
+        self.bar.update(event.data["batch"] - self.bar.n)
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text + "\n")
         self.stream.flush()

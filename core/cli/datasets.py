@@ -12,10 +12,11 @@ from core.cli.common import Command, emit_json
 def register_file(store, dataset, args: argparse.Namespace):
     """Keep the file ``train``/``experiment`` read in the store as a data set (its record);
     the load options other than the columns are recorded so it reads the same again."""
-    from core.data.loading import LoadConfig
+    from core.data.dataset import LoadConfig
     from core.store import datasets
 
-    options = {"max_text_tokens": args.max_text_tokens}
+    options = {"max_text_tokens": args.max_text_tokens,
+               "require_labels": getattr(args, "objective", "classify") == "classify"}
     options = {k: v for k, v in options.items() if v != getattr(LoadConfig(), k)}
     path = Path(args.data)
     return datasets.register(store, dataset, path.read_bytes(), path.name,

@@ -16,7 +16,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
 
 
 def engine(args: argparse.Namespace) -> int:
-    from core.analysis.projection import configure_numba_cache
+    from core.analysis.umap_runtime import configure_numba_cache
 
     configure_numba_cache()  # before umap is imported, so compiled code is reused
     from core.jobs.engine import run_engine
@@ -30,7 +30,7 @@ def engine(args: argparse.Namespace) -> int:
 
 
 def warm(args: argparse.Namespace) -> int:
-    from core.analysis.projection import configure_numba_cache, warm_up
+    from core.analysis.umap_runtime import configure_numba_cache, warm_up
 
     folder = configure_numba_cache()  # before umap is imported
     report = warm_up()

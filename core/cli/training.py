@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 from core.cli.common import Command, ProgressBar, add_config_options, emit_json
-from core.training.config import ARCHS, W2V_ALGORITHMS, TrainConfig
+from core.training.config import ARCHS, OBJECTIVES, W2V_ALGORITHMS, TrainConfig
 
 TRAIN_OPTIONS = {
-    "init": "random|glove|word2vec|PATH to a vector file", "freeze": "keep the embedding fixed",
+    "init": "random|glove|word2vec|run:RUN_ID (a finished run's table: its best epoch, else "
+            "its last snapshot)|PATH to a vector file", "freeze": "keep the embedding fixed",
     "dim": "vector size (pretrained vectors fix it)", "epochs": "passes over the training set",
     "batch_size": "rows per update (automatic: ~20 updates per epoch, <= 1024)",
     "lr": "learning rate", "train_size": "use at most this many training texts (default: all)",
@@ -24,7 +25,7 @@ TRAIN_OPTIONS = {
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
     """The labelled-text file and its column choice (shared by train and experiment)."""
-    from core.data.loading import LoadConfig
+    from core.data.dataset import LoadConfig
 
     p.add_argument("data", help="labelled text: CSV, TSV, JSONL, Parquet, XLSX or fastText format")
     p.add_argument("--text-column")
@@ -38,7 +39,8 @@ def load_data(args: argparse.Namespace):
     from core.data.loading import LoadConfig, load_dataset
 
     config = LoadConfig(text_column=args.text_column, label_column=args.label_column,
-                        max_text_tokens=args.max_text_tokens)
+                        max_text_tokens=args.max_text_tokens,  # word2vec needs no labels
+                        require_labels=getattr(args, "objective", "classify") == "classify")
     dataset = load_dataset(Path(args.data), config=config)
     if dataset.report.n_truncated:
         sys.stderr.write(f"note: {dataset.report.n_truncated:,} texts were longer than "
@@ -50,6 +52,9 @@ def load_data(args: argparse.Namespace):
 def _configure_train(p: argparse.ArgumentParser) -> None:
     add_data_options(p)
     p.add_argument("--arch", default=TrainConfig.arch, choices=ARCHS)
+    p.add_argument("--objective", default=TrainConfig.objective, choices=OBJECTIVES,
+                   help="what trains the table: the classifier (classify) or word2vec "
+                        "(skipgram|cbow, labels optional)")
     p.add_argument("--w2v-algorithm", default=TrainConfig.w2v_algorithm, choices=W2V_ALGORITHMS)
     add_config_options(p, TrainConfig, TRAIN_OPTIONS)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -57,6 +62,7 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
 
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(arch=args.arch, w2v_algorithm=args.w2v_algorithm,
+                       objective=getattr(args, "objective", TrainConfig.objective),
                        **{name: getattr(args, name) for name in TRAIN_OPTIONS})
 
 
@@ -91,7 +97,7 @@ def train(args: argparse.Namespace) -> int:
     with sigterm_stops() as stopped:
         summary = train_run(dataset, config, store, run_id=run_id, should_stop=stopped,
                             callback=_with_size_warning(None if args.quiet else ProgressBar()))
-    from core.training.reporting import headline  # the epoch the Runs list names too
+    from core.store.headline import headline  # the epoch the Runs list names too
 
     emit_json({**summary.to_dict(), "headline": headline(store.get_run(run_id))})
     return 0 if summary.status == "done" else 1
@@ -100,15 +106,16 @@ def train(args: argparse.Namespace) -> int:
 def runs(args: argparse.Namespace) -> int:
     from core.store.runstore import RunStore
 
-    from core.training.reporting import headline
+    from core.store.headline import headline
 
     # list_runs marks runs whose writing process died as failed (interrupted) first
     for run in RunStore(args.store).list_runs():
-        acc = [e["val_accuracy"] for e in run.epochs]
+        acc = [e["val_accuracy"] for e in run.epochs if "val_accuracy" in e]
         emit_json({"run_id": run.run_id, "status": run.status, "created": run.created,
                    "name": run.info.get("name"), "dataset_id": run.info.get("dataset_id"),
                    "dataset_name": run.info.get("dataset_name"),
                    "init": run.config.get("init"), "arch": run.config.get("arch"),
+                   "objective": run.config.get("objective", "classify"),
                    "epochs": len(run.epochs), "snapshots": run.n_snapshots,
                    "val_accuracy": acc[-1] if acc else None, "error": run.error,
                    "pid": run.pid, "host": run.host, "started": run.started,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.analysis.projection import METHODS, ProjectionConfig
+from core.analysis.projection_config import METHODS, ProjectionConfig
 from core.cli.common import Command, add_config_options, emit_json, snapshot_progress
 from core.common.checks import range_of
 from core.runs.comparison import CompareConfig
@@ -87,7 +87,8 @@ def _configure_project(p: argparse.ArgumentParser) -> None:
 
 
 def project(args: argparse.Namespace) -> int:
-    from core.analysis import projection
+    from core.analysis import umap_runtime
+    from core.analysis.faithfulness import trust_sample_size
     from core.runs.projections import project_run
     from core.store.runstore import RunStore
 
@@ -95,13 +96,13 @@ def project(args: argparse.Namespace) -> int:
     store = RunStore(args.store)
     store.get_run(args.run_id)  # an unknown run fails before umap is imported
     if args.method == "umap":
-        projection.configure_numba_cache()  # before umap's import, so compiled code is reused
+        umap_runtime.configure_numba_cache()  # before umap's import, so compiled code is reused
         sys.stderr.write("projecting with UMAP (the first use compiles, which takes a while)\n")
     result = project_run(store, args.run_id, config, extra_words=args.extra_words)
     previous = result.trust_previous or (None,) * len(result.trust)
     emit_json({"run_id": args.run_id, "method": result.method, "n_words": len(result.rows),
                # each trustworthiness is computed on this many of the words (a sample)
-               "trust_sample": projection.trust_sample_size(len(result.rows), config),
+               "trust_sample": trust_sample_size(len(result.rows), config),
                "snapshots": [{"snapshot": i, "trustworthiness": t,
                               "trustworthiness_previous": None if p is None or p != p else p}
                              for i, (t, p) in enumerate(zip(result.trust, previous))],

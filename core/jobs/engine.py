@@ -13,8 +13,9 @@ import threading
 import time
 from typing import Callable
 
-from core.jobs.process import spawn, try_lock
+from core.jobs.process import spawn
 from core.runs import views as runviews
+from core.store.locks import try_lock
 from core.store.runstore import RunStore
 
 LOCK_NAME = ".engine.lock"
@@ -29,7 +30,7 @@ class _Warm:
         threading.Thread(target=self._run, daemon=True).start()
 
     def _run(self) -> None:
-        from core.analysis.projection import warm_up
+        from core.analysis.umap_runtime import warm_up
 
         try:
             warm_up()

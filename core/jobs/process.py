@@ -16,7 +16,6 @@ import psutil
 
 from core.errors import CancelledError
 # The one file-lock helper lives with the store, whose job writers need it below this layer.
-from core.store.runstore import try_lock  # noqa: F401  (slots and the engine lock use it)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where ``python -m core`` resolves
 

@@ -26,9 +26,11 @@ import pandas as pd
 
 from core.common.files import atomic_write
 from core.errors import StoreError
-from core.jobs.process import spawn, try_lock
+from core.jobs.process import spawn
 from core.store.datasets import job_info
-from core.store.runstore import LIVE, RunInfo, RunSize, RunStore, new_run_id
+from core.store.disk import RunSize
+from core.store.locks import try_lock
+from core.store.runstore import LIVE, RunInfo, RunStore, new_run_id
 from core.training.experiments import experiment_dir, load_experiment
 
 DEFAULT_MAX_JOBS = 1  # 2 cores: one job at a time keeps the server responsive
@@ -56,7 +58,7 @@ def dataset_path(store: RunStore, job: RunInfo) -> Path:
 
 
 def load_job_dataset(store: RunStore, job: RunInfo):
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
 
     frame = pd.read_parquet(dataset_path(store, job))
     return Dataset.from_lists(frame["text"].tolist(), frame["label"].tolist())
@@ -88,7 +90,7 @@ def submit_experiment(store: RunStore, dataset, config, *,
     """Queue a learning-curve experiment and start a worker if a slot is free; returns its id.
     Its info names the data set as chosen (``dataset_id``: the fingerprint before the save
     below; its runs are found through the experiment)."""
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
 
     # The worker rebuilds the data set from the saved table: record the fingerprint it sees.
     frame = _frame(dataset)
@@ -212,19 +214,22 @@ def slot(store: RunStore, job_id: str, max_jobs: int,
         fh.close()
 
 
-def estimate_size(dataset, config, dim: int | None = None) -> RunSize:
+def estimate_size(dataset, config, dim: int | None = None,
+                  store: RunStore | None = None) -> RunSize:
     """What a run of ``config`` on ``dataset`` will write into the store, before training:
     the vocabulary is every distinct word of the texts (capped by max_vocab), the snapshot
-    count follows the trainer's rule. ``dim``: the size of a vector file used as init."""
-    from core.data.text import tokenize
+    count follows the trainer's rule. ``dim``: the size of a vector file used as init.
+    ``store``: the words are counted from its tokenised-corpus cache (written now if missing,
+    so the run that follows reads it too), not by tokenising every text on each call."""
+    from core.data.text import Corpus, tokenize
     from core.training.config import planned_snapshot_count
+    from core.training.corpus import tokenised
     from core.training.split import split_indices
 
-    counts: dict[str, int] = {}
-    for text in dataset.texts:
-        for token in tokenize(text):
-            counts[token] = counts.get(token, 0) + 1
-    rows = min(sum(c >= config.min_count for c in counts.values()), config.max_vocab) + 2
+    corpus = (tokenised(dataset, store).corpus if store is not None
+              else Corpus.from_token_lists([tokenize(t) for t in dataset.texts]))
+    counts = corpus.type_counts()
+    rows = min(int((counts >= config.min_count).sum()), config.max_vocab) + 2
     train, val = split_indices(dataset.labels, config)
     snapshots = planned_snapshot_count(config, len(train))
     dim = dim or (_GLOVE_DIM if config.init == "glove" else config.dim)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis import projection
+from core.analysis.faithfulness import trust_previous
 from core.analysis.projection import Projection, ProjectionConfig
 from core.common.files import DiskCache, atomic_write, npy
 from core.data.text import SPECIALS
@@ -186,7 +187,7 @@ def _evolution(store: RunStore, run_id: str, rows: np.ndarray,
     own, final = projection.faithfulness(frames, coords, config)
     return Projection(tuple(coords), own, time.perf_counter() - t0,
                       f"{config.method}:chained", final,
-                      projection.trust_previous(frames, coords, config))
+                      trust_previous(frames, coords, config))
 
 
 def project_run(store: RunStore, run_id: str, config: Any = None, *,

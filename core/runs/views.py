@@ -203,6 +203,9 @@ def documents_missing(store: RunStore, run_id: str) -> str | None:
     """What the run lacks for its document views (a tracked run may give no documents, or no
     document vectors), or None."""
     run = store.get_run(run_id)
+    if run.config.get("objective", "classify") != "classify":
+        return (f"this run was trained by word2vec ({run.config['objective']}): it has no "
+                "classifier, so no layer after the embedding to place documents in")
     if not store.run_dir(run_id).joinpath("docs.parquet").is_file():
         return "this run recorded no documents (texts with labels)"
     if not all(store.has_array(run_id, f"snapshots/doc_{s['idx']:04d}") for s in run.snapshots):

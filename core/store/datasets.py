@@ -17,6 +17,7 @@ data set never touches runs: they keep ``dataset_name`` and stay viewable.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -30,7 +31,7 @@ from core.common.files import atomic_write
 from core.errors import StoreError
 
 if TYPE_CHECKING:
-    from core.data.loading import Dataset
+    from core.data.dataset import Dataset
     from core.store.runstore import RunInfo, RunStore
 
 FOLDER = "datasets"
@@ -105,9 +106,14 @@ def _record_path(store: RunStore, dataset_id: str) -> Path:
     return _folder(store) / f"{check_dataset_id(dataset_id)}.json"
 
 
+def safe_suffix(filename: str) -> str:
+    """The file name's suffix, lower case, letters, digits and dots only (at most 12): kept
+    on stored copies because readers tell formats (and refuse pickles) by it."""
+    return _SUFFIX.sub("", Path(filename).suffix.lower())[:12]
+
+
 def _source_path(store: RunStore, sha: str, filename: str) -> Path:
-    suffix = _SUFFIX.sub("", Path(filename).suffix.lower())[:12]
-    return _folder(store) / SOURCES / f"{sha}{suffix}"
+    return _folder(store) / SOURCES / f"{sha}{safe_suffix(filename)}"
 
 
 def _write(store: RunStore, path: Path, data: bytes) -> None:
@@ -186,9 +192,10 @@ def rename(store: RunStore, dataset_id: str, name: str) -> DatasetRecord:
 
 def delete(store: RunStore, dataset_id: str) -> None:
     """Forget a data set: its record, and its file when no other record reads it. Runs and
-    experiments trained on it stay (they keep its name in their info)."""
+    experiments trained on it stay (they keep its name in their info). The bundled sample
+    (flagged ``bundled``, or the sample's id however it was registered) is refused."""
     record = get(store, dataset_id)
-    if record.bundled:
+    if record.bundled or dataset_id == sample_id():
         raise StoreError("The bundled sample is always available and cannot be deleted.")
     with store.disk_guard():
         _record_path(store, dataset_id).unlink(missing_ok=True)
@@ -217,7 +224,7 @@ def source_of(store: RunStore, record: DatasetRecord) -> bytes:
 
 def load_config(record: DatasetRecord):
     """The ``LoadConfig`` that reads the record's file as it was read when registered."""
-    from core.data.loading import LoadConfig
+    from core.data.dataset import LoadConfig
 
     return LoadConfig(text_column=record.text_column, label_column=record.label_column,
                       **record.load_options)
@@ -272,3 +279,65 @@ def usage(store: RunStore) -> dict[str, dict[str, int]]:
             per = counts.setdefault(dataset_id, {"runs": 0, "experiments": 0})
             per["runs" if job.kind == "run" else "experiments"] += 1
     return counts
+
+
+# ---------------------------------------------------------------- choosing a data set
+SAMPLE_PATH = Path(__file__).resolve().parents[2] / "sample_data" / "sample.csv"
+
+
+@functools.lru_cache(maxsize=2)
+def _sample(sha: str) -> tuple[Dataset, bytes]:
+    from core.data.loading import load_dataset
+
+    data = SAMPLE_PATH.read_bytes()
+    return load_dataset(data, SAMPLE_PATH.name), data
+
+
+def sample() -> tuple[Dataset, bytes] | None:
+    """The bundled sample (``sample_data/sample.csv``) read with its detected columns, and its
+    bytes; None when the file is missing. Read once per content (cached on its sha256)."""
+    if not SAMPLE_PATH.is_file():
+        return None
+    return _sample(hashlib.sha256(SAMPLE_PATH.read_bytes()).hexdigest())
+
+
+def sample_id() -> str | None:
+    """The id of the bundled sample read with its detected columns (None if it is missing):
+    that data set is the bundled one, always listed and never deleted."""
+    found = sample()
+    return found[0].fingerprint() if found else None
+
+
+def ensure_sample(store: RunStore) -> None:
+    """Register the bundled sample (``bundled``) in the store if it is not there yet."""
+    found = sample()
+    if found is not None:
+        register(store, found[0], found[1], SAMPLE_PATH.name, bundled=True)
+
+
+def adopt(store: RunStore, dataset: Dataset, source: bytes, filename: str,
+          previous: str | None = None, *, dataset_id: str | None = None) -> DatasetRecord:
+    """Keep ``dataset`` (read from ``source``) as the data set now chosen in place of
+    ``previous`` (the id chosen before, or None); returns its record. A new column choice for
+    the same file replaces the data set it was made from when nothing trained on that one
+    yet (the name given to it carries over); otherwise both are kept. The bundled sample is
+    registered as such and never replaced. ``dataset_id``: its fingerprint, when the
+    caller has it already (hashing a large data set again costs time)."""
+    dataset_id = dataset_id or dataset.fingerprint()
+    before = get_or_none(store, previous)
+    if before is not None and before.dataset_id == dataset_id:
+        return before  # still registered (another tab may have deleted it: then again)
+    same_file = before is not None and before.source_sha == hashlib.sha256(source).hexdigest()
+    record = register(store, dataset, source, filename, name=before.name if same_file else None,
+                      bundled=dataset_id == sample_id())
+    if same_file and not before.bundled and before.dataset_id not in usage(store):
+        delete(store, before.dataset_id)
+    return record
+
+
+def get_or_none(store: RunStore, dataset_id: str | None) -> DatasetRecord | None:
+    """The stored record of a data set, or None (no id, deleted, unreadable)."""
+    try:
+        return get(store, dataset_id) if dataset_id else None
+    except StoreError:
+        return None

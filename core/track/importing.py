@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from core.errors import VectorsError
-from core.store.runstore import RunSize, RunStore
+from core.store.disk import RunSize
+from core.store.runstore import RunStore
 from core.track.readers import Limits, Table, read_table, read_words
 from core.track.run import TrackedRun, open_run
 from core.track.vocabulary import vocabulary_tokens

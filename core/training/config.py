@@ -17,6 +17,11 @@ from core.common.checks import bounded, check_choice, check_fields
 ARCHS = ("bag", "cnn", "gru")
 INITS = ("random", "glove", "word2vec")
 W2V_ALGORITHMS = ("skipgram", "cbow")
+# What trains the table: the classifier's loss, or word2vec's (core/training/word2vec.py)
+OBJECTIVES = ("classify", "skipgram", "cbow")
+# word2vec's starting rates (gensim's skip-gram default; the original word2vec's CBOW rate):
+# on clickbait CBOW at 0.025 ended with WordSim353 0.15, at 0.05 0.23 (bench/README.md).
+WORD2VEC_LR = {"skipgram": 0.025, "cbow": 0.05}
 SNAPSHOT_MODES = ("all", "ends")  # all: step 0 and every epoch; ends: step 0 and the last epoch
 BUILTIN_INITS = ("random", "glove", "glove-frozen", "word2vec", "word2vec-cbow")
 
@@ -27,6 +32,9 @@ class TrainConfig:
     With pretrained init, the embedding dim follows the vectors and ``dim`` is ignored."""
 
     arch: str = "bag"
+    # classify: the classifier's loss trains the table; skipgram|cbow: word2vec's (negative
+    # sampling, gensim) trains the same table on the texts, no classifier (labels optional).
+    objective: str = "classify"
     dim: int = bounded(50, 2, 1000)
     init: str = "random"
     w2v_algorithm: str = "skipgram"
@@ -60,6 +68,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_choice("arch", self.arch, ARCHS)
+        check_choice("objective", self.objective, OBJECTIVES)
+        if self.objective != "classify" and self.freeze:
+            raise ValueError(f"freeze=True with objective={self.objective!r}: word2vec trains "
+                             "only the table, a frozen one cannot learn")
         if not isinstance(self.early_stopping, bool):
             raise ValueError(f"early_stopping must be true or false, got {self.early_stopping!r}")
         if not isinstance(self.init, str) or not self.init.strip():
@@ -93,9 +105,9 @@ def effective_batch_size(config: TrainConfig, n_train: int) -> int:
 
 def planned_snapshot_count(config: TrainConfig, n_train: int) -> int:
     """At most how many snapshots a run of ``config`` on ``n_train`` training texts writes,
-    its best epoch's table included (``runstore.planned_snapshots``): the one count the
+    its best epoch's table included (``store.disk.planned_snapshots``): the one count the
     trainer's disk check and the Train page's estimate share."""
-    from core.store.runstore import planned_snapshots
+    from core.store.disk import planned_snapshots
 
     batches = -(-n_train // effective_batch_size(config, n_train))
     return planned_snapshots(config.epochs, batches, config.snapshots == "all",
@@ -147,6 +159,9 @@ class ExperimentConfig:
         check_fields(self)
         if not isinstance(self.train, TrainConfig):
             raise ValueError(f"train must be a TrainConfig, got {type(self.train).__name__}")
+        if self.train.objective != "classify":  # a learning curve measures accuracy
+            raise ValueError(f"train.objective must be 'classify' in an experiment, got "
+                             f"{self.train.objective!r}")
         for init in self.inits:  # TrainConfig names the offending field and its range
             self.train_config(init, None, self.seeds - 1)
 

@@ -58,11 +58,16 @@ RESULT_COLUMNS = [
 def key_words(tokens: list[list[str]], labels: np.ndarray, n_classes: int,
               purity: float = KEY_PURITY) -> frozenset[str]:
     """Tokens whose documents (full data, all splits) are at least ``purity`` one class."""
-    counts: dict[str, np.ndarray] = {}
-    for toks, label in zip(tokens, labels):
-        for t in set(toks):
-            counts.setdefault(t, np.zeros(n_classes, dtype=np.int64))[label] += 1
-    return frozenset(t for t, c in counts.items() if c.max() >= purity * c.sum())
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    if not any(tokens):
+        return frozenset()  # CountVectorizer refuses an empty vocabulary
+    vectorizer = CountVectorizer(analyzer=list, binary=True)  # the tokens as they are
+    has = vectorizer.fit_transform(tokens)  # documents x words, 1 where the word occurs
+    onehot = np.eye(n_classes, dtype=np.int64)[np.asarray(labels)]
+    per_class = np.asarray((has.T @ onehot))  # words x classes: documents holding the word
+    keep = per_class.max(axis=1) >= purity * per_class.sum(axis=1)
+    return frozenset(vectorizer.get_feature_names_out()[keep].tolist())
 
 
 def unseen_flags(tokens: list[list[str]], train_idx: np.ndarray, val_idx: np.ndarray,
@@ -98,10 +103,10 @@ class Plan:
         from core.data.text import tokenize
         from core.training.corpus import tokenised
         from core.training.reporting import split_reporting
-        from core.training.split import split_indices
+        from core.training.split import experiment_split
 
         labels = np.asarray(dataset.labels)
-        pool, val = split_indices(labels, config.train_config("random", None, config.split_seed))
+        pool, val = experiment_split(labels, config)
         fingerprint = dataset.fingerprint()  # once: it hashes every text
         corpus = tokenised(dataset, store, fingerprint) if store is not None else None
         tokens = (corpus.corpus.token_lists() if corpus is not None
@@ -193,7 +198,7 @@ def _result_row(store: RunStore, run_id: str, init: str, size: int | str, seed: 
 def _epoch_scores(run) -> dict[str, Any]:
     """A run's accuracy (its reporting part's, when held apart) at its best epoch and at its
     last, the best epoch's on the texts that chose it, which epoch was best, how many ran."""
-    from core.training.reporting import epoch_score
+    from core.store.headline import epoch_score
 
     best = run.best()
     row = {e["epoch"]: e for e in run.epochs}.get(best["epoch"]) if best else None

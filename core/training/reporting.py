@@ -7,22 +7,18 @@ optimism was +1.4 points on average. Experiments therefore split their fixed val
 into a *stopping* part (chooses the epoch) and a *reporting* part (scores it), both fixed
 across inits and seeds. A plain run has no reporting part: its headline is labelled
 "validation (used to choose the epoch)". A run's headline is always its chosen epoch, the
-same number on the Train page, in the Runs list and in the CLI.
+same number on the Train page, in the Runs list and in the CLI (``core.store.headline``, the
+rule read from a stored run, below the layers that show it).
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.errors import DataError
-
-CHOSEN_ON = "lowest validation loss"
-CHOSEN_ON_STOP = "lowest loss on the stopping part of validation"
-SCORED_ON_SAME = "validation (used to choose the epoch)"
-SCORED_ON_REPORT = "reporting part of validation (held apart from choosing the epoch)"
+from core.store.headline import CHOSEN_ON, CHOSEN_ON_STOP, SCORED_ON_REPORT, SCORED_ON_SAME
 
 
 def split_reporting(labels: np.ndarray, val_idx: np.ndarray, fraction: float,
@@ -77,15 +73,6 @@ def scored_rows(predictions: pd.DataFrame) -> pd.DataFrame:
     return predictions
 
 
-def epoch_score(row: dict[str, Any] | None) -> float:
-    """An epoch row's headline accuracy: the reporting part's when measured, else the
-    validation accuracy; NaN when the row has neither."""
-    if not row:
-        return math.nan
-    value = row.get("report_accuracy", row.get("val_accuracy"))
-    return math.nan if value is None else float(value)
-
-
 def experiment_scoring(results: pd.DataFrame) -> str:
     """How an experiment's accuracies were measured, for a caption: on the reporting part
     (with its size) when held apart, else on the texts that chose the epoch."""
@@ -95,19 +82,3 @@ def experiment_scoring(results: pd.DataFrame) -> str:
         return (f"chosen on the stopping part of the validation set and measured on the "
                 f"{int(n_report.iloc[0]):,} validation texts held apart from that choice")
     return "chosen and measured on the same validation texts (no reporting part held apart)"
-
-
-def headline(run) -> dict[str, Any]:
-    """What a run's headline says: its chosen epoch (``RunInfo.best``; the last epoch when no
-    epoch has a validation loss, e.g. a tracked run that logged none), that epoch's accuracy,
-    and on which texts the epoch was chosen and scored (accuracy None when that epoch logged
-    none). Empty before the first epoch."""
-    if not run.epochs:
-        return {}
-    rows = {e["epoch"]: e for e in run.epochs}
-    best = run.best()
-    epoch = best["epoch"] if best else run.epochs[-1]["epoch"]
-    report, accuracy = "report_accuracy" in rows[epoch], epoch_score(rows[epoch])
-    return {"epoch": int(epoch), "accuracy": None if math.isnan(accuracy) else accuracy,
-            "chosen_on": (CHOSEN_ON_STOP if report else CHOSEN_ON) if best else "last epoch",
-            "scored_on": SCORED_ON_REPORT if report else SCORED_ON_SAME}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.errors import DataError
-from core.training.config import TrainConfig
+from core.training.config import ExperimentConfig, TrainConfig
 
 
 def split_indices(labels: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -25,6 +25,19 @@ def split_indices(labels: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, 
     if config.train_size is not None and config.train_size < len(train):
         train = _cap_training(train, labels, config)
     return np.sort(train), np.sort(val)
+
+
+def experiment_split(labels: np.ndarray, config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
+    """An experiment's (training pool, validation set): the one validation set all its runs
+    share (``split_seed``); its training sizes are drawn from the pool."""
+    return split_indices(np.asarray(labels), config.train_config("random", None,
+                                                                 config.split_seed))
+
+
+def experiment_pool_size(labels: np.ndarray, config: ExperimentConfig | None = None) -> int:
+    """How many texts an experiment can train on (its pool after the validation split): the
+    largest training size the Experiments page offers."""
+    return len(experiment_split(labels, config or ExperimentConfig())[0])
 
 
 def _cap_training(train: np.ndarray, labels: np.ndarray, config: TrainConfig) -> np.ndarray:

@@ -77,6 +77,11 @@ def _readonly_kv(words: Sequence[str], vectors: np.ndarray) -> KeyedVectors:
     return kv
 
 
+def as_keyed_vectors(words: Sequence[str], vectors: np.ndarray) -> KeyedVectors:
+    """A read-only KeyedVectors of ``words`` and a copy of their ``vectors`` (rows in order)."""
+    return _readonly_kv(list(words), np.array(vectors, dtype=np.float32))
+
+
 def restrict(kv: KeyedVectors, words: Iterable[str]) -> KeyedVectors:
     """A new KeyedVectors with only those ``words`` that ``kv`` has, in the given order.
 
@@ -367,6 +372,15 @@ def _stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
+def new_word2vec(*, dim: int, algorithm: str, seed: int, window: int = 5, min_count: int = 1,
+                 epochs: int = 5, alpha: float = 0.025) -> Word2Vec:
+    """An untrained gensim Word2Vec (negative sampling, gensim's defaults otherwise) with one
+    worker thread and a stable hash, so one seed gives the same vectors in every process."""
+    return Word2Vec(vector_size=dim, sg=ALGORITHMS[algorithm], window=window,
+                    min_count=min_count, epochs=epochs, seed=seed, workers=1,
+                    hashfxn=_stable_hash, alpha=alpha)
+
+
 def train_word2vec(
     token_lists: Sequence[Sequence[str]],
     *,
@@ -390,10 +404,11 @@ def train_word2vec(
     if not sentences:
         raise VectorsError("word2vec needs at least one non-empty text")
     try:
-        model = Word2Vec(
-            sentences, vector_size=dim, sg=ALGORITHMS[algorithm], window=window,
-            min_count=min_count, epochs=epochs, seed=seed, workers=1, hashfxn=_stable_hash,
-        )
+        model = new_word2vec(dim=dim, algorithm=algorithm, seed=seed, window=window,
+                             min_count=min_count, epochs=epochs)
+        model.build_vocab(sentences)
+        model.train(sentences, total_examples=model.corpus_count,
+                    total_words=model.corpus_total_words, epochs=epochs)
     except RuntimeError as exc:  # gensim: "you must first build vocabulary" when min_count drops all
         raise VectorsError(f"word2vec found no word occurring at least {min_count} times") from exc
     return model.wv

@@ -19,7 +19,8 @@ import pytest
 from core.errors import StoreError
 from core.jobs import queue as jobs
 from core.store import runstore
-from core.store.runstore import DiskBudget, RunSize, RunStore, planned_snapshots
+from core.store.disk import DiskBudget, RunSize, planned_snapshots
+from core.store.runstore import RunStore
 from core.training.config import TrainConfig
 from tests.conftest import REPO, labelled, medium_dataset
 
@@ -174,7 +175,7 @@ def test_train_run_refuses_before_its_first_snapshot(store, monkeypatch):
 def test_the_estimate_before_training_matches_the_run(store, config):
     """The size the Train page shows (queue.estimate_size, no torch) and the one the trainer
     checks agree; both count the snapshots the run takes: exactly when every epoch is kept,
-    else at most the plan plus the best epoch's tables (_Trainer.hold)."""
+    else at most the plan plus the best epoch's tables (Recorder.defer_best)."""
     from core.training.trainer import train_run
 
     ds = medium_dataset()  # no early stopping: the lower bound needs every planned epoch

@@ -4,11 +4,17 @@ with one ``Plotly.react`` on the traces it already has: a change costs one redra
 kilobytes, not a re-sent and re-plotted figure of megabytes (st.plotly_chart rebuilds its
 WebGL plot on every change). The snapshot on screen, the zoom and Play stay as they are.
 
-plotly.js is the installed plotly package's bundled ``plotly.min.js``, copied next to
-index.html (Streamlit serves a component's own folder only, and no symlink out of it): the
-page fetches nothing from outside the machine. The figures are built by ``dashboard.charts``
-(``evolution_figure``, ``colour_layer``, ``evolution_overlay``); main.js only puts the pieces
-together."""
+plotly.js is the installed plotly package's bundled ``plotly.min.js``: the page fetches
+nothing from outside the machine. Streamlit serves a component's own folder only (and follows
+no symlink out of it), so index.html, main.js and plotly.min.js are copied into a folder of
+the repository's cache (``.cache/components/``, git-ignored, never the source tree) named by
+their content, written once per version. The figures are built by
+``dashboard.charts.evolution`` (``evolution_figure``, ``colour_layer``, ``evolution_overlay``);
+main.js only puts the pieces together.
+
+Typed arrays come from plotly's private ``_plotly_utils.utils.to_typed_array_spec`` (the
+``{dtype, bdata}`` form plotly.py itself sends and main.js decodes);
+tests/test_evolution_chart.py fails by name if a plotly release changes it."""
 from __future__ import annotations
 
 import hashlib
@@ -26,17 +32,27 @@ from core.common.files import atomic_write
 
 HERE = Path(__file__).resolve().parent
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+CACHE = HERE.parents[2] / ".cache" / "components" / "evolution_chart"
 
 
-def _bundle_plotly() -> None:
-    """Copy plotly.min.js from the plotly package when missing or from another version."""
-    target, source = HERE / "plotly.min.js", PLOTLY_JS.read_bytes()
-    if not target.exists() or target.read_bytes() != source:
-        atomic_write(target, source)
+def served_folder(cache: Path = CACHE) -> Path:
+    """The folder Streamlit serves: index.html and main.js from here and the plotly
+    package's plotly.min.js, copied under ``cache`` into a folder named by their content
+    (a new plotly or an edited main.js gets a new folder; an old one is never half-written)."""
+    files = {name: (HERE / name).read_bytes() for name in ("index.html", "main.js")}
+    files["plotly.min.js"] = PLOTLY_JS.read_bytes()
+    digest = hashlib.sha256()
+    for name, data in files.items():
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    folder = cache / digest.hexdigest()[:16]
+    for name, data in files.items():
+        if not (folder / name).is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write(folder / name, data)
+    return folder
 
 
-_bundle_plotly()
-_component = components.declare_component("evolution_chart", path=str(HERE))
+_component = components.declare_component("evolution_chart", path=str(served_folder()))
 
 
 def _layer_json(layer: dict) -> dict:
@@ -61,7 +77,7 @@ def payload(figure, layers: list[dict], frame: int) -> tuple[str, bytes]:
 
 def evolution_chart(base: tuple[str, bytes], colour: int, overlay: dict, key: str) -> None:
     """Draw (or update in place) the map: ``base`` from ``payload``, the colouring's position
-    and ``charts.evolution_overlay`` of the highlighted words. The figure's bytes go only to a
+    and ``evolution.evolution_overlay`` of the highlighted words. The figure's bytes go only to a
     page that does not hold them yet: the browser reports the id it holds as the component's
     value (under ``key``), and asks again (reports none) if it lost them."""
     held = st.session_state.get(key) == base[0]

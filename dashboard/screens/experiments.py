@@ -12,9 +12,10 @@ from core.store.runstore import LIVE
 from core.common.checks import range_of
 from core.training.config import ExperimentConfig, TrainConfig
 from core.training.experiments import list_experiments
-from core.training.gains import all_gains, gain_sentences, paired_gains
-from core.training.reporting import experiment_scoring
-from dashboard import charts, services, state, widgets
+from dashboard import services, state, widgets
+from dashboard.charts import curves
+from dashboard.experiment_results import results
+from dashboard.text import escape_markdown
 
 SIZES = (50, 100, 200, 500, 1000, 2000)
 INIT_NAMES = {"random": "random", "glove": "GloVe (fine-tuned)",
@@ -33,11 +34,11 @@ choice, dataset = loaded
 store = services.store()
 
 
-pool = services.attempt(services.experiment_pool, choice.sha, state.get(state.TEXT_COLUMN),
+pool = services.show_errors(services.experiment_pool, choice.sha, state.get(state.TEXT_COLUMN),
                         state.get(state.LABEL_COLUMN), dataset.labels)
 if pool is None:
     st.stop()
-st.caption(f"Data: **{services.plain(choice.filename)}** — {pool:,} texts to train on, "
+st.caption(f"Data: **{escape_markdown(choice.filename)}** — {pool:,} texts to train on, "
            f"{len(dataset) - pool:,} for validation.")
 offered = [s for s in SIZES if s < pool] + ["all"]
 a, b = st.columns(2)
@@ -59,22 +60,22 @@ n_runs = len(sizes) * len(inits) * seeds
 st.caption(f"**{n_runs} runs** ({len(inits)} starts × {len(sizes)} sizes × {seeds} seeds), "
            f"{int(epochs)} epochs each, taking turns with training jobs (one at a time).")
 if st.button("Launch", type="primary", disabled=n_runs == 0):
-    train = services.attempt(replace, DEFAULT.train, epochs=int(epochs))
-    config = train and services.attempt(ExperimentConfig, sizes=tuple(sizes),
+    train = services.show_errors(replace, DEFAULT.train, epochs=int(epochs))
+    config = train and services.show_errors(ExperimentConfig, sizes=tuple(sizes),
                                         inits=tuple(inits), seeds=int(seeds), train=train)
-    new = config and services.attempt(services.submit_experiment, dataset, config)
+    new = config and services.show_errors(services.submit_experiment, dataset, config)
     if new:  # the picker below opens on it
         state.put(state.EXPERIMENT, new)
 
 st.divider()
-services.attempt(jobs.reconcile, store)
-past = services.attempt(list_experiments, store) or []
+services.show_errors(jobs.reconcile, store)
+past = services.show_errors(list_experiments, store) or []
 if not past:
     st.caption("No experiment yet: choose the settings above and press Launch.")
     st.stop()
 past, data_of = services.experiments_first(past, state.get(state.DATASET))
 by_id, opened = {e.experiment_id: e for e in past}, state.get(state.EXPERIMENT)
-ids, starts = list(by_id), {i: ", ".join(map(charts.init_label, e.config.inits)) for i, e in by_id.items()}
+ids, starts = list(by_id), {i: ", ".join(map(curves.init_label, e.config.inits)) for i, e in by_id.items()}
 pick_key = f"{state.W_EXP_PICK}_{max(ids)}"  # a new experiment: a fresh picker showing it
 exp_id = st.selectbox(
     "Experiment", ids, index=ids.index(opened) if opened in ids else 0, key=pick_key,
@@ -85,40 +86,8 @@ exp_id = st.selectbox(
     help="Those on the data set chosen now come first; each names its data set.")
 
 
-def results(exp) -> None:
-    summary = exp.summary()
-    if summary.empty:
-        st.caption("The charts appear when the first run has finished.")
-        return
-    first = services.attempt(services.store().get_run, exp.results["run_id"].iloc[0])
-    floor = first.info.get("majority_baseline") if first is not None else None
-    st.plotly_chart(charts.learning_curve_figure(summary, baseline=floor))
-    st.caption("Mean accuracy at each run's best epoch (lowest validation loss; the results "
-               f"table keeps the last epoch's beside it), {experiment_scoring(exp.results)}, "
-               "over the seeds (with several seeds, bars show the "
-               "95 % interval of the mean). A gap on the left, closing to the right, is the "
-               "pretrained start helping while examples are few. " + gains_text(exp, "accuracy"))
-    st.plotly_chart(charts.unseen_figure(summary))
-    st.caption("The same runs on only the validation documents containing a key word (one that "
-               "points to a class) never seen in training; *n* is how many such documents. A "
-               "random start knows nothing of these words — a GloVe start knows their "
-               "neighbours. " + gains_text(exp, "unseen"))
-    st.dataframe(exp.results, hide_index=True)
-    st.download_button("Download results (CSV)", exp.results.to_csv(index=False),
-                       file_name=f"experiment-{exp.experiment_id}.csv", mime="text/csv")
-    st.download_button("Download paired gains (CSV)",
-                       all_gains(exp.results).to_csv(index=False),
-                       file_name=f"experiment-{exp.experiment_id}-gains.csv", mime="text/csv")
-
-
-def gains_text(exp, metric: str) -> str:
-    """Each init's paired gain over random per size, judged by its interval (core's rule)."""
-    said = gain_sentences(paired_gains(exp.results, metric), charts.init_label)
-    return "Paired by seed: " + " ".join(said) if said else ""
-
-
 def progress_text(exp) -> str:
-    now = services.attempt(jobs.progress, store, exp.experiment_id) or {}
+    now = services.show_errors(jobs.progress, store, exp.experiment_id) or {}
     if exp.status == "queued":  # runs and experiments share the training slots
         return "Waiting for a free slot (a training run or another experiment is using it)…"
     if exp.status == "running" and now:
@@ -128,22 +97,22 @@ def progress_text(exp) -> str:
 
 
 def panel(exp_id: str) -> None:
-    first = services.attempt(jobs.refresh_experiment, store, exp_id)
+    first = services.show_errors(jobs.refresh_experiment, store, exp_id)
     live = first is not None and first.status in LIVE
 
     @st.fragment(run_every=1.5 if live else None)
     def draw() -> None:
-        exp = services.attempt(jobs.refresh_experiment, store, exp_id)
+        exp = services.show_errors(jobs.refresh_experiment, store, exp_id)
         if exp is None:
             return
         st.subheader(f"Experiment `{exp_id}` — {widgets.status_text(exp.status)}")
         if exp.status == "failed":
-            st.error(f"The experiment failed: {services.plain(exp.error or 'no reason recorded')}")
+            st.error(f"The experiment failed: {escape_markdown(exp.error or 'no reason recorded')}")
         elif exp.status == "cancelled":
             st.warning("Cancelled. The runs finished before that are kept.")
         st.progress(exp.done / max(exp.total, 1), text=progress_text(exp))
         if exp.status in LIVE and st.button("Cancel experiment"):
-            services.attempt(jobs.cancel, store, exp_id)
+            services.show_errors(jobs.cancel, store, exp_id)
             st.info("Cancel requested; the experiment stops after the current batch.")
         if live and exp.status not in LIVE:
             st.rerun()  # draw once more, without the timer

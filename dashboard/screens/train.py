@@ -7,13 +7,17 @@ from functools import partial
 import streamlit as st
 
 from core.common.checks import range_of
-from core.training.config import ARCHS, TrainConfig
-from dashboard import live, services, state, widgets
+from core.training.config import ARCHS, OBJECTIVES, WORD2VEC_LR, TrainConfig
+from dashboard import live, services, state, widgets, word2vec_panel
+from dashboard.text import escape_markdown
 
 INITS = {"random": "Random", "glove": "GloVe 6B 50d (bundled)",
-         "word2vec": "word2vec trained on your texts", "file": "Your word-vector file"}
+         "word2vec": "word2vec trained on your texts", "file": "Your word-vector file",
+         "run": "A finished run (e.g. your word2vec run)"}
 ARCH_NAMES = {"bag": "Bag of words (average of word vectors)", "cnn": "CNN over words",
               "gru": "GRU (recurrent)"}
+OBJECTIVE_NAMES = {"classify": "the classifier (task)", "skipgram": "word2vec skip-gram",
+                   "cbow": "word2vec CBOW"}
 DEFAULT = TrainConfig()
 bounds = partial(range_of, TrainConfig)  # each widget's range, as the config declares it
 
@@ -24,9 +28,15 @@ loaded = services.current_dataset()
 if loaded is None:
     st.stop()
 choice, dataset = loaded
-st.caption(f"Data: **{services.plain(choice.filename)}** — {len(dataset):,} texts, classes: "
-           + ", ".join(services.plain(c) for c in dataset.classes))
+st.caption(f"Data: **{escape_markdown(choice.filename)}** — {len(dataset):,} texts, classes: "
+           + ", ".join(escape_markdown(c) for c in dataset.classes))
 
+objective = st.radio("What trains the table", OBJECTIVES, format_func=OBJECTIVE_NAMES.get,
+                     horizontal=True, key=state.W_OBJECTIVE,
+                     help="The same embedding table, trained by the classifier's loss or by "
+                          "word2vec's (predicting a word's neighbours from the word, or the "
+                          "word from its neighbours). word2vec ignores the labels.")
+classify = objective == "classify"
 init = st.radio("Start the word vectors from", list(INITS), format_func=INITS.get,
                 horizontal=True, key=state.W_INIT)
 algorithm = DEFAULT.w2v_algorithm
@@ -34,6 +44,9 @@ if init == "word2vec":
     algorithm = st.radio("word2vec algorithm", ["skipgram", "cbow"], horizontal=True,
                          key=state.W_W2V, format_func={"skipgram": "skip-gram",
                                                        "cbow": "CBOW"}.get)
+start_run = None
+if init == "run":  # pretrain, then fine-tune: another run's table is the start
+    start_run = word2vec_panel.start_run_picker(dataset.fingerprint())
 vectors = None
 if init == "file":
     vectors = widgets.vector_file_picker(state.W_VECTORS_UPLOAD)
@@ -41,17 +54,20 @@ pretrained = init != "random"
 
 with st.form("train_form", border=True):
     a, b, c = st.columns(3)
-    arch = a.selectbox("Architecture", ARCHS, format_func=lambda x: ARCH_NAMES.get(x, x))
+    arch = a.selectbox("Architecture", ARCHS, format_func=lambda x: ARCH_NAMES.get(x, x),
+                       disabled=not classify, help=None if classify else
+                       "word2vec trains the table alone: there is no classifier.")
     dim = b.number_input("Vector size", *bounds("dim"), DEFAULT.dim,
-                         disabled=init in ("glove", "file"),
+                         disabled=init in ("glove", "file", "run"),
                          help="Pretrained vectors (GloVe, your file) fix the size.")
     freeze = c.radio("Pretrained vectors", ["fine-tune", "freeze"], horizontal=True,
-                     disabled=not pretrained,
+                     disabled=not pretrained or not classify,
                      help="Frozen vectors never change; only the layers after them learn.")
     a, b, c, d = st.columns(4)
     epochs = a.number_input("Epochs", *bounds("epochs"), DEFAULT.epochs)
     # the rate's range is open at 0: the widget starts at its smallest useful step
-    lr = b.number_input("Learning rate", 0.0001, bounds("lr")[1], DEFAULT.lr, format="%.4f")
+    lr = b.number_input("Learning rate", 0.0001, bounds("lr")[1],
+                        WORD2VEC_LR.get(objective, DEFAULT.lr), format="%.4f")
     batch = c.number_input("Batch size", *bounds("batch_size"), DEFAULT.batch_size,
                            placeholder="automatic")
     seed = d.number_input("Seed", *bounds("seed"), DEFAULT.seed)
@@ -60,18 +76,20 @@ with st.form("train_form", border=True):
                          bounds("train_size")[1], 0,
                          help="The validation set stays the same, so capped runs compare "
                               "fairly with full ones.")
-    stop_early = b.checkbox("Stop early", DEFAULT.early_stopping,
+    stop_early = b.checkbox("Stop early", DEFAULT.early_stopping, disabled=not classify,
                             help="End training once the validation loss has not improved "
                                  "for the patience's number of epochs. The best epoch is "
                                  "marked either way.")
     patience = c.number_input("Patience (epochs)", *bounds("patience"), DEFAULT.patience)
     submitted = st.form_submit_button("Train", type="primary")
 
-settings = dict(arch=arch, dim=int(dim), init=vectors["path"] if vectors else init,
-                w2v_algorithm=algorithm, freeze=pretrained and freeze == "freeze",
+chosen_init = vectors["path"] if vectors else f"run:{start_run}" if start_run else init
+settings = dict(arch=arch, dim=int(dim), init=chosen_init,
+                w2v_algorithm=algorithm, objective=objective,
+                freeze=classify and pretrained and freeze == "freeze",
                 epochs=int(epochs), lr=float(lr), seed=int(seed),
                 batch_size=int(batch) if batch else None, train_size=int(cap) or None,
-                early_stopping=bool(stop_early), patience=int(patience))
+                early_stopping=classify and bool(stop_early), patience=int(patience))
 
 
 def estimate(settings: dict):
@@ -94,11 +112,13 @@ if size is not None:
 if submitted:
     if init == "file" and not vectors:
         st.error("Upload a word-vector file that passes the check first.")
+    elif init == "run" and not start_run:
+        st.error("Choose a finished run to start from first.")
     elif size is not None and (too_big := services.size_problem(size)):
-        st.error(services.plain(f"Not started: {too_big}."))
+        st.error(escape_markdown(f"Not started: {too_big}."))
     else:
-        config = services.attempt(TrainConfig, **settings)
-        run_id = config and services.attempt(services.submit, dataset, config,
+        config = services.show_errors(TrainConfig, **settings)
+        run_id = config and services.show_errors(services.submit, dataset, config,
                                              label=choice.filename)
         if run_id:
             services.open_run(run_id)

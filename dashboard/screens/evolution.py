@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.analysis.projection import trust_sample_size
+from core.analysis.faithfulness import trust_sample_size
 from core.runs import views as runviews
 from core.runs.updates import updates_per_frame
-from dashboard import charts, services, state, widgets
+from core.runs import naming
+from dashboard import services, state, widgets
+from dashboard.charts import evolution, style
+from dashboard.text import escape_html, escape_markdown, join_words
 from dashboard.components import evolution_chart
 
 st.title("Evolution")
 st.write("Each point is one row of the embedding table: a word's vector, reduced to 2-D. The "
          "table is just a lookup table that the classifier's loss nudges a little each batch, "
          "so words that decide the label drift apart while the others stay put.")
-run = charts.pick_run("evolution")
+run = widgets.pick_run("evolution")
 if run is None:
     st.stop()
 store = services.store()
-vocab = services.attempt(store.load_vocab, run.run_id)
+vocab = services.show_errors(store.load_vocab, run.run_id)
 if vocab is None:
     st.stop()
 ALL_WORDS = "all words (PCA)"
@@ -31,18 +34,18 @@ asked = list(dict.fromkeys(w.strip().lower() for w in typed.split(",") if w.stri
 extra = tuple(w for w in asked if w in known)
 if len(extra) < len(asked):
     add.caption("Not in this run's vocabulary: "
-                + ", ".join(services.plain(w) for w in asked if w not in known))
+                + ", ".join(escape_markdown(w) for w in asked if w not in known))
 if scope == ALL_WORDS:
-    evo, pending = services.attempt(runviews.evolution, store, run.run_id, "pca",
+    evo, pending = services.show_errors(runviews.evolution, store, run.run_id, "pca",
                                     all_words=True, extra_words=extra), False
 else:
-    evo, pending = charts.load_layout(run, runviews.evolution, extra_words=extra)
+    evo, pending = widgets.load_layout(run, runviews.evolution, extra_words=extra)
 if evo is None:
     st.stop()
 if pending:
-    charts.poll_until_ready(run.run_id)
-comp = services.attempt(runviews.comparison, store, run.run_id)
-labels = charts.epoch_labels(run)[: len(evo.coords)]
+    widgets.poll_until_ready(run.run_id)
+comp = services.show_errors(runviews.comparison, store, run.run_id)
+labels = naming.epoch_labels(run)[: len(evo.coords)]
 words, n_frames = evo.words, len(evo.coords)
 best = run.best()  # the epoch with the lowest validation loss, marked on the slider
 for i, snap in enumerate(run.snapshots[:n_frames]):
@@ -53,13 +56,13 @@ known = run.info.get("counts_known", True)  # a tracked run may not have given i
 seen = counts > 0 if known else counts >= 0
 classes = [str(c) for c in run.info.get("classes", [])]
 tables = [] if comp is None else [t.set_index("word").reindex(words) for t in comp.words]
-shown = [charts.text(w) for w in words]
+shown = [escape_html(w) for w in words]
 
 
 def hover(t: int) -> list[str]:
     """Per frame: each word's nearest words in THIS snapshot."""
     near = tables[min(t, len(tables) - 1)]["neighbors"] if tables else [None] * len(words)
-    return [f"nearest now: {charts.text(charts.join_words(nb, 3))}" if isinstance(nb, list)
+    return [f"nearest now: {escape_html(join_words(nb, 3))}" if isinstance(nb, list)
             else "" for nb in near]
 
 
@@ -68,17 +71,17 @@ once = [f"<b>{w}</b> · " + (f"trained on {c:,}×" if known else "training count
 
 
 updates = updates_per_frame(store, run.run_id, evo.rows, n_frames)
-options = charts.evolution_colours(tables, n_frames, classes, seen, counts, updates)
-layers = {name: charts.colour_layer(colour, len(words)) for name, colour in options.items()}
-under = charts.no_value(list(layers.values()))  # grey underneath, whatever the colouring
+options = evolution.evolution_colours(tables, n_frames, classes, seen, counts, updates)
+layers = {name: evolution.colour_layer(colour, len(words)) for name, colour in options.items()}
+under = evolution.no_value(list(layers.values()))  # grey underneath, whatever the colouring
 texts = [hover(t) for t in range(n_frames)]
-animate = len(words) <= charts.MAX_ANIMATED and n_frames > 1
+animate = len(words) <= evolution.MAX_ANIMATED and n_frames > 1
 trust = (evo.trust, evo.trust_final, evo.trust_previous)
 sent: dict[int, tuple[str, bytes]] = {}  # per snapshot drawn: built once per page run
 
 
 def figure(colour: str, focus: list[int], frame: int):
-    return charts.evolution_figure(evo.coords, shown, labels, texts, layers[colour], focus,
+    return evolution.evolution_figure(evo.coords, shown, labels, texts, layers[colour], focus,
                                    frame=frame, animate=animate, trust=trust,
                                    static_hover=once, under=under)
 
@@ -97,7 +100,7 @@ def picture() -> None:
     if frame not in sent:
         sent[frame] = evolution_chart.payload(figure(next(iter(layers)), [], frame),
                                               list(layers.values()), frame % n_frames)
-    overlay = charts.evolution_overlay(evo.coords, shown, labels, focus)
+    overlay = evolution.evolution_overlay(evo.coords, shown, labels, focus)
     evolution_chart.evolution_chart(sent[frame], list(options).index(colour_name), overlay,
                                     key=state.W_EVO_MAP)
     a, b = st.columns(2)
@@ -105,7 +108,7 @@ def picture() -> None:
                       services.export_download(run.run_id, "coords"),
                       file_name=f"{run.run_id}-coords.csv", key="evo_coords")
     b.download_button("Download this figure (interactive HTML)",
-                      charts.html_download(lambda: figure(colour_name, focus, frame)),
+                      style.html_download(lambda: figure(colour_name, focus, frame)),
                       file_name=f"{run.run_id}-evolution.html", key="evo_html")
 
 
@@ -132,4 +135,4 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, 
            + (f" \"(best)\" on the slider marks the epoch with the lowest validation loss "
               f"(epoch {best['epoch']})."
               if best and best["snapshot"] is not None else ""))
-charts.drift_section(comp, pending, run.info.get("comparison_error"))
+widgets.drift_section(comp, pending, run.info.get("comparison_error"))

@@ -6,41 +6,44 @@ import numpy as np
 import streamlit as st
 
 from core.runs import views as runviews
-from dashboard import charts, services, state
+from core.runs import naming
+from dashboard import services, state, widgets
+from dashboard.charts import maps, points
+from dashboard.text import truncate
 
 st.title("Documents")
 st.write("Each point is one validation text as the classifier sees it, right after the "
          "embedding layer (left), next to the same text as the average of its GloVe word "
          "vectors (right). Training pulls the classes apart on the left; GloVe was never told "
          "the labels, so on the right they overlap more.")
-run = charts.pick_run("documents")
+run = widgets.pick_run("documents")
 if run is None:
     st.stop()
-docs, pending = charts.load_layout(run, runviews.document_views)
+docs, pending = widgets.load_layout(run, runviews.document_views)
 if docs is None:
-    missing = services.attempt(runviews.documents_missing, services.store(), run.run_id)
+    missing = services.show_errors(runviews.documents_missing, services.store(), run.run_id)
     st.info(f"Nothing to draw: {missing}." if missing else
             "This run kept too few validation texts to draw (at least 5 are needed).")
     st.stop()
 if pending:
-    charts.poll_until_ready(run.run_id)
-labels = charts.epoch_labels(run)[: len(docs.learned)]
+    widgets.poll_until_ready(run.run_id)
+labels = naming.epoch_labels(run)[: len(docs.learned)]
 t = labels.index(st.select_slider("Snapshot", labels, value=labels[-1],
                                   key=state.W_DOC_EPOCH)) if len(labels) > 1 else 0
 classes = [str(c) for c in run.info.get("classes") or sorted(docs.docs["label"].unique())]
 doc_labels = docs.docs["label"].astype(str).tolist()
-texts = [charts.truncate(x) for x in docs.docs["text"]]
+texts = [truncate(x) for x in docs.docs["text"]]
 left, right = st.columns(2)
-left.plotly_chart(charts.document_map(
+left.plotly_chart(maps.document_map(
     docs.learned[t], doc_labels, classes, texts, f"Learned: after the embedding — {labels[t]}",
-    ranges=charts.stable_ranges(docs.learned)), key="docs_learned")
-right.plotly_chart(charts.document_map(
+    ranges=points.stable_ranges(docs.learned)), key="docs_learned")
+right.plotly_chart(maps.document_map(
     docs.pretrained, doc_labels, classes, texts, "Pretrained: mean of GloVe vectors"),
     key="docs_pretrained")
 st.caption(f"{len(doc_labels):,} validation texts, {docs.method.upper()} layout; hover a "
            "point to read it.")
 
-comp = services.attempt(runviews.comparison, services.store(), run.run_id)
+comp = services.show_errors(runviews.comparison, services.store(), run.run_id)
 if comp is None:
     st.info("The separation scores are being computed; this page updates by itself."
             if pending else "The separation scores are computed for finished runs only.")

@@ -7,6 +7,8 @@ import streamlit as st
 
 from core.data.loading import LoadConfig
 from dashboard import library, services, state, widgets
+from dashboard.charts import bars
+from dashboard.text import escape_markdown
 
 st.title("Data")
 st.write("Each row is one text and its class. The classifier learns one vector per word "
@@ -42,14 +44,14 @@ if choice.is_sample:
     st.info("Using the **bundled sample**: short travel reviews labelled positive or negative. "
             "Upload a file above to use your own data.")
 else:
-    st.success(f"Using your file **{services.plain(choice.filename)}**. Once it reads "
+    st.success(f"Using your file **{escape_markdown(choice.filename)}**. Once it reads "
                "correctly it is kept in the run store with its columns: it is still chosen "
                "after a refresh, and listed above after a restart.")
     if st.button("Use the bundled sample instead"):
         services.use_sample()
         st.rerun()
 
-info = services.attempt(services.inspect_file, choice.sha, choice.data, choice.filename)
+info = services.show_errors(services.inspect_file, choice.sha, choice.data, choice.filename)
 if info is None:
     st.stop()
 
@@ -66,7 +68,7 @@ def column_picker(where, label: str, key: str, chosen: str | None, detected: str
 det_text, det_label = info["detected"]
 if info["detect_problem"]:
     st.warning(f"Could not pick the columns automatically: "
-               f"{services.plain(info['detect_problem'])}")
+               f"{escape_markdown(info['detect_problem'])}")
 left, right = st.columns(2)
 text_col = column_picker(left, "Text column", state.W_TEXT_COLUMN,
                          state.get(state.TEXT_COLUMN), det_text, 0)
@@ -103,7 +105,7 @@ with left:
 with right:
     from core.data.loading import dataset_summary
 
-    st.plotly_chart(widgets.class_balance_figure(dataset_summary(dataset)))
+    st.plotly_chart(bars.class_balance_figure(dataset_summary(dataset)))
     st.caption("A strongly unbalanced data set makes accuracy look better than the model is: "
                "always guessing the biggest class already scores its share.")
 
@@ -116,7 +118,7 @@ if n_dropped or report.n_truncated or report.notes:
         st.write(f"{report.n_truncated:,} long texts were cut after "
                  f"{LoadConfig().max_text_tokens:,} words (max_text_tokens).")
     for note in report.notes:
-        st.write(f"Note: {services.plain(note)}")
+        st.write(f"Note: {escape_markdown(note)}")
 else:
     st.caption("Nothing: every row had a text and a label.")
 
@@ -124,7 +126,7 @@ st.subheader("Words and GloVe coverage")
 st.write("Texts are split into lower-case words the way GloVe was trained. Words GloVe "
          "knows can start from their pretrained vector; the others start random and only "
          "learn from your texts.")
-profile = services.attempt(services.text_profile, choice.sha, state.get(state.TEXT_COLUMN),
+profile = services.show_errors(services.text_profile, choice.sha, state.get(state.TEXT_COLUMN),
                            state.get(state.LABEL_COLUMN), dataset)
 if profile is not None:
     stats = profile["stats"]

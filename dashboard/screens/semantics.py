@@ -10,17 +10,20 @@ from core.analysis.measures import MIN_RELIABLE_PAIRS
 from core.runs import semantics as probes
 
 from core.runs import views as runviews
-from dashboard import charts, services, state
+from core.runs import naming
+from dashboard import services, state, widgets
+from dashboard.charts import curves
+from dashboard.text import escape_markdown
 
 st.title("General vs task semantics")
 st.write("A classifier's embedding learns what the task needs — which label a word points to "
          "— not what words mean in general. Here the task's accuracy is drawn next to measures "
          "of general meaning: agreement with human similarity ratings (WordSim353, SimLex999) "
          "and with GloVe's neighbours (Jaccard@k, CKA).")
-run = charts.pick_run("semantics")
+run = widgets.pick_run("semantics")
 if run is None:
     st.stop()
-store, labels = services.store(), charts.epoch_labels(run)
+store, labels = services.store(), naming.epoch_labels(run)
 
 
 def _change(table, column: str) -> str:
@@ -39,24 +42,24 @@ def _change(table, column: str) -> str:
 
 
 def semantics() -> None:
-    comp = services.attempt(runviews.comparison, store, run.run_id, cached_only=True)
+    comp = services.show_errors(runviews.comparison, store, run.run_id, cached_only=True)
     if comp is None:  # never computed on a page load: the background engine does it
-        views = services.attempt(runviews.views_state, store, run.run_id)
+        views = services.show_errors(runviews.views_state, store, run.run_id)
         if views == "failed" or run.info.get("comparison_error"):  # e.g. words GloVe lacks
             st.warning("The comparison with GloVe could not be computed for this run"
-                       + services.plain(f": {run.info.get('comparison_error', '')}".rstrip(": "))
+                       + escape_markdown(f": {run.info.get('comparison_error', '')}".rstrip(": "))
                        + ".")
         elif run.status == "done":
             st.info("The comparison with GloVe is being computed by the background engine; "
                     "this chart appears by itself when it is ready.")
-            charts.poll_until_ready(run.run_id)
+            widgets.poll_until_ready(run.run_id)
         else:
             st.info("The comparison with GloVe is computed for finished runs only.")
         return
-    table = services.attempt(probes.semantics_over_epochs, store, run.run_id)
+    table = services.show_errors(probes.semantics_over_epochs, store, run.run_id)
     if table is None:
         return
-    st.plotly_chart(charts.semantics_figure(table, labels[: len(table)]))
+    st.plotly_chart(curves.semantics_figure(table, labels[: len(table)]))
     acc = table["val_accuracy"].dropna()
     st.caption(
         f"Validation accuracy "
@@ -83,21 +86,21 @@ semantics()
 st.subheader("Word pairs")
 text = st.text_input("Word pairs (word/word, comma-separated)", key=state.W_SEM_PAIRS,
                      value=", ".join(f"{a}/{b}" for a, b in probes.DEFAULT_PAIRS))
-pairs = services.attempt(parse_pairs, text)
-table = pairs and services.attempt(probes.pair_similarity_over_epochs, store, run.run_id,
+pairs = services.show_errors(parse_pairs, text)
+table = pairs and services.show_errors(probes.pair_similarity_over_epochs, store, run.run_id,
                                    pairs)
 if table is not None and len(table):
-    st.plotly_chart(charts.pair_figure(table, labels))
+    st.plotly_chart(curves.pair_figure(table, labels))
     missing = sorted({w for m in table["missing"] if m for w in m.split(",")})
     unseen = table[(table["missing"] == "") & ~table["seen"]][["word_a", "word_b"]]
     st.caption(
         "Solid: cosine similarity in the learned space at each snapshot; dashed: the same pair "
         "in GloVe. Words that point to the same label can drift together (good/great), while "
         "words the task never needed keep whatever the start gave them."
-        + (f" Not in this run's vocabulary: {services.plain(', '.join(missing))}." if missing
+        + (f" Not in this run's vocabulary: {escape_markdown(', '.join(missing))}." if missing
            else "")
         + (" Pairs with a word never seen in training (only training texts update a row): "
-           + services.plain(", ".join(sorted({f"{a}/{b}" for a, b in unseen.values})))
+           + escape_markdown(", ".join(sorted({f"{a}/{b}" for a, b in unseen.values})))
            + "." if len(unseen) else ""))
 elif pairs:
     st.info("This run has no snapshots to compare.")

@@ -11,7 +11,10 @@ from core.analysis import lookup as lk
 from core.data.text import SPECIALS, UNK, tokenize
 from core.errors import StoreError
 from core.runs.updates import updates_received
-from dashboard import charts, services, state
+from core.runs import naming
+from dashboard import services, state, widgets
+from dashboard.charts import lookup
+from dashboard.text import escape_markdown, truncate
 
 MAX_TOKENS = 64  # a longer text is cut: the heatmap shows one row per token
 
@@ -22,17 +25,17 @@ st.write("An embedding layer computes nothing from its input: each token's id pi
          "product on the right gives exactly the same numbers, only slower and from a far "
          "larger input. Rows a text does not pick take no part in the output, so no gradient "
          "reaches them: only the rows of words in a training batch ever learn.")
-run = charts.pick_run("lookup")
+run = widgets.pick_run("lookup")
 if run is None:
     st.stop()
 store, run_id = services.store(), run.run_id
-vocab = services.attempt(store.load_vocab, run_id)
+vocab = services.show_errors(store.load_vocab, run_id)
 if vocab is None:
     st.stop()
 itos = vocab["token"].astype(str).tolist()
 known = "train_count" in vocab and run.info.get("counts_known", True)  # imports may not know
 train_counts = vocab["train_count"].to_numpy() if known else None
-labels = charts.epoch_labels(run)
+labels = naming.epoch_labels(run)
 t = len(labels) - 1
 if len(labels) > 1:  # keyed per run: another run may have fewer snapshots
     t = st.select_slider("Snapshot", list(range(len(labels))), value=t,
@@ -47,19 +50,19 @@ def examples() -> list[tuple[str, str]]:
         texts = store.load_docs(run_id)["text"].astype(str).tolist()
     except (StoreError, KeyError):  # an imported run may have no documents
         texts = []
-    out = [(f"validation text: {charts.truncate(x, 80)}", x) for x in texts]
+    out = [(f"validation text: {truncate(x, 80)}", x) for x in texts]
     unseen = set() if train_counts is None else {
         w for w, c in zip(itos, train_counts) if c == 0 and w not in SPECIALS}
     having = [x for x in texts if set(tokenize(x)) & unseen]
     if having:
-        out.insert(1, (f"has a word never seen in training: {charts.truncate(having[0], 60)}",
+        out.insert(1, (f"has a word never seen in training: {truncate(having[0], 60)}",
                        having[0]))
     elif unseen:
         out.insert(1, ("words never seen in training", " ".join(sorted(unseen)[:3])))
     return out
 
 
-choices = services.attempt(examples) or []
+choices = services.show_errors(examples) or []
 pick = st.selectbox("Pick a text", list(range(len(choices))), format_func=lambda i: choices[i][0],
                     key=f"{state.W_LOOK_PICK}_{run_id}") if choices else None
 typed = st.text_input("…or type your own", key=state.W_LOOK_TEXT, max_chars=2000,
@@ -69,13 +72,13 @@ if len(tokens) > MAX_TOKENS:
     st.caption(f"Showing the first {MAX_TOKENS} tokens.")
     tokens = tokens[:MAX_TOKENS]
 ids = lk.token_ids(tokens, itos, UNK)
-matrix = services.attempt(lambda: np.asarray(store.load_snapshot(run_id, snap)))
-updates = services.attempt(updates_received, store, run_id, snap)
+matrix = services.show_errors(lambda: np.asarray(store.load_snapshot(run_id, snap)))
+updates = services.show_errors(updates_received, store, run_id, snap)
 if not tokens:
     st.info("This text has no tokens: type some words.")
 if not tokens or matrix is None:
     st.stop()
-table = charts.token_table(tokens, ids, itos, train_counts, updates)
+table = lookup.token_table(tokens, ids, itos, train_counts, updates)
 st.dataframe(table, hide_index=True, height=35 * min(len(table) + 1, 17) + 3)  # 16 rows
 if updates is None:
     st.info("This run did not record which rows each step touched.")
@@ -91,7 +94,7 @@ ids, tokens = ids[keep], [w for w, k in zip(tokens, keep) if k]
 rows, arch = lk.lookup(ids, matrix), str(run.config.get("arch"))
 vector = lk.pooled(ids, rows, arch) if arch in lk.ARCHS else None
 left, right = st.columns([3, 2])
-left.plotly_chart(charts.lookup_heatmap(rows, [f"{i + 1} · {w}" for i, w in enumerate(tokens)],
+left.plotly_chart(lookup.lookup_heatmap(rows, [f"{i + 1} · {w}" for i, w in enumerate(tokens)],
                                         f"The rows these ids select — {labels[t]}", vector,
                                         "What the next layer receives: their mean"),
                   key="lookup_rows")
@@ -107,7 +110,7 @@ with right:
                                            f"(largest difference {eq.max_abs_diff:.1e}).")
     with st.spinner("Timing both, also for a 400,000-word table…"):
         costs = [lk.measure(ids, matrix), lk.measure_large(matrix.shape[1])]
-    st.dataframe(charts.cost_table(costs))
+    st.dataframe(lookup.cost_table(costs))
     st.caption("Medians of repeated runs on this machine, each route on one thread; the "
                "one-hot time includes building it. Peaks: memory each route allocated while "
                "running (tracemalloc). The 400,000-word column (GloVe's vocabulary size) uses "
@@ -125,7 +128,7 @@ if not never:
 row, start = never[0], np.asarray(store.load_snapshot(run_id, run.snapshots[0]["idx"]))
 moved = float(np.abs(matrix[row] - start[row]).max())
 got = "an unknown number of" if updates is None else f"{int(np.asarray(updates)[row]):,}"
-st.write(f"**{services.plain(itos[row])}** received {got} updates; its row moved by "
+st.write(f"**{escape_markdown(itos[row])}** received {got} updates; its row moved by "
          f"{moved:.3g} since the start (largest change in any dimension).")
 near = [[itos[j] for j in lk.nearest_rows(m, row, 8, skip=special)] for m in (start, matrix)]
 st.dataframe(pd.DataFrame({"nearest at the start": near[0], f"nearest at {labels[t]}": near[1]},

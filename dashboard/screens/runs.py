@@ -7,8 +7,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.store.datasets import MAX_NAME
+from core.runs import naming
+from core.store.datasets import MAX_NAME, experiment_of
 from dashboard import importing, services, state, widgets
+from dashboard.charts import curves
+from dashboard.text import escape_markdown
 
 TABLE_COLUMNS = ["run", "name", "data set", "init", "arch", "training size",
                  "best val accuracy", "best epoch", "scored on", "final val accuracy", "status",
@@ -21,7 +24,7 @@ st.write("Every training run is kept on disk with its snapshots, so it can be re
          "after a refresh or a restart. The **active run** is the one the Train page and "
          "the sidebar show, and the one other pages open on; it changes only when you press "
          "**Open** here (or **Make active** on a view page).")
-jobs = services.attempt(lambda: {j.run_id: j for j in services.store().list_jobs()})
+jobs = services.show_errors(lambda: {j.run_id: j for j in services.store().list_jobs()})
 if jobs is None:
     st.stop()
 with st.expander("Import saved weights (a model trained elsewhere) as a run"):
@@ -42,20 +45,20 @@ if not runs:
 
 
 def table(rows) -> None:
-    frame = pd.DataFrame([widgets.run_numbers(r, jobs=jobs) for r in rows])
+    frame = pd.DataFrame([naming.run_numbers(r, jobs=jobs) for r in rows])
     st.dataframe(frame[TABLE_COLUMNS], hide_index=True, column_config={
         **PERCENT, "error": st.column_config.TextColumn(width="large")})
 
 
 groups: dict = {}  # experiment id (None: the user's own runs) -> its runs, in list order
 for r in runs:
-    groups.setdefault(widgets.experiment_of(r), []).append(r)
+    groups.setdefault(experiment_of(r), []).append(r)
 own = groups.pop(None, [])
 if own:
     table(own)
 for exp_id, members in groups.items():
     with st.expander(f"Experiment {exp_id} · "  # a data set name is user text: escaped
-                     f"{services.plain(widgets.dataset_name(members[0], jobs))} · "
+                     f"{escape_markdown(naming.dataset_name(members[0], jobs))} · "
                      f"{len(members)} runs"):
         table(members)
 by_id = {r.run_id: r for r in runs}
@@ -64,7 +67,7 @@ version = f"{len(ids)}_{ids[0]}"  # the run list changed: fresh pickers, no stal
 
 
 def describe(run_id: str) -> str:
-    return widgets.run_label(by_id[run_id], jobs, active)
+    return naming.run_label(by_id[run_id], jobs, active)
 
 
 st.subheader("Open or delete")
@@ -77,12 +80,12 @@ if left.button("Open", type="primary", disabled=picked == active):
     st.rerun()
 if right.button("Delete…"):
     state.put(state.CONFIRM_DELETE, picked)
-current = widgets.run_name(by_id[picked], jobs)
+current = naming.run_name(by_id[picked], jobs)
 name = st.text_input("Name of this run", current, max_chars=MAX_NAME,
                      key=f"{state.W_RUN_NAME}_{picked}",
                      help="Shown in every run list. Empty: back to the automatic name.")
 if st.button("Save name", disabled=name.strip() == current):
-    if services.attempt(lambda: services.rename_run(picked, name) or True):
+    if services.show_errors(lambda: services.rename_run(picked, name) or True):
         state.flash("success", "Renamed.")
         st.rerun()
 
@@ -105,7 +108,7 @@ if pending in by_id:
         st.warning(f"Delete run {pending} and all its snapshots? This cannot be undone.")
         yes, no, _ = st.columns([1, 1, 4])
         if yes.button("Yes, delete", type="primary"):
-            deleted = services.attempt(lambda: services.delete_run(pending) or True)
+            deleted = services.show_errors(lambda: services.delete_run(pending) or True)
             state.put(state.CONFIRM_DELETE, None)
             if deleted:
                 if pending == active:
@@ -124,10 +127,10 @@ if len(pair) == 2:
     chosen = [by_id[i] for i in pair]
     n = max(int(r.config.get("epochs", 1)) for r in chosen)
     floors = {r.info.get("majority_baseline") for r in chosen}  # one line if they share it
-    st.plotly_chart(widgets.accuracy_figure(
-        [(f"{r.run_id} ({widgets.init_name(r.config)})", r.epochs) for r in chosen], n,
+    st.plotly_chart(curves.accuracy_figure(
+        [(f"{r.run_id} ({naming.init_name(r.config)})", r.epochs) for r in chosen], n,
         floors.pop() if len(floors) == 1 else None))
-    numbers = pd.DataFrame([widgets.run_numbers(r, pretty=True, jobs=jobs) for r in chosen])
+    numbers = pd.DataFrame([naming.run_numbers(r, pretty=True, jobs=jobs) for r in chosen])
     st.dataframe(numbers.set_index("run").T.astype(str))  # st.table renders Markdown
 else:
     st.caption("Pick two runs to see their validation accuracy on one chart.")

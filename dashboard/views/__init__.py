@@ -1,1 +1,0 @@
-"""One short module per dashboard page, registered by ``dashboard/app.py``."""
