@@ -2,13 +2,14 @@
 table moving, read from the run store and redrawn every second while there is news."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core.jobs import queue as jobs
 from core.runs import naming
 from core.store.headline import headline
 from dashboard import services, widgets, word2vec_panel
-from dashboard.charts import curves, maps
+from dashboard.charts import curves, evolution, maps
 from dashboard.text import escape_html, escape_markdown
 
 
@@ -57,24 +58,33 @@ def draw(run, found) -> None:
         else:
             right.plotly_chart(curves.accuracy_figure([("validation accuracy", run.epochs)], n,
                                                        run.info.get("majority_baseline")))
-    live_map(found)
+    live_map(found, run)
     if run.status in services.LIVE and st.button("Cancel this run"):
         services.show_errors(services.cancel, run.run_id)
         st.info("Cancel requested; the run stops after the current batch.")
 
 
-def live_map(found) -> None:
+def live_map(found, run) -> None:
     """The embedding table itself, moving: the engine projects each new snapshot starting
     from the previous layout, so words glide as the loss pushes them."""
     if not found:
         return
-    frame, seen = found
+    frame, seen, z = found
     label = "start" if frame.snapshot == 0 else f"snapshot {frame.snapshot}"
+    classes = [str(c) for c in run.info.get("classes") or []]
+    by_class = z is not None and len(classes) > 2  # as the Evolution page colours them
+    colour = (evolution.class_colouring(pd.DataFrame(z, columns=[f"z_{c}" for c in classes]),
+                                        classes, run.info.get("class_sizes"))
+              if by_class else None)
     st.plotly_chart(maps.word_map(
         frame.coords, frame.words, seen, hover=[escape_html(w) for w in frame.words],
-        title=f"Word vectors now — {label} ({frame.method.upper()}, {len(frame.words)} words)"))
+        title=f"Word vectors now — {label} ({frame.method.upper()}, {len(frame.words)} words)",
+        colour=colour))
     st.caption("Each point is a row of the embedding layer. Words used in training move as the "
-               "loss updates them; words never seen in training (orange) keep their start.")
+               "loss updates them; words never seen in training keep their start."
+               + (" Colours: each word's class, the one whose training texts over-use it most "
+                  "(grey: none does), as on the Evolution page." if by_class else
+                  " Orange: never seen in training."))
 
 
 def updating(run, found) -> bool:

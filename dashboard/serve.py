@@ -6,6 +6,9 @@ machine's internal IP (a UDP connect to 8.8.8.8) and its external IP (HTTP to
 checkip.amazonaws.com), on every attempt while offline, before refusing it. No request may
 leave the machine and no setting turns this off, so both caches are seeded with 127.0.0.1
 before the server starts: nothing new is allowed by it, since 127.0.0.1 is allowed already.
+
+The second change: plain HTTP requests are held to ``server.allowedHosts`` too (Streamlit
+checks it on the WebSocket only), by ``dashboard.hosts.install``.
 """
 from __future__ import annotations
 
@@ -20,6 +23,10 @@ APP = Path(__file__).resolve().parent / "app.py"
 
 def main() -> int:
     net_util._internal_ip = net_util._external_ip = "127.0.0.1"  # noqa: SLF001 (see above)
+    sys.path.insert(0, str(APP.parent.parent))  # the repository, for ``dashboard.hosts``
+    from dashboard import hosts
+
+    hosts.install()
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()
 

@@ -415,14 +415,19 @@ def size_problem(size) -> str | None:
 
 def live_preview(run_id: str):
     """The newest live 2-D frame the engine wrote for this run (None before the first), with
-    each word's seen-in-training flag. Reads files only; the engine does the projecting."""
+    each word's seen-in-training flag and its class association z (words x classes, None
+    without class counts). Reads files only; the engine does the projecting."""
     from core.runs import views as runviews
     frame = runviews.latest_live(store(), run_id)
     if frame is None:
         return None
+    from core.runs.comparison import class_association
     from core.runs.projections import ranking_counts  # a run without counts: all seen
-    train_counts = ranking_counts(store().load_vocab(run_id))[1]
-    return frame, train_counts[frame.rows] > 0
+    vocab = store().load_vocab(run_id)
+    train_counts = ranking_counts(vocab)[1]
+    classes = [str(c) for c in store().get_run(run_id).info.get("classes") or []]
+    z = class_association(vocab, classes).to_numpy()  # no columns without class counts
+    return frame, train_counts[frame.rows] > 0, (z[frame.rows] if z.shape[1] else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -451,7 +456,8 @@ def check_vectors_upload(name: str, data: bytes) -> dict[str, Any]:
         return {"error": f"Unexpected problem ({type(exc).__name__}): {exc}"}
 
 
-EXPORTS = {"word2vec": ("word2vec text", "txt"), "projector": ("TensorBoard projector", "zip"),
+# word2vec is zipped: beside the text it may hold vectors.w2v.omitted.json (words it left out)
+EXPORTS = {"word2vec": ("word2vec text", "zip"), "projector": ("TensorBoard projector", "zip"),
            "csv": ("word table", "csv")}
 
 
@@ -465,7 +471,7 @@ def export_download(run_id: str, fmt: str) -> Callable[[], bytes]:
             files = export.export_bytes(store(), run_id, fmt)
         except Exception as exc:  # noqa: BLE001
             return f"Export failed: {exc}\n".encode()
-        if len(files) == 1:
+        if len(files) == 1 and EXPORTS[fmt][1] != "zip":
             return next(iter(files.values()))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -27,6 +27,7 @@ VECTORS_FILE_ID = "train_vectors_file_id"
 ACTIVE_RUN = "active_run"         # run id the Train/Evolution/... views show, mirrored in ?run=
 CONFIRM_DELETE = "runs_confirm_delete"  # run id waiting for "Yes, delete"
 FLASH = "flash"                   # one-shot message shown after a rerun: (kind, text)
+IMPORT_JOB = "runs_import_job"    # id of the import job the Runs page follows (None: none)
 
 # -- experiments (Experiments view) ----------------------------------------------------------
 EXPERIMENT = "experiment_open"    # id of the experiment the view shows (None = the newest)
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     ACTIVE_RUN: None,
     CONFIRM_DELETE: None,
     FLASH: None,
+    IMPORT_JOB: None,
     EXPERIMENT: None,
 }
 

@@ -1,7 +1,7 @@
 """Page logic of the dashboard through streamlit.testing.v1.AppTest (no browser).
 
-Each test gets its own run store (EXPLORER_STORE) and no background warm-up. Training tests
-use the bundled sample and two epochs, and wait on the run store, not on the clock.
+Each test gets its own run store (EXPLORER_STORE) and no background warm-up. The training
+test uses the bundled sample and two epochs, its job served by a worker in this process.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, TWENTY_LINES
+from tests.conftest import REPO, TWENTY_LINES, NoProcess
 from dashboard import services
 from dashboard.text import escape_markdown
 
@@ -133,32 +133,26 @@ def test_back_to_the_sample(app):
 
 
 # ------------------------------------------------------------------------------ Train
-def wait_for_run(root: Path, run_id: str, timeout: float = 180.0):
+def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store, monkeypatch):
+    """The form queues a job; the worker serving it runs here, in this process (the
+    NoProcess stub takes the spawn: spawned workers are tested in test_queue_*)."""
+    from core.jobs import process, workers
     from core.store.runstore import RunStore
 
-    store, deadline = RunStore(root), time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = store.get_run(run_id)
-        if run.status not in ("queued", "running"):
-            return run
-        time.sleep(0.5)
-    log = (store.run_dir(run_id) / "worker.log").read_text(errors="replace")
-    pytest.fail(f"run {run_id} still {run.status} after {timeout} s; worker log:\n{log}")
-
-
-@pytest.mark.slow
-def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store):
+    monkeypatch.setattr(process.subprocess, "Popen", NoProcess)
     app.switch_page("screens/train.py").run()
     assert not app.exception and not app.error
     widget(app.number_input, "Epochs").set_value(2)
     widget(app.number_input, "Seed").set_value(3)
-    app.button(key="FormSubmitter:train_form-Train").click().run()
+    widget(app.button, "Train").click().run()
     assert not app.exception and not app.error, values(app.error)
 
     run_id = app.session_state["active_run"]
     assert run_id
     assert app.query_params["run"] in (run_id, [run_id])  # AppTest may keep a list
-    run = wait_for_run(app_store, run_id)
+    assert RunStore(app_store).get_run(run_id).status == "queued"
+    assert workers.run_job(RunStore(app_store), run_id) == ("run", "done")
+    run = RunStore(app_store).get_run(run_id)
     assert run.status == "done", run.error
     assert run.config["epochs"] == 2 and run.config["seed"] == 3 and len(run.epochs) == 2
 
@@ -196,7 +190,7 @@ def test_pickle_vector_file_is_refused_with_the_core_message(app):
     app.file_uploader[0].set_value(("vectors.pkl", payload, "application/octet-stream")).run()
     assert not app.exception
     assert any("pickle" in v for v in values(app.error)), values(app.error)
-    app.button(key="FormSubmitter:train_form-Train").click().run()
+    widget(app.button, "Train").click().run()
     assert any("passes the check" in v for v in values(app.error))
     assert app.session_state["active_run"] is None
 
@@ -309,9 +303,16 @@ def test_export_download_renders_word2vec_text(app_store):
         "token": ["<pad>", "<unk>", "good", "bad"], "count": [0, 0, 3, 2],
         "train_count": [0, 0, 3, 2], "count_0": [0, 0, 3, 0], "count_1": [0, 0, 0, 2]}))
     store.add_snapshot(run_id, 0, 0, 0, np.arange(8, dtype=np.float32).reshape(4, 2))
-    text = services.export_download(run_id, "word2vec")().decode()
-    assert text.splitlines()[0] == "2 2"
-    assert [line.split()[0] for line in text.splitlines()[1:]] == ["good", "bad"]
+    import io
+    import zipfile
+
+    data = services.export_download(run_id, "word2vec")()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:  # zipped: it may list words left out
+        assert zf.namelist() == ["vectors.w2v.txt"]
+        text = zf.read("vectors.w2v.txt").decode()
+    assert text.splitlines()[0] == "4 2"  # every row, <pad>/<unk> too (issue 18)
+    assert [line.split()[0] for line in text.splitlines()[1:]] == ["<pad>", "<unk>", "good",
+                                                                  "bad"]
 
 
 def test_runs_page_offers_the_import_even_with_no_runs(app, app_store):

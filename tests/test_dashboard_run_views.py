@@ -253,7 +253,7 @@ def test_word2vec_run_offers_its_init_vectors_as_a_third_space(tmp_path, monkeyp
     init_table = tables(at, "its init vectors")[0]
     assert list(init_table.columns) == ["learned (epoch 3)", "its init vectors"]
     assert init_table["its init vectors"].tolist() != glove
-    init = figure(at, "its word2vec init vectors")
+    init = figure(at, "its init vectors (word2vec")
     near = next(t for t in init["data"] if t["name"] == "its neighbours here")
     assert set(near["text"]) <= set(init_table["its init vectors"])
     assert figure(at, "Jaccard@10 with the neighbours in its init vectors")

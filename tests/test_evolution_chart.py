@@ -22,19 +22,35 @@ def typed(spec) -> np.ndarray:
     return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
 
 
+def _band(layer, value: float) -> list[str]:
+    """The colours of the colour-scale band that ``value`` falls in."""
+    scale, low, high = (layer["marker"][k] for k in ("colorscale", "cmin", "cmax"))
+    where = (value - low) / (high - low)
+    return [(c0, c1) for (lo, c0), (hi, c1) in zip(scale[::2], scale[1::2]) if lo <= where < hi]
+
+
 def test_groups_become_values_on_a_stepped_scale():
     colour = evolution.Colour("", groups={"seen (3)": (np.array([0, 1, 2]), "#111111"),
                                        "never seen (1)": (np.array([3]), "#222222")})
     layer = evolution.colour_layer(colour, 4)
-    assert layer["values"].tolist() == [[0, 0, 0, 1]]
+    assert np.floor(layer["values"]).tolist() == [[0, 0, 0, 1]]
     assert layer["legend"] == [("seen (3)", "#111111"), ("never seen (1)", "#222222")]
-    scale, low, high = (layer["marker"][k] for k in ("colorscale", "cmin", "cmax"))
-    # value g sits in the middle of group g's band of the scale
-    for g, solid in enumerate(("#111111", "#222222")):
-        where = (g - low) / (high - low)
-        band = [c for (lo, c), (hi, _) in zip(scale[::2], scale[1::2]) if lo <= where <= hi]
-        assert band == [solid]
+    # each word's value falls in its own group's band, a band of one solid colour
+    for word, solid in enumerate(("#111111",) * 3 + ("#222222",)):
+        assert _band(layer, layer["values"][0, word]) == [(solid, solid)]
     assert layer["marker"]["showscale"] is False
+
+
+def test_group_strength_runs_from_pale_to_full_colour_inside_the_band():
+    colour = evolution.Colour("", groups={"a": (np.array([0, 1]), "#ff0000"),
+                                       "b": (np.array([2, 3]), "#0000ff")},
+                              strength=np.array([0.0, 1.0, 0.2, np.nan]))
+    layer = evolution.colour_layer(colour, 4)
+    values = layer["values"][0]
+    assert _band(layer, values[0]) == _band(layer, values[1]) == [("#ffb2b2", "#ff0000")]
+    assert _band(layer, values[2]) == _band(layer, values[3]) == [("#b2b2ff", "#0000ff")]
+    assert values[0] < values[1] and values[2] < values[3]  # weak word paler than strong
+    assert values[0] == 0.0 and values[1] < 1.0 and values[2] >= 1.0
 
 
 def test_values_keep_one_range_and_hide_missing_words():

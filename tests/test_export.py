@@ -14,11 +14,6 @@ from core.runs.comparison import CompareConfig
 SMALL = CompareConfig(against="init", k=3)
 
 
-def _regular_words(store, run_id):
-    vocab = store.load_vocab(run_id)
-    return vocab[~vocab["token"].isin(["<pad>", "<unk>"])]
-
-
 @pytest.mark.parametrize("snapshot", [None, 0, 1, -1], ids=["default-last", "first", "one", "neg"])
 def test_word2vec_round_trip_with_gensim(vector_run, tmp_path, snapshot):
     from gensim.models import KeyedVectors
@@ -29,10 +24,9 @@ def test_word2vec_round_trip_with_gensim(vector_run, tmp_path, snapshot):
     index = 2 if snapshot is None else snapshot % 3
     expected = np.asarray(store.load_snapshot(run_id, index))
     vocab = store.load_vocab(run_id)
-    words = _regular_words(store, run_id)
-    assert kv.index_to_key == words["token"].tolist()
-    np.testing.assert_allclose(kv.vectors, expected[words.index], rtol=1e-6, atol=1e-7)
-    assert "<pad>" not in kv.key_to_index and len(kv) == len(vocab) - 2
+    # every row, <pad>/<unk> included, in row order, bit-equal (issue 18)
+    assert kv.index_to_key == vocab["token"].tolist()
+    np.testing.assert_array_equal(kv.vectors, expected)
 
 
 def test_projector_rows_match_and_metadata_has_header(vector_run, tmp_path):
@@ -41,7 +35,7 @@ def test_projector_rows_match_and_metadata_has_header(vector_run, tmp_path):
     assert [p.name for p in paths] == ["vectors.tsv", "metadata.tsv"]
     vectors = np.loadtxt(paths[0], delimiter="\t")
     meta = pd.read_csv(paths[1], sep="\t")
-    n = len(_regular_words(store, run_id))
+    n = len(store.load_vocab(run_id))  # every row: row i is id i (issue 18)
     assert vectors.shape == (n, store.get_run(run_id).info["dim"]) and len(meta) == n
     assert list(meta.columns) == list(export.METADATA_COLUMNS)
     lean = meta.set_index("word")["associated_class"]
@@ -168,7 +162,7 @@ def test_projector_metadata_has_one_row_per_vector_and_no_formula(hostile_run):
     files = export.export_bytes(store, run_id, "projector")
     vectors = files["vectors.tsv"].decode().split("\n")[:-1]
     meta = files["metadata.tsv"].decode().split("\n")[:-1]
-    assert len(meta) - 1 == len(vectors) == len(_regular_words(store, run_id))
+    assert len(meta) - 1 == len(vectors) == len(store.load_vocab(run_id))
     rows = [line.split("\t") for line in meta[1:]]
     assert all(len(r) == len(export.METADATA_COLUMNS) for r in rows) and "\r" not in "".join(meta)
     assert not any(_dangerous(cell) for r in rows for cell in r)
@@ -182,8 +176,10 @@ def test_projector_metadata_has_one_row_per_vector_and_no_formula(hostile_run):
 def test_neutralise_only_touches_formula_starts():
     assert [export.neutralise(c) for c in ("=1+1", "+1", "-x", "@a", "\tx", "\rx")] == \
         ["'=1+1", "'+1", "'-x", "'@a", "'\tx", "'\rx"]
-    assert [export.neutralise(c) for c in ("", "word", "1-2", "a=b", "'=x")] == \
-        ["", "word", "1-2", "a=b", "'=x"]
+    assert [export.neutralise(c) for c in ("", "word", "1-2", "a=b", "'x")] == \
+        ["", "word", "1-2", "a=b", "'x"]
+    # quotes before a formula start are marked too, so the import can undo the mark exactly
+    assert export.neutralise("'=x") == "''=x"
 
 
 def test_export_into_an_earlier_export_needs_force(vector_run, tmp_path):

@@ -22,15 +22,27 @@ class Upload(io.BytesIO):
         self.name = name
 
 
-def _form(root: str, files: list, vocab, tensor: str = "") -> None:
-    from core.store.runstore import RunStore
-    from dashboard.importing import import_uploads
-    from dashboard import services
+def _submit_and_serve(root: str, files: list, vocab, monkeypatch) -> str:
+    """The form's submit, then a worker's run of the queue, in this process."""
+    from core.jobs import imports
+    from core.jobs.workers import serve
+    from dashboard.importing import submit_uploads
+
+    monkeypatch.setattr(imports, "start_worker", lambda *a, **k: None)
+    job_id = submit_uploads(RunStore(root), files, vocab, "", "mine")
+    serve(RunStore(root))
+    return job_id
+
+
+def _panel(root: str, job_id: str) -> None:
     import streamlit as st
 
-    result = services.show_errors(import_uploads, RunStore(root), files, vocab, tensor, "mine")
-    if result:
-        st.success(result["run_id"])
+    from core.store.runstore import RunStore
+    from dashboard.importing import job_panel
+
+    run_id = job_panel(RunStore(root), job_id)
+    if run_id:
+        st.success(run_id)
 
 
 def _safetensors(seed: int, rows: int = len(WORDS)) -> bytes:
@@ -38,12 +50,13 @@ def _safetensors(seed: int, rows: int = len(WORDS)) -> bytes:
     return save({"embedding": table})
 
 
-def test_uploads_become_one_run_in_name_order(tmp_path):
+def test_uploads_become_one_run_in_name_order(tmp_path, monkeypatch):
     root = str(tmp_path / "runs")
     files = [Upload("b_epoch2.safetensors", _safetensors(2)),
              Upload("a_epoch1.safetensors", _safetensors(1))]
     vocab = Upload("vocab.txt", ("\n".join(WORDS) + "\n").encode())
-    at = AppTest.from_function(_form, args=(root, files, vocab)).run()
+    job_id = _submit_and_serve(root, files, vocab, monkeypatch)
+    at = AppTest.from_function(_panel, args=(root, job_id)).run()
     assert not at.error and not at.exception, [e.value for e in at.error]
     run_id = at.success[0].value
     store = RunStore(root)
@@ -54,10 +67,11 @@ def test_uploads_become_one_run_in_name_order(tmp_path):
     np.testing.assert_array_equal(store.load_snapshot(run_id, 0), first)
 
 
-def test_a_refused_upload_is_shown_as_text(tmp_path):
+def test_a_refused_upload_is_shown_as_text(tmp_path, monkeypatch):
     root = str(tmp_path / "runs")
     files = [Upload("![x](http://203.0.113.9/x.png).safetensors", b"not safetensors at all")]
-    at = AppTest.from_function(_form, args=(root, files, None)).run()
+    job_id = _submit_and_serve(root, files, None, monkeypatch)
+    at = AppTest.from_function(_panel, args=(root, job_id)).run()
     assert not at.exception
     message = at.error[0].value
     assert "not a safetensors file" in message and "\\!\\[x\\]" in message  # escaped

@@ -223,10 +223,23 @@ def test_direction_projection_sign():
 
 
 @pytest.mark.parametrize(
-    "W", [np.ones((2, 4)), np.ones((3, 3))], ids=["hidden-size-differs", "three-classes"]
+    "W", [np.ones((2, 4)), np.ones((1, 3))], ids=["hidden-size-differs", "one-class"]
 )
 def test_direction_unavailable_returns_none(W):
     assert measures.direction_projection(np.ones((5, 3)), W) is None
+
+
+def test_one_vs_rest_direction_of_each_class():
+    # Three classes on three axes: class c's direction is W[c] minus the others' mean.
+    W = np.eye(3)
+    E = np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0]])
+    for c in range(3):
+        expected = (W[c] - np.delete(W, c, axis=0).mean(axis=0))
+        expected /= np.linalg.norm(expected)
+        np.testing.assert_allclose(measures.direction_projection(E, W, cls=c), E @ expected)
+    assert measures.direction_projection(E, W, cls=0)[0] > 0 > measures.direction_projection(E, W, cls=2)[0]
+    with pytest.raises(ValueError, match="cls"):
+        measures.direction_projection(E, W, cls=3)
 
 
 def _two_clusters(n: int = 100, seed: int = 12) -> tuple[np.ndarray, np.ndarray]:

@@ -187,3 +187,26 @@ def test_word_similarity_counts_every_row_not_only_the_compared_words(tmp_path):
     assert (result.snapshots["wordsim353_found"] == expected).all()
     assert result.reference["wordsim353"]["n_found"] == expected
     assert result.reference["benchmark_rows"] == len(vocab)
+
+
+def test_three_classes_get_a_one_vs_rest_direction_each(tmp_path):
+    """With more than two classes there is no single "direction": each class gets its own
+    column d_<class>, the projection on W[c] minus the other rows' mean."""
+    from core.data.loading import Dataset
+
+    lines = [("good great fine", "pos"), ("bad awful poor", "neg"), ("alps river lake", "place")]
+    dataset = Dataset.from_lists([t for t, _ in lines] * 8, [c for _, c in lines] * 8)
+    store = RunStore(tmp_path)
+    run_id = train_run(dataset, TrainConfig(epochs=2, val_fraction=0.25, batch_size=4,
+                                            early_stopping=False), store).run_id
+    result = compare_run(store, run_id, CompareConfig(against="glove", k=3))
+    classes = store.get_run(run_id).info["classes"]
+    table = result.words[-1]
+    assert [c for c in table.columns if c.startswith("d_")] == [f"d_{c}" for c in classes]
+    assert table["direction"].isna().all()
+    learned = store.load_snapshot(run_id, result.snapshots["snapshot"].iloc[-1])
+    W = np.asarray(store.load_array(run_id, f"snapshots/out_{result.snapshots['snapshot'].iloc[-1]:04d}"), float)
+    vocab = store.load_vocab(run_id)["token"].astype(str).tolist()
+    row = learned[vocab.index(table["word"].iloc[0])].astype(float)
+    d = W[0] - W[1:].mean(axis=0)
+    assert table[f"d_{classes[0]}"].iloc[0] == pytest.approx(row @ d / np.linalg.norm(d), rel=1e-5)

@@ -406,24 +406,28 @@ def log_odds_z(class_counts: np.ndarray, *, prior_strength: float | None = None)
     return delta / np.sqrt(1.0 / (Y + alpha) + 1.0 / (rest + alpha))
 
 
-def classifier_direction(output_weight: np.ndarray, dim: int) -> np.ndarray | None:
-    """Unit vector W[1] - W[0] of a binary classifier's output layer W (C x h), or None when
-    it is not a direction in the embedding space (C != 2 or h != ``dim``, e.g. a CNN/GRU
-    whose hidden size differs from the embedding size)."""
+def classifier_direction(output_weight: np.ndarray, dim: int, cls: int = 1) -> np.ndarray | None:
+    """Unit one-vs-rest direction of class ``cls`` in a classifier's output layer W (C x h):
+    W[cls] minus the mean of the other rows (the logit of ``cls`` against the others' mean;
+    W[1] - W[0] for two classes). None when it is not a direction in the embedding space
+    (C < 2 or h != ``dim``, e.g. a CNN/GRU whose hidden size differs from the embedding size)."""
     W = _matrix(output_weight, "output_weight")
-    if W.shape[0] != 2 or W.shape[1] != dim:
+    if W.shape[0] < 2 or W.shape[1] != dim:
         return None
-    direction = W[1] - W[0]
+    if not 0 <= cls < W.shape[0]:
+        raise ValueError(f"cls: must be in [0, {W.shape[0] - 1}], got {cls}")
+    direction = W[cls] - np.delete(W, cls, axis=0).mean(axis=0)
     norm = np.linalg.norm(direction)
     return direction / norm if norm > 0 else direction
 
 
-def direction_projection(E: np.ndarray, output_weight: np.ndarray) -> np.ndarray | None:
-    """Each word vector's projection (n,) on the classifier's unit output direction:
-    positive leans to class 1. None when the direction is unavailable (see
+def direction_projection(E: np.ndarray, output_weight: np.ndarray, cls: int = 1
+                         ) -> np.ndarray | None:
+    """Each word vector's projection (n,) on class ``cls``'s unit one-vs-rest output
+    direction: positive leans to that class. None when the direction is unavailable (see
     ``classifier_direction``)."""
     E = _matrix(E, "E")
-    direction = classifier_direction(output_weight, E.shape[1])
+    direction = classifier_direction(output_weight, E.shape[1], cls)
     return None if direction is None else E @ direction
 
 

@@ -6,12 +6,9 @@ import io
 import zipfile
 
 from core.data.dataset import LoadConfig
+from core.common.expansion import expansion_limit
 from core.errors import DataError
 
-# a workbook or Parquet file unpacking to over 20x its own size (+10 MB slack for tiny files)
-# is treated as a decompression bomb; real spreadsheets compress roughly 5-10x
-EXPANSION = 20
-EXPANSION_SLACK = 10_000_000
 # zipfile reports damaged archives through all of these (unknown versions, encryption, ...)
 ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
                RuntimeError)
@@ -21,10 +18,6 @@ def check_size(n_bytes: int, name: str, max_bytes: int) -> None:
     if n_bytes > max_bytes:
         raise DataError(f"'{name}' is too large: {n_bytes:,} bytes, the limit is "
                         f"{max_bytes:,} bytes (max_bytes)")
-
-
-def expansion_limit(n_bytes: int) -> int:
-    return n_bytes * EXPANSION + EXPANSION_SLACK
 
 
 def check_zip_expansion(data: bytes, name: str) -> None:

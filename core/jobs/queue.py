@@ -30,6 +30,7 @@ from core.jobs.process import spawn
 from core.store.datasets import job_info
 from core.store.disk import RunSize
 from core.store.locks import try_lock
+from core.store.records import check_run_id
 from core.store.runstore import LIVE, RunInfo, RunStore, new_run_id
 from core.training.experiments import experiment_dir, load_experiment
 
@@ -46,7 +47,14 @@ def _frame(dataset) -> pd.DataFrame:
                          "label": [dataset.classes[i] for i in dataset.labels]})
 
 
+def import_dir(store: RunStore, job_id: str) -> Path:
+    """An import job's folder: its uploaded files and its log (``core.jobs.imports``)."""
+    return store.root / "imports" / check_run_id(job_id)
+
+
 def _dataset_path(store: RunStore, kind: str, job_id: str) -> Path:
+    if kind == "import":  # no data set: the log goes beside the uploaded files
+        return import_dir(store, job_id) / "files"
     if kind == "experiment":
         return experiment_dir(store, job_id) / "dataset.parquet"
     return store.run_dir(job_id) / "dataset.parquet"

@@ -52,7 +52,13 @@ def _experiment(store: RunStore, job: RunInfo, should_stop: StopCheck, callback)
     return store.get_job(job.run_id).status
 
 
-_RUNNERS = {"run": _train, "experiment": _experiment}
+def _import(store: RunStore, job: RunInfo, should_stop: StopCheck, callback) -> str:
+    from core.jobs.imports import run_import
+
+    return run_import(store, job, should_stop, callback)
+
+
+_RUNNERS = {"run": _train, "experiment": _experiment, "import": _import}
 
 
 def _stop_check(store: RunStore, job_id: str, should_stop: StopCheck | None) -> StopCheck:

@@ -42,8 +42,12 @@ from core.store.runstore import RunStore
 
 BUILTIN_AGAINST = ("glove", "init")
 LIST_COLUMNS = ("neighbors", "neighbors_pretrained", "gained", "lost")
-CACHE_VERSION = 4  # bump when the measures or the table layout change
+CACHE_VERSION = 5  # bump when the measures or the table layout change (5: issue 20 + 21)
 Progress = Callable[[int, int], None]
+
+
+class TooFewShared(ExplorerError):
+    """The run shares k or fewer words with the pretrained space: nothing to compare."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ class RunComparison:
     silhouette_learned, silhouette_pretrained, val_accuracy, n_words, seconds).
     ``words[i]``: snapshot i's per-word table (word, train_count, seen, jaccard, neighbors,
     neighbors_pretrained, gained, lost, drift_from_start, drift_from_prev, norm, z_<class>,
-    direction). ``reference``: the pretrained space's own scores on the same words/documents.
+    direction, and with more than two classes d_<class>: each class's one-vs-rest direction). ``reference``: the pretrained space's own scores on the same words/documents.
     """
 
     run_id: str
@@ -227,7 +231,7 @@ def _prepare(store: RunStore, run_id: str, config: CompareConfig) -> tuple[_Inpu
     space = pretrained_space(store, run_id, config.against, tokens)
     rows = select_rows(vocab, space.shared, config.n_words, config.max_unseen)
     if len(rows) <= config.k:
-        raise ExplorerError(f"Only {len(rows)} words of run {run_id} are in the space "
+        raise TooFewShared(f"Only {len(rows)} words of run {run_id} are in the space "
                             f"'{config.against}'; k must be below that (got k={config.k}).")
     words = [tokens[i] for i in rows]
     pre = space.rows_for(words)
@@ -283,9 +287,8 @@ def _snapshot_measures(inputs: _Inputs, learned: np.ndarray, start: np.ndarray,
     nn = compare.nearest_neighbors(learned, config.k)
     gained, lost = compare.neighbor_changes(inputs.nn_pre, nn, words)
     jaccard = compare.jaccard_at_k(nn, inputs.nn_pre)
-    direction = None
-    if inputs.bag and out_weight is not None:
-        direction = compare.direction_projection(learned, out_weight)
+    z_cols = [c for c in inputs.fixed.columns if c.startswith("z_")]
+    direction, per_class = _directions(learned, out_weight if inputs.bag else None, z_cols)
     table = inputs.fixed.assign(
         jaccard=jaccard, neighbors=[[words[j] for j in r] for r in nn], gained=gained, lost=lost,
         drift_from_start=compare.drift(learned, start),
@@ -293,8 +296,7 @@ def _snapshot_measures(inputs: _Inputs, learned: np.ndarray, start: np.ndarray,
                          else compare.drift(learned, previous)),
         norm=np.linalg.norm(learned, axis=1),
         direction=np.full(len(words), np.nan) if direction is None else direction)
-    z_cols = [c for c in inputs.fixed.columns if c.startswith("z_")]
-    table = table[WORD_COLUMNS[:-1] + z_cols + ["direction"]]
+    table = table.assign(**per_class)[WORD_COLUMNS[:-1] + z_cols + ["direction"] + list(per_class)]
     row: dict[str, Any] = {"mean_jaccard": float(jaccard.mean()),
                            "cka": compare.linear_cka(learned, inputs.pre)}
     knn = sil = float("nan")
@@ -302,6 +304,22 @@ def _snapshot_measures(inputs: _Inputs, learned: np.ndarray, start: np.ndarray,
         knn, sil = _separation(np.asarray(docvecs, dtype=np.float64), inputs.labels, config)
     row.update(knn_learned=knn, silhouette_learned=sil)
     return row, table
+
+
+def _directions(learned: np.ndarray, out_weight: np.ndarray | None, z_cols: list[str]
+                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The two-class ``direction`` (towards class 1; NaN otherwise) and, with more than two
+    classes, each class's one-vs-rest direction as ``d_<class>`` (NaN where the output layer is
+    not in the embedding space, e.g. a CNN/GRU)."""
+    none = np.full(len(learned), np.nan)
+    if len(z_cols) <= 2:
+        found = None if out_weight is None else compare.direction_projection(learned, out_weight)
+        return (none if found is None else found), {}
+    per_class = {}
+    for c, col in enumerate(z_cols):
+        found = None if out_weight is None else compare.direction_projection(learned, out_weight, c)
+        per_class["d_" + col[2:]] = none if found is None else found
+    return none, per_class
 
 
 def _compute(store: RunStore, run_id: str, config: CompareConfig,

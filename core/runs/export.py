@@ -4,18 +4,23 @@ Every format is first rendered to bytes (``export_bytes``; the dashboard's downl
 that) and ``export_run`` writes those bytes into a folder. File names are fixed here, never
 taken from the user, so an export cannot write outside its folder.
 
-Which words: every vocabulary word except ``<pad>``/``<unk>`` for word2vec and projector; the
-CSV has the words of the run comparison (``core.runs.comparison``), because its neighbours and
-metrics are only computed for those; its ``updates`` column (runs that recorded them) is the
-number of optimiser steps whose batch held the word, up to the exported snapshot.
+Which words: every vocabulary row, ``<pad>``/``<unk>`` included, in row order, so row i of a
+re-import is id i. word2vec text cannot hold a word with a space, a line feed or a NUL (its
+readers split on them): such words are left out and listed, with their rows, in
+``vectors.w2v.omitted.json``. Values are written so that float32 reads back bit-equal (gensim
+writes each value's shortest repr; ``vectors.tsv`` uses ``%.9g``). The CSV has the words of
+the run comparison (``core.runs.comparison``), because its neighbours and metrics are only
+computed for those; its ``updates`` column (runs that recorded them) is the number of
+optimiser steps whose batch held the word, up to the exported snapshot.
 
-Words and class names come from the user's data, so text cells of the CSV and TSV files are
-made safe for spreadsheets (``neutralise``: no cell starts a formula) and for the projector
-(no tab or line break inside a TSV cell). Numbers are written as numbers, negative ones too.
+Words and class names come from the user's data, so text cells are made safe for spreadsheets
+and readers (``core.common.cells``: no cell starts a formula, every CSV text cell is quoted,
+TSV cells escape tab, CR, LF and backslash); the import of ``metadata.tsv`` undoes both.
 """
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from pathlib import Path
 
@@ -23,31 +28,25 @@ import numpy as np
 import pandas as pd
 
 from core.runs import comparison as runcompare, projections
-from core.data.text import SPECIALS
 from core.runs.comparison import CompareConfig
 from core.runs.updates import updates_received
+# FORMULA_STARTS, METADATA_COLUMNS and neutralise are also read from here (defined in cells)
+from core.common.cells import (FORMULA_STARTS, METADATA_COLUMNS, csv_bytes,  # noqa: F401
+                               neutralise, tsv_escape)
 from core.common.files import atomic_write
 from core.errors import ExplorerError
 from core.store.runstore import RunStore
 
 FORMATS = ("word2vec", "projector", "csv", "coords")
 FILE_NAMES = {
-    "word2vec": ("vectors.w2v.txt",),
+    "word2vec": ("vectors.w2v.txt", "vectors.w2v.omitted.json"),
     "projector": ("vectors.tsv", "metadata.tsv"),
     "csv": ("words.csv",),
     "coords": ("coords.csv",),
 }
 COORDS_COLUMNS = ("word", "snapshot", "epoch", "x", "y")
-METADATA_COLUMNS = ("word", "train_count", "seen", "associated_class", "association_z")
-# A spreadsheet runs a cell starting with one of these as a formula (OWASP, CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# TensorBoard splits metadata.tsv on these; inside a cell they become visible escapes.
-_TSV_ESCAPES = str.maketrans({"\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def neutralise(cell: str) -> str:
-    """``cell`` made inert for spreadsheets: a leading ``'`` when it starts like a formula."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+# word2vec text readers split a line on these: a word holding one cannot be written
+_W2V_BREAKS = (" ", "\n", "\x00")
 
 
 def _safe_text_columns(table: pd.DataFrame) -> pd.DataFrame:
@@ -62,10 +61,10 @@ def _safe_text_columns(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _tsv_cell(value: object) -> str:
-    """One metadata.tsv cell: text neutralised, tabs and line breaks escaped (one row per
-    vector, as the projector needs)."""
+    """One metadata.tsv cell: text neutralised, then tab, line breaks and backslash escaped
+    (one row per vector, as the projector needs)."""
     if isinstance(value, str):
-        return neutralise(value).translate(_TSV_ESCAPES)
+        return tsv_escape(neutralise(value))
     return str(value)
 
 
@@ -84,23 +83,28 @@ def snapshot_index(store: RunStore, run_id: str, snapshot: int | None = None) ->
 
 def learned_vectors(store: RunStore, run_id: str, snapshot: int | None = None
                     ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The vocabulary rows (without <pad>/<unk>) and their vectors in one snapshot."""
+    """Every vocabulary row (``<pad>``/``<unk>`` too) and its vector in one snapshot."""
     vocab = store.load_vocab(run_id)
-    keep = ~vocab["token"].isin(SPECIALS).to_numpy()
     matrix = np.asarray(store.load_snapshot(run_id, snapshot_index(store, run_id, snapshot)))
-    return vocab[keep].reset_index(drop=True), np.asarray(matrix[keep], dtype=np.float32)
+    return vocab.reset_index(drop=True), np.asarray(matrix, dtype=np.float32)
 
 
-def word2vec_text(words: list[str], matrix: np.ndarray) -> bytes:
-    """word2vec text format written by gensim (header 'count dim', one word per line)."""
+def word2vec_text(words: list[str], matrix: np.ndarray) -> tuple[bytes, list[dict]]:
+    """word2vec text as gensim writes it (header 'count dim', one word per line), and the
+    words it cannot hold (``_W2V_BREAKS``), each ``{"row", "word", "why"}``."""
     from gensim.models import KeyedVectors
 
+    omitted = [{"row": i, "word": w, "why": "holds a space, line feed or NUL, which word2vec "
+                                            "text uses as separators"}
+               for i, w in enumerate(words) if any(c in w for c in _W2V_BREAKS)]
+    keep = np.ones(len(words), dtype=bool)
+    keep[[o["row"] for o in omitted]] = False
     kv = KeyedVectors(vector_size=matrix.shape[1], count=0, dtype=np.float32)
-    kv.add_vectors(list(words), matrix)
+    kv.add_vectors([w for w, k in zip(words, keep) if k], matrix[keep])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "vectors.txt"
         kv.save_word2vec_format(str(path), binary=False)
-        return path.read_bytes()
+        return path.read_bytes(), omitted
 
 
 def projector_files(store: RunStore, run_id: str, snapshot: int | None = None
@@ -108,7 +112,7 @@ def projector_files(store: RunStore, run_id: str, snapshot: int | None = None
     """TensorBoard projector ``vectors.tsv`` (no header) and ``metadata.tsv`` (with header)."""
     vocab, matrix = learned_vectors(store, run_id, snapshot)
     buf = io.StringIO()
-    np.savetxt(buf, matrix, fmt="%.7g", delimiter="\t")
+    np.savetxt(buf, matrix, fmt="%.9g", delimiter="\t")  # 9 digits: float32 reads back equal
     meta = metadata_frame(store, run_id, vocab)
     lines = ["\t".join(METADATA_COLUMNS)]
     lines += ["\t".join(_tsv_cell(v) for v in row) for row in meta.itertuples(index=False)]
@@ -139,11 +143,16 @@ def csv_table(store: RunStore, run_id: str, snapshot: int | None = None,
     """The comparison's per-word table for one snapshot with 2-D coordinates: ``pca_x/pca_y``
     (core.analysis.projection's PCA, fitted on the final snapshot so frames share axes) and, when the run
     was projected with UMAP (``projections.project_run``), ``umap_x/umap_y`` (NaN for words
-    that projection did not include). Neighbour lists are space-separated."""
+    that projection did not include). Neighbour lists are space-separated. A run sharing too
+    few words with the pretrained space for neighbours gets its words without the comparison's
+    columns (``_plain_words``) instead of no export."""
     from core.analysis import projection as project
     i = snapshot_index(store, run_id, snapshot)
-    table = runcompare.compare_run(store, run_id, config).word_table(i).copy()
     vocab = store.load_vocab(run_id)
+    try:
+        table = runcompare.compare_run(store, run_id, config).word_table(i).copy()
+    except runcompare.TooFewShared:
+        table = _plain_words(vocab)
     pos = {w: r for r, w in enumerate(vocab["token"].astype(str))}
     rows = np.array([pos[w] for w in table["word"]], dtype=np.int64)
     n = store.get_run(run_id).n_snapshots
@@ -161,8 +170,21 @@ def csv_table(store: RunStore, run_id: str, snapshot: int | None = None,
     if counts is not None:  # steps whose batch held the word, up to this snapshot (issue 14)
         table.insert(3, "updates", counts[rows])
     for col in runcompare.LIST_COLUMNS:
-        table[col] = table[col].map(" ".join)
+        if col in table:
+            table[col] = table[col].map(" ".join)
     return table
+
+
+def _plain_words(vocab: pd.DataFrame) -> pd.DataFrame:
+    """Every word but ``<pad>``/``<unk>`` with its training count and whether training saw it
+    (a run without counts: every word counts as seen, as the comparison has it)."""
+    from core.data.text import SPECIALS
+
+    seen = projections.ranking_counts(vocab)[1] > 0
+    keep = ~vocab["token"].isin(SPECIALS).to_numpy()
+    return pd.DataFrame({"word": vocab["token"].astype(str)[keep].to_numpy(),
+                         "train_count": vocab["train_count"].to_numpy()[keep].astype(np.int64),
+                         "seen": seen[keep]})
 
 
 def export_bytes(store: RunStore, run_id: str, fmt: str, snapshot: int | None = None,
@@ -172,14 +194,19 @@ def export_bytes(store: RunStore, run_id: str, fmt: str, snapshot: int | None = 
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     if fmt == "word2vec":
         vocab, matrix = learned_vectors(store, run_id, snapshot)
-        return {"vectors.w2v.txt": word2vec_text(vocab["token"].astype(str).tolist(), matrix)}
+        text, omitted = word2vec_text(vocab["token"].astype(str).tolist(), matrix)
+        files = {"vectors.w2v.txt": text}
+        if omitted:
+            files["vectors.w2v.omitted.json"] = json.dumps(
+                {"omitted": omitted}, ensure_ascii=True, indent=1).encode("utf-8")
+        return files
     if fmt == "projector":
         return projector_files(store, run_id, snapshot)
     if fmt == "coords":
         table = _safe_text_columns(evolution_coords(store, run_id)[0])
-        return {"coords.csv": table.to_csv(index=False).encode("utf-8")}
+        return {"coords.csv": csv_bytes(table)}
     table = _safe_text_columns(csv_table(store, run_id, snapshot, config))
-    return {"words.csv": table.to_csv(index=False).encode("utf-8")}
+    return {"words.csv": csv_bytes(table)}
 
 
 def evolution_coords(store: RunStore, run_id: str) -> tuple[pd.DataFrame, str]:

@@ -86,7 +86,7 @@ def _nan_if_none(value: Any) -> float:
 
 STATUSES = ("queued", "running", "done", "failed", "cancelled")
 LIVE = ("queued", "running")  # a job in one of these has (or waits for) a process
-KINDS = ("run", "experiment")
+KINDS = ("run", "experiment", "import")  # import: saved weights read by a worker
 _RUN_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 

@@ -11,25 +11,27 @@ word2vec / GloVe text or binary (``.txt``, ``.vec``, ``.bin``: the product's saf
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import struct
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from core.common.cells import METADATA_COLUMNS, tsv_unescape, unneutralise
+from core.common.lines import bounded_lines, too_many_fields
 from core.errors import VectorsError
+from core.track import hdf5
+from core.track.hdf5 import HDF5_MAGIC, ZIP_MAGIC
 from core.vectors.pretrained import DEFAULT_MAX_BYTES, DEFAULT_MAX_WORDS, MAX_DIM
 
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-ZIP_MAGIC = b"PK\x03\x04"
 WORD_VECTOR_SUFFIXES = (".txt", ".vec", ".bin")
 ACCEPTED = (".safetensors, Keras .weights.h5 / .h5 / .keras, TensorBoard projector "
             "vectors .tsv (words from metadata.tsv), word2vec/GloVe .txt / .vec / .bin")
+METADATA_HEADER = "\t".join(METADATA_COLUMNS)  # the product's own metadata.tsv
+MAX_HEADER_BYTES = 8 * 2**20  # ~80,000 tensors' names, shapes and offsets
 _FLOAT_DTYPES = {"F16", "F32", "F64"}  # safetensors dtypes numpy can read
 
 
@@ -156,9 +158,12 @@ def _safetensors_header(path: Path, name: str, head: bytes) -> dict[str, dict]:
     """The tensors a safetensors header claims (read as JSON, never trusted for sizes: the
     shapes are checked against the caps, the package checks them against the file)."""
     n = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
-    if len(head) < 9 or head[8:9] != b"{" or n > min(path.stat().st_size - 8, 100 * 2**20):
+    if len(head) < 9 or head[8:9] != b"{" or n > path.stat().st_size - 8:
         raise refuse(name, "not a safetensors file (it must start with an 8-byte header "
                            "length and a JSON header)")
+    if n > MAX_HEADER_BYTES:  # parsing JSON costs many times its size in memory
+        raise refuse(name, f"its safetensors header has {n:,} bytes; the limit is "
+                           f"{MAX_HEADER_BYTES:,}")
     with path.open("rb") as fh:
         fh.seek(8)
         raw = fh.read(n)
@@ -186,17 +191,17 @@ def _hdf5_file(path: Path, name: str, head: bytes, tensor: str | None,
     return _hdf5(path, name, tensor, limits)
 
 
-def _hdf5(source: Any, name: str, tensor: str | None, limits: Limits) -> Table:
+def _hdf5(source: Path, name: str, tensor: str | None, limits: Limits) -> Table:
+    """The table of an HDF5 file, read only after ``hdf5.inventory`` and ``check_table``."""
     import h5py
 
     try:
-        with h5py.File(source, "r") as f:
-            shapes: dict[str, tuple[int, ...]] = {}
-            f.visititems(lambda key, obj: shapes.__setitem__(key, tuple(obj.shape))
-                         if isinstance(obj, h5py.Dataset) else None)
-            chosen = choose(name, shapes, tensor)
-            check_shape(name, shapes[chosen], limits)
-            matrix = f[chosen][()]
+        with h5py.File(source, "r", locking=False) as f:
+            datasets = hdf5.inventory(name, f)
+            chosen = choose(name, {k: tuple(d.shape) for k, d in datasets.items()}, tensor)
+            check_shape(name, tuple(datasets[chosen].shape), limits)
+            hdf5.check_table(name, chosen, datasets[chosen], limits.max_bytes)
+            matrix = datasets[chosen][()]
     except VectorsError:
         raise
     except Exception as exc:  # h5py's refusal of a damaged file
@@ -208,21 +213,12 @@ def _keras_zip(path: Path, name: str, head: bytes, tensor: str | None,
                limits: Limits) -> Table:
     if not head.startswith(ZIP_MAGIC):
         raise refuse(name, "not a .keras file (a .keras model is a zip archive)")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo("model.weights.h5")
-            if info.file_size > limits.max_bytes:
-                raise refuse(name, f"its model.weights.h5 unpacks to {info.file_size:,} bytes; "
-                                   f"the limit is {limits.max_bytes:,}")
-            data = archive.read(info)
-    except KeyError:
-        raise refuse(name, "the archive holds no model.weights.h5 (not a Keras 3 .keras "
-                           "file)") from None
-    except zipfile.BadZipFile as exc:
-        raise refuse(name, f"a damaged zip archive ({exc})") from None
-    if not data.startswith(HDF5_MAGIC):
-        raise refuse(name, "its model.weights.h5 is not an HDF5 file")
-    return _hdf5(io.BytesIO(data), name, tensor, limits)
+    with hdf5.temp_folder() as tmp:
+        weights = hdf5.keras_weights(path, name, limits.max_bytes, Path(tmp))
+        with weights.open("rb") as fh:
+            if not fh.read(8).startswith(HDF5_MAGIC):
+                raise refuse(name, "its model.weights.h5 is not an HDF5 file")
+        return _hdf5(weights, name, tensor, limits)
 
 
 # ----------------------------------------------------------------------- projector TSV
@@ -231,11 +227,14 @@ def _projector_tsv(path: Path, name: str, head: bytes, tensor: str | None,
                    limits: Limits) -> Table:
     rows: list[np.ndarray] = []
     with path.open("rb") as fh:
-        for line_no, raw in enumerate(fh, start=1):
+        for line_no, raw in bounded_lines(fh, lambda why: refuse(name, why)):
             if len(rows) == limits.max_words:
                 raise refuse(name, f"more than {limits.max_words:,} rows; the limit is "
                                    f"{limits.max_words:,}")
             rows.append(_tsv_row(name, raw, line_no, len(rows[0]) if rows else None, limits))
+            if len(rows) * rows[0].nbytes > limits.max_bytes:  # the decoded-size budget
+                raise refuse(name, f"its first {len(rows):,} rows already decode to more than "
+                                   f"{limits.max_bytes:,} bytes of float32, the limit")
     if not rows:
         raise refuse(name, "the file holds no vectors")
     return Table("vectors", _finite(name, np.stack(rows), "vectors"))
@@ -246,6 +245,9 @@ def _tsv_row(name: str, raw: bytes, line_no: int, width: int | None,
     if b"\x00" in raw:
         raise refuse(name, "not a text file (it holds NUL bytes); a projector vectors.tsv "
                            "is tab-separated numbers")
+    if too_many_fields(raw, b"\t", limits.max_dim):  # counted before splitting
+        raise refuse(name, f"line {line_no} has more than {limits.max_dim:,} values; "
+                           f"dimensions must be in 1..{limits.max_dim}")
     fields = raw.rstrip(b"\r\n").split(b"\t")
     if width is None and not 1 <= len(fields) <= limits.max_dim:
         raise refuse(name, f"line {line_no} has {len(fields):,} values; dimensions must be in "
@@ -264,21 +266,42 @@ def _tsv_row(name: str, raw: bytes, line_no: int, width: int | None,
 
 def read_words(path: Path, limits: Limits = Limits(), display: str | None = None,
                metadata: bool = False) -> list[str]:
-    """A vocabulary file: one token per line, line i = row i. ``metadata``: a projector
+    """A vocabulary file: one token per line (split on LF only, a CRLF end removed: a token
+    may hold U+2028, NEL or a lone CR), line i = row i. ``metadata``: a projector
     metadata.tsv, whose first column holds the words (after a header line when it has
-    several columns, as the projector writes it)."""
+    several columns); the product's own (``METADATA_HEADER``) has its cells escaped and
+    neutralised, which is undone."""
     name = display or path.name
     _checked_size(path, name, limits)
-    data = path.read_bytes()
-    if b"\x00" in data[:4096]:
-        raise refuse(name, "not a text file (it holds NUL bytes); a vocabulary is one token "
-                           "per line")
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    lines: list[str] = []
+    with path.open("rb") as fh:
+        for line_no, raw in bounded_lines(fh, lambda why: refuse(name, why)):
+            if b"\x00" in raw:
+                raise refuse(name, "not a text file (it holds NUL bytes); a vocabulary is one "
+                                   "token per line")
+            if len(lines) > limits.max_words:
+                raise refuse(name, f"more than {limits.max_words:,} tokens; the limit is "
+                                   f"{limits.max_words:,}")
+            lines.append(_line_text(raw))
     if metadata and lines and "\t" in lines[0]:
-        lines = [line.split("\t")[0] for line in lines[1:]]
+        ours = lines[0] == METADATA_HEADER
+        lines = [_metadata_word(line, ours) for line in lines[1:]]
     if len(lines) > limits.max_words:
         raise refuse(name, f"{len(lines):,} tokens; the limit is {limits.max_words:,}")
     return lines
+
+
+def _line_text(raw: bytes) -> str:
+    if raw.endswith(b"\r\n"):
+        raw = raw[:-2]
+    elif raw.endswith(b"\n"):
+        raw = raw[:-1]
+    return raw.decode("utf-8", errors="replace")
+
+
+def _metadata_word(line: str, ours: bool) -> str:
+    cell = line.split("\t")[0]
+    return unneutralise(tsv_unescape(cell)) if ours else cell
 
 
 # ----------------------------------------------------------------------- word vectors

@@ -33,6 +33,7 @@ import pandas as pd
 from core.common.checks import check_choice
 from core.data.text import SPECIALS, tokenize, vocab_frame
 from core.errors import CancelledError, DataError, StoreError
+from core.store.disk import RunSize
 from core.store.runstore import RunStore
 from core.track.vocabulary import counts_array, vocabulary_tokens
 from core.vectors.pretrained import MAX_DIM
@@ -175,12 +176,23 @@ class TrackedRun:
         table = self._table(matrix)
         docs = self._docvecs(docvecs)
         idx = self.n_snapshots
+        if idx == 0:  # the first table tells the size: the disk budget, as the trainer's runs
+            self._check_space(table, docs)
         self._save_updates(idx, updates)
         self.store.add_snapshot(self.run_id, idx, int(epoch), int(step), table, docs)
         self.n_snapshots += 1
         if metrics:
             self.add_metrics(epoch, step, metrics)
         return idx
+
+    def _check_space(self, table: np.ndarray, docs: np.ndarray | None) -> None:
+        """Refuse (StoreError with the estimate) a run that would not fit: one snapshot per
+        planned epoch and the start, or just this one when no ``epochs`` were given."""
+        planned = self.store.get_run(self.run_id).config.get("epochs")
+        self.store.check_space(RunSize(
+            rows=self.vocab_size, dim=table.shape[1],
+            snapshots=int(planned) + 1 if planned else 1, docs=self.n_docs,
+            doc_dim=0 if docs is None else docs.shape[1]))
 
     def add_metrics(self, epoch: int, step: int, metrics: dict[str, Any]) -> None:
         """The numbers of one finished epoch (Keras names such as ``loss`` are renamed to the

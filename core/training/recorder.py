@@ -129,6 +129,9 @@ def start_info(dataset, prep: Prepared, dim: int) -> dict[str, Any]:
     return {"n_train": int(len(prep.train_idx)), "n_val": int(len(prep.val_idx)),
             "majority_baseline": majority,
             "vocab_size": len(prep.vocab), "dim": dim, "classes": list(dataset.classes),
+            # texts per class in the whole data set: which classes keep a colour of their own
+            "class_sizes": np.bincount(np.asarray(dataset.labels),
+                                       minlength=len(dataset.classes)).tolist(),
             "pretrained_coverage": prep.coverage, "n_docs": int(len(prep.doc_idx)),
             "n_in_pretrained": int(prep.in_pretrained.sum()), **validation_parts(prep.report_mask)}
 

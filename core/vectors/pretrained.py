@@ -18,6 +18,7 @@ import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
 
 from core.common.checks import check_choice, check_int
+from core.common.lines import bounded_lines, too_many_fields
 from core.errors import VectorsError
 
 GLOVE_DIM = 50
@@ -223,11 +224,14 @@ def _scan_text(src: _Source, header: tuple[int, int] | None,
     with src.path.open("rb") as fh:
         if header:
             fh.readline()
-        for line_no, line in enumerate(fh, start=2 if header else 1):
+        lines = bounded_lines(fh, lambda why: _refuse(src, why), first=2 if header else 1)
+        for line_no, line in lines:
             if rows == limit:
                 if header:
                     break  # gensim reads only `count` rows (limit=); the rest is ignored
                 raise _refuse(src, f"more than {max_words:,} words; the limit is {max_words:,}")
+            if too_many_fields(line, b" ", MAX_DIM + 2):  # counted before splitting
+                raise _refuse(src, f"line {line_no} has more than {MAX_DIM} values")
             fields = line.rstrip().split(b" ")
             if fields == [b""]:
                 raise _refuse(src, f"line {line_no} is empty")

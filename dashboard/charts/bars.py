@@ -13,7 +13,7 @@ def class_balance_figure(summary: pd.DataFrame) -> go.Figure:
     """Bar chart of core.data.loading.dataset_summary (class, count, share)."""
     fig = go.Figure(go.Bar(x=[escape_html(c) for c in summary["class"]], y=summary["count"],
                            text=[f"{s:.0%}" for s in summary["share"]],
-                           marker_color=class_colours(len(summary)),
+                           marker_color=class_colours(len(summary), summary["count"].tolist()),
                            textposition="outside", cliponaxis=False))
     fig.update_layout(title="Examples per class", yaxis_title="texts", **SMALL)
     return fig

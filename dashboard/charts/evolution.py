@@ -8,10 +8,12 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 
 from dashboard.charts.points import label_spots, stable_ranges
-from dashboard.charts.style import AXIS, MAP, NO_VALUE, SEEN, UNSEEN
+from core.analysis.classes import word_classes
+from dashboard.charts.style import AXIS, MAP, NO_VALUE, SEEN, UNSEEN, class_legend
 from dashboard.text import escape_html
 
 MAX_ANIMATED = 5500  # words: above this the figure gets no frames (a Streamlit slider instead)
@@ -30,6 +32,7 @@ class Colour:
     groups: dict[str, tuple[np.ndarray, str]] | None = None
     scale: str = "RdBu"
     mid: float | None = 0.0
+    strength: np.ndarray | None = None  # groups only: 0..1 per word, pale to full colour
 
     def limits(self) -> tuple[float, float] | None:
         values = np.asarray(self.values, dtype=float)
@@ -57,14 +60,17 @@ def colour_layer(colour: Colour, n_words: int) -> dict:
     point drawn underneath shows) and, for groups, the ``legend`` entries (name, colour).
     Every colouring fits the same traces, so the browser can switch between them in place."""
     legend: list[tuple[str, str]] = []
-    if colour.groups is not None:  # group g -> value g on a stepped scale of solid colours
+    if colour.groups is not None:  # group g -> a value in [g, g + 1) on a banded scale
         values, stops = np.full((1, n_words), np.nan), []
         k = len(colour.groups)
+        strength = (np.full(n_words, 0.5) if colour.strength is None
+                    else np.clip(np.nan_to_num(colour.strength, nan=1.0), 0.0, 1.0))
         for g, (name, (idx, solid)) in enumerate(colour.groups.items()):
-            values[0, idx] = g
-            stops += [[g / k, solid], [(g + 1) / k, solid]]
+            values[0, idx] = g + 0.98 * strength[idx]  # below g + 1: stays in its band
+            pale = solid if colour.strength is None else paler(solid)
+            stops += [[g / k, pale], [(g + 1) / k, solid]]
             legend.append((name, solid))
-        marker = dict(colorscale=stops, cmin=-0.5, cmax=k - 0.5, showscale=False)
+        marker = dict(colorscale=stops, cmin=0.0, cmax=float(k), showscale=False)
     else:
         values = np.asarray(colour.values, dtype=float)
         if np.allclose(values, values[:1], equal_nan=True):
@@ -75,6 +81,15 @@ def colour_layer(colour: Colour, n_words: int) -> dict:
     has = np.isfinite(values).all(axis=0)
     marker.update(size=6, opacity=0.8 if has.all() else np.where(has, 0.8, 0.0))
     return dict(values=values.astype(np.float32), marker=marker, legend=legend)
+
+
+def paler(colour: str, share: float = 0.7) -> str:
+    """``colour`` mixed with ``share`` white: the weakest words of a group in a colouring by
+    strength (saturation, not lightness, grows with the association)."""
+    rgb = plotly.colors.hex_to_rgb(colour) if colour.startswith("#") else \
+        plotly.colors.unlabel_rgb(colour)
+    mixed = [round(c + (255 - c) * share) for c in rgb]
+    return "#" + "".join(f"{c:02x}" for c in mixed)
 
 
 def no_value(layers: Sequence[dict]) -> np.ndarray:
@@ -257,20 +272,31 @@ def _animate(fig: go.Figure, data: list, n_animated: int, labels: Sequence[str],
 
 def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequence[str],
                       seen: np.ndarray, counts: np.ndarray,
-                      updates: np.ndarray | None = None) -> dict[str, Colour]:
-    """The Evolution view's colourings, named for the selectbox; ``tables`` are the
-    comparison's per-word tables per snapshot (reindexed to the shown words), maybe empty;
-    ``updates`` (frames x words): optimiser steps that touched each word's row so far."""
+                      updates: np.ndarray | None = None,
+                      sizes: Sequence[int] | None = None,
+                      z: pd.DataFrame | None = None) -> dict[str, Colour]:
+    """The Evolution view's colourings, named for the selectbox, the default first; ``tables``
+    are the comparison's per-word tables per snapshot (reindexed to the shown words), maybe
+    empty; ``updates`` (frames x words): optimiser steps that touched each word's row so far;
+    ``sizes``: the data set's texts per class (which classes keep a colour past nineteen);
+    ``z``: the shown words' class association (z_<class> columns; else the tables')."""
     out: dict[str, Colour] = {}
     frames = tables[:n_frames] + tables[-1:] * (n_frames - len(tables)) if tables else []
+    z = z if z is not None and z.shape[1] else (tables[0] if tables else None)
+    if len(classes) > 2 and z is not None:
+        out[CLASS_COLOURING] = class_colouring(z, classes, sizes)
     if len(classes) == 2 and tables and tables[-1]["direction"].notna().any():
         out[f"leaning to '{classes[1]}' (classifier direction)"] = Colour(
             f"{escape_html(classes[0])} ← → {escape_html(classes[1])}<br>(embedding units)",
             np.stack([f["direction"].to_numpy(float) for f in frames]))
-    for c in classes if tables else []:
-        z = tables[0][f"z_{c}"].to_numpy(float)
+    for c in classes if len(classes) > 2 and tables else []:
+        if f"d_{c}" in tables[-1] and tables[-1][f"d_{c}"].notna().any():
+            out[f"leaning to '{c}' vs the other classes (classifier direction)"] = Colour(
+                f"towards {escape_html(c)}<br>(embedding units)",
+                np.stack([f[f"d_{c}"].to_numpy(float) for f in frames]))
+    for c in classes if z is not None else []:
         out[f"association with '{c}' in the training texts"] = Colour(
-            f"z {escape_html(c)}", np.tile(z, (n_frames, 1)))
+            f"z {escape_html(c)}", np.tile(z[f"z_{c}"].to_numpy(float), (n_frames, 1)))
     out["seen vs never seen in training"] = Colour("", groups={
         f"seen in training ({seen.sum():,})": (np.flatnonzero(seen), SEEN),
         f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)})
@@ -281,3 +307,37 @@ def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequen
             "log10 (1 + optimiser<br>steps on its row)", np.log10(1 + np.asarray(updates, float)),
             scale="Viridis", mid=None)
     return out
+
+
+CLASS_COLOURING = "class: the one whose training texts over-use the word most"
+_FULL_Z = 8.0  # z at which a word's class colour is full; weaker ones are paler
+
+
+def class_colouring(table: pd.DataFrame, classes: Sequence[str],
+                    sizes: Sequence[int] | None = None) -> Colour:
+    """Each word in its class's colour (``core.analysis.classes.word_classes`` on the table's
+    z_<class> columns), paler the weaker its association; words no class over-uses
+    significantly get no value (grey underneath). One legend entry per colour."""
+    z = table[[f"z_{c}" for c in classes]].to_numpy(float)
+    found = word_classes(z)
+    slots, legend = class_legend(classes, sizes)
+    slot_of_word = np.where(found.cls >= 0, slots[np.maximum(found.cls, 0)], -1)
+    strength = (found.strength - found.threshold) / (_FULL_Z - found.threshold)
+    groups = {name: (np.flatnonzero(slot_of_word == s), colour)
+              for s, (name, colour) in enumerate(legend)}
+    return Colour(f"class (z ≥ {found.threshold:g})", groups=groups, strength=strength)
+
+
+def class_note(classes: Sequence[str], sizes: Sequence[int] | None = None) -> str:
+    """What the class colourings mean for this many classes ("" for two or fewer)."""
+    if len(classes) <= 2:
+        return ""
+    slots, legend = class_legend(classes, sizes)
+    grouped = int((slots == len(legend) - 1).sum()) if len(legend) < len(classes) else 0
+    return (f" With {len(classes)} classes there is no single classifier direction: each class "
+            "has its own (its output row against the others' mean). \"class\" colours each word "
+            "by the class whose training texts over-use it most (log-odds z ≥ 1.96; paler = "
+            "weaker, grey = no class over-uses it)"
+            + (f"; the {grouped} smallest classes share one colour, \"other\"." if grouped
+               else "."))
+

@@ -8,7 +8,7 @@ import streamlit as st
 from core.runs import views as runviews
 from core.runs import naming
 from dashboard import services, state, widgets
-from dashboard.charts import bars, curves, maps
+from dashboard.charts import bars, curves, evolution, maps
 from dashboard.text import escape_html, escape_markdown
 
 SPACES = {"glove": "GloVe 6B 50d", "init": "its init vectors (word2vec, a run or a file)"}
@@ -70,15 +70,21 @@ word = st.selectbox("Word", choices, key=state.W_CMP_WORD, placeholder="type a w
 row = by_word.loc[word] if word in by_word.index else None
 position = {w: i for i, w in enumerate(words)}
 focus = position.get(word)
+classes = [str(c) for c in run.info.get("classes") or []]
+colour = (evolution.class_colouring(by_word.reindex(words), classes, run.info.get("class_sizes"))
+          if len(classes) > 2 and all(f"z_{c}" in by_word for c in classes) else None)
 left, right = st.columns(2)
 for col, xy, title, key in ((left, evo.coords[t], f"Learned — {labels[t]}", "neighbors"),
                             (right, pre.coords[0], SPACES[space], "neighbors_pretrained")):
     near = [] if row is None or key not in row else list(row[key])
     col.plotly_chart(maps.word_map(xy, words, seen, title, hover, focus,
-                                     [position[w] for w in near if w in position]),
+                                     [position[w] for w in near if w in position], colour),
                      key=f"map_{key}")
-st.caption(f"{evo.method.split(':')[0].upper()} layout; orange words never occurred in a "
-           "training text. The circled word's nearest neighbours in each space are in green.")
+st.caption(f"{evo.method.split(':')[0].upper()} layout; " + (
+    "each word in the colour of its class (the one whose training texts over-use it most; "
+    "grey: none does), as on the Evolution page." if colour else
+    "orange words never occurred in a training text.")
+    + " The circled word's nearest neighbours in each space are in green.")
 
 if word is None:
     st.info("Pick a word to see its nearest neighbours in both spaces.")

@@ -36,9 +36,11 @@ texts = [truncate(x) for x in docs.docs["text"]]
 left, right = st.columns(2)
 left.plotly_chart(maps.document_map(
     docs.learned[t], doc_labels, classes, texts, f"Learned: after the embedding — {labels[t]}",
-    ranges=points.stable_ranges(docs.learned)), key="docs_learned")
+    ranges=points.stable_ranges(docs.learned), sizes=run.info.get("class_sizes")),
+    key="docs_learned")
 right.plotly_chart(maps.document_map(
-    docs.pretrained, doc_labels, classes, texts, "Pretrained: mean of GloVe vectors"),
+    docs.pretrained, doc_labels, classes, texts, "Pretrained: mean of GloVe vectors",
+    sizes=run.info.get("class_sizes")),
     key="docs_pretrained")
 st.caption(f"{len(doc_labels):,} validation texts, {docs.method.upper()} layout; hover a "
            "point to read it.")

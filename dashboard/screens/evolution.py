@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.analysis.faithfulness import trust_sample_size
 from core.runs import views as runviews
+from core.runs.comparison import class_association
 from core.runs.updates import updates_per_frame
 from core.runs import naming
 from dashboard import services, state, widgets
@@ -71,7 +72,9 @@ once = [f"<b>{w}</b> · " + (f"trained on {c:,}×" if known else "training count
 
 
 updates = updates_per_frame(store, run.run_id, evo.rows, n_frames)
-options = evolution.evolution_colours(tables, n_frames, classes, seen, counts, updates)
+association = class_association(vocab, classes).set_index(vocab["token"].astype(str))
+options = evolution.evolution_colours(tables, n_frames, classes, seen, counts, updates,
+                                      run.info.get("class_sizes"), association.reindex(words))
 layers = {name: evolution.colour_layer(colour, len(words)) for name, colour in options.items()}
 under = evolution.no_value(list(layers.values()))  # grey underneath, whatever the colouring
 texts = [hover(t) for t in range(n_frames)]
@@ -127,6 +130,7 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, 
            "the last one (a frame that borrows). " + (f"{(~seen).sum():,} of the words were never seen in "
            f"training" + (f": {unseen_note}." if (~seen).any() else ".") if known else "This run did not record how often each "
            "word occurred in training: its words are taken in vocabulary order.")
+           + evolution.class_note(classes, run.info.get("class_sizes"))
            + " Added words are placed among their nearest words in each snapshot. "
            + ("Press ▶ Play or drag the slider; hover a point for its nearest words then."
               if animate else "Too many words to animate: pick a snapshot above.")
