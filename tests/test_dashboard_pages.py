@@ -159,7 +159,8 @@ def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store, mon
     app.run()
     assert any("done" in s for s in values(app.subheader))
     assert [(p.value, p.text) for p in app.progress] == [(100, "Epoch 2/2")]
-    assert metric(app, "Validation accuracy").endswith("%")
+    best = run.best()["epoch"]
+    assert metric(app, f"Accuracy at epoch {best}").endswith("%")
     curves = plotly_specs(app)
     assert [len(trace["x"]) for trace in curves[0]["data"]] == [2, 2]
 
@@ -223,6 +224,25 @@ def test_unknown_run_in_the_url_is_a_warning(app_store):
 
 
 # ------------------------------------------------------------------------------ Runs
+def test_train_headline_and_runs_row_name_the_same_chosen_epoch(app, app_store):
+    """Epoch 2 has the higher accuracy (83.6 %) but the higher validation loss: both pages
+    headline epoch 1 (82.9 %) and say it was scored on the texts that chose it."""
+    from core.store.runstore import RunStore
+
+    run_id = fake_run(app_store, (0.829, 0.836))
+    store = RunStore(app_store)
+    store.add_epoch(run_id, 2, {"train_loss": 0.4, "val_loss": 2.0, "val_accuracy": 0.836})
+    app.query_params["run"] = run_id
+    app.switch_page("screens/train.py").run()
+    assert metric(app, "Accuracy at epoch 1") == "82.9%"
+    assert any("Epoch 1 chosen by lowest validation loss; its accuracy measured on validation "
+               "(used to choose the epoch)." in c for c in values(app.caption))
+    app.switch_page("screens/runs.py").run()
+    row = app.dataframe[0].value.set_index("run").loc[run_id]
+    assert (row["best epoch"], row["best val accuracy"]) == (1, pytest.approx(0.829))
+    assert row["scored on"] == "validation (used to choose the epoch)"
+
+
 def test_runs_lists_opens_and_deletes(app, app_store):
     older = fake_run(app_store, (0.5, 0.7))
     newer = fake_run(app_store, (0.6, 0.9), init="glove")

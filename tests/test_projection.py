@@ -15,7 +15,8 @@ import pytest
 
 import core.analysis.projection as P
 from core.analysis import umap_runtime
-from core.analysis.faithfulness import trustworthiness_score
+from core.analysis.faithfulness import (faithfulness, trust_previous, trust_sample_size,
+                                        trustworthiness_score)
 from core.analysis.projection_config import ProjectionConfig
 from core.common.files import DiskCache
 from core.runs import projections
@@ -346,3 +347,22 @@ def test_warm_up_reports_timings():
     report = umap_runtime.warm_up()
     assert report.seconds_import >= 0 and report.seconds_fit > 0
     assert "umap" in sys.modules
+
+
+def test_trust_against_the_previous_frame_catches_a_lagging_layout():
+    """Frame 1's layout is frame 0's (it lags a whole snapshot): against the previous frame's
+    vectors it is exactly as faithful as frame 0 was against its own (sklearn's number, all
+    60 rows: below the sample cap), more than against its own, unrelated vectors."""
+    from sklearn.manifold import trustworthiness
+
+    rng = np.random.default_rng(0)
+    x0, x1 = rng.normal(size=(60, 8)), rng.normal(size=(60, 8))
+    lagging = x0[:, :2].copy()
+    cfg = ProjectionConfig(method="pca")
+    previous = trust_previous([x0, x1], [x0[:, :2], lagging], cfg)
+    own = faithfulness([x0, x1], [x0[:, :2], lagging], cfg)[0]
+    assert np.isnan(previous[0])
+    assert previous[1] == pytest.approx(trustworthiness(x0, lagging, n_neighbors=10,
+                                                        metric=cfg.metric))
+    assert previous[1] > own[1] + 0.1
+    assert trust_sample_size(60, cfg) == 60 and trust_sample_size(5000, cfg) == 1000

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from core.store.datasets import experiment_of, job_dataset
+from core.store.headline import headline
 
 EXTERNAL_SOURCES = {"keras": "own Keras model", "pytorch": "own PyTorch model",
                     "lightning": "own Lightning model",
@@ -41,14 +42,9 @@ def _share(x: float | None) -> str:
 
 
 def best_accuracy(run) -> float | None:
-    """The run's best validation accuracy: ``RunInfo.best()`` (the best epoch by validation
-    loss, contract B) where the store has it, else the highest accuracy of any epoch."""
-    best = run.best() if hasattr(run, "best") else None
-    value = best.get("val_accuracy") if best else None
-    if value is not None and value == value:  # NaN: the run did not log an accuracy there
-        return float(value)
-    acc = [e["val_accuracy"] for e in run.epochs if e.get("val_accuracy") is not None]
-    return max(acc) if acc else None
+    """The run's headline accuracy: that of its chosen epoch (``headline``, the number the
+    Train page shows too); None when that epoch logged none."""
+    return headline(run).get("accuracy")
 
 
 def dataset_name(run, jobs: dict | None = None) -> str:
@@ -97,6 +93,12 @@ def run_label(run, jobs: dict | None = None, active: str | None = None) -> str:
             + (" (active)" if run.run_id == active else ""))
 
 
+def chosen_epoch(run) -> dict[str, Any]:
+    """The Runs table's "best epoch" (the headline's) and the texts it was scored on."""
+    said = headline(run)
+    return {"best epoch": said.get("epoch"), "scored on": said.get("scored_on", "")}
+
+
 def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str, Any]:
     """Key facts of a stored run (RunInfo) as a flat dict for tables; ``pretty`` gives text
     (percentages, seconds) for a side-by-side table of mixed rows; ``jobs`` (id -> job)
@@ -113,7 +115,7 @@ def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str
         "training size": training_size(run),
         "frozen": bool(cfg.get("freeze")), "epochs": f"{len(run.epochs)}/{planned}" if planned else str(len(run.epochs)),
         "final val accuracy": acc[-1] if acc else None,
-        "best val accuracy": best_accuracy(run),
+        "best val accuracy": best_accuracy(run), **chosen_epoch(run),
         "experiment": experiment_of(run) or "",
         "training texts": info.get("n_train"), "vocabulary": info.get("vocab_size"),
         "GloVe token coverage": cov.get("token_share"),

@@ -153,22 +153,6 @@ def size_label(size: str, n_train: float) -> str:
     return f"all ({int(n_train):,})" if str(size) == "all" else str(size)
 
 
-def gap_sentence(summary, mean: str) -> str:
-    """'With 50 texts, glove reaches 71% vs 55% from random.' from the smallest size."""
-    first = summary[summary["n_train"] == summary["n_train"].min()].dropna(subset=[mean])
-    if len(first) < 2:
-        return ""
-    best, worst = first.loc[first[mean].idxmax()], first.loc[first[mean].idxmin()]
-    prefix = mean[: -len("_mean")]
-    apart = best[f"{prefix}_low"] > worst[f"{prefix}_high"]
-    known = np.isfinite(best[f"{prefix}_low"]) and np.isfinite(worst[f"{prefix}_high"])
-    verdict = ("" if not known else " Their 95 % intervals do not overlap." if apart else
-               " Their 95 % intervals overlap: with these seeds the gap may be chance.")
-    return (f"With {size_label(best['size'], best['n_train'])} training texts, "
-            f"**{init_label(best['init'])}** reaches {best[mean]:.0%} against "
-            f"{worst[mean]:.0%} for **{init_label(worst['init'])}**." + verdict)
-
-
 def mark_best_epoch(fig: go.Figure, epochs: Sequence[dict]) -> go.Figure:
     """A dotted vertical line at the best epoch (lowest validation loss: the rule
     ``RunInfo.best`` applies) labelled "best epoch N"; when the last epoch's row says the

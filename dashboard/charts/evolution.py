@@ -140,8 +140,10 @@ def _legend_traces(entries: Sequence[tuple]) -> list:
 def _frame_title(label: str, trust: tuple | None, t: int) -> str:
     title = f"Learned word vectors — {label}"
     if trust and len(trust[0]) > t and len(trust[1]) > t:
+        previous = trust[2][t] if len(trust) > 2 and len(trust[2]) > t else float("nan")
         title += (f"<br><sup>trustworthiness {trust[0][t]:.2f} against this snapshot, "
-                  f"{trust[1][t]:.2f} against the last one</sup>")
+                  + (f"{previous:.2f} against the previous one, " if previous == previous
+                     else "") + f"{trust[1][t]:.2f} against the last one</sup>")
     return title
 
 
