@@ -24,7 +24,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from core.common.files import atomic_write
 # MAX_NAME: the views read it from here
@@ -163,11 +163,17 @@ def get(store: RunStore, dataset_id: str) -> DatasetRecord:
 
 def list_datasets(store: RunStore) -> list[DatasetRecord]:
     """Every stored data set, newest first; an unreadable record is skipped."""
-    folder, out = _folder(store), []
+    return read_records(_folder(store), lambda i: get(store, i))
+
+
+def read_records(folder: Path, read: Callable[[str], Any]) -> list:
+    """``read(id)`` of every ``<id>.json`` record in ``folder`` (ids of 64 hex digits), newest
+    first; a record that cannot be read (StoreError) is skipped. Streamed data sets too."""
+    out = []
     for path in folder.glob("*.json") if folder.is_dir() else ():
         if _ID.fullmatch(path.stem):
             try:
-                out.append(get(store, path.stem))
+                out.append(read(path.stem))
             except StoreError:
                 continue
     return sorted(out, key=lambda r: (-r.created, r.dataset_id))
@@ -330,6 +336,8 @@ def adopt(store: RunStore, dataset: Dataset, source: bytes, filename: str,
                       bundled=dataset_id == sample_id())
     if same_file and not before.bundled and before.dataset_id not in usage(store):
         delete(store, before.dataset_id)
+        # registered beside it, the name was made distinct ("x (2)"): it is free again now
+        record = rename(store, record.dataset_id, before.name)
     return record
 
 

@@ -23,7 +23,7 @@ from core.common.files import DiskCache, atomic_write
 from core.data.mapped import MappedCorpus, SplitConfig, open_mapped, prepare
 from core.data.streaming import StreamConfig, stream_format
 from core.errors import DataError, StoreError
-from core.store.datasets import FOLDER, check_dataset_id, clean_name
+from core.store.datasets import FOLDER, check_dataset_id, clean_name, read_records
 
 if TYPE_CHECKING:
     from core.store.runstore import RunStore
@@ -122,13 +122,7 @@ def get(store: RunStore, dataset_id: str) -> StreamedRecord:
 
 def list_streamed(store: RunStore) -> list[StreamedRecord]:
     """Every streamed data set, newest first; an unreadable record is skipped."""
-    folder, out = _folder(store), []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        try:
-            out.append(get(store, path.stem))
-        except StoreError:
-            continue
-    return sorted(out, key=lambda r: (-r.created, r.dataset_id))
+    return read_records(_folder(store), lambda i: get(store, i))
 
 
 def open_corpus(store: RunStore, dataset_id: str) -> MappedCorpus:
