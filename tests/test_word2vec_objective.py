@@ -172,3 +172,23 @@ def test_how_much_of_the_word2vec_start_the_task_keeps(skipgram_run):
     table = comparison(store, run.run_id, cached_only=False, against="init").snapshots
     assert table["mean_jaccard"].iloc[0] == pytest.approx(1.0)
     assert table["mean_jaccard"].iloc[-1] < 1.0
+
+
+def test_plain_text_lines_train_word2vec_and_are_refused_for_a_classifier(tmp_path, capsys):
+    """A .txt of one text per line (commas inside some lines) is a word2vec corpus; the
+    classifier still needs labels and says so."""
+    from core.cli import main
+
+    data = tmp_path / "corpus.txt"
+    data.write_text("".join(f"the {a} saw {b}, then went to the lake\n" if a == "cats" else
+                            f"the {a} and the {b} went to the lake\n"
+                            for a in ("cats", "dogs", "birds", "fish")
+                            for b in ("mice", "owls", "frogs")), encoding="utf-8")
+    store = str(tmp_path / "store")
+    assert main(["train", str(data), "--store", store, "--objective", "cbow",
+                 "--epochs", "1", "--quiet"]) == 0
+    run = RunStore(store).list_runs()[0]
+    assert run.status == "done" and run.info["classes"] == ["(no label)"]
+    assert run.info["n_train"] + run.info["n_val"] == 12  # every line one text
+    assert main(["train", str(data), "--store", store, "--epochs", "1", "--quiet"]) == 2
+    assert "word2vec" in capsys.readouterr().err

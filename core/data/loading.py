@@ -83,11 +83,12 @@ def _parse(data: bytes, name: str, config: LoadConfig) -> _Parsed:
     text, encoding = decode(data, name)
     if not text.strip():
         raise DataError(f"'{name}' is empty")
-    fmt = fmt or sniff_text_format(text)
+    fmt = fmt or sniff_text_format(text) or (None if config.require_labels else "lines")
     if fmt is None:
         shown = ext or "no extension"
         raise DataError(f"'{name}' has an unknown format ({shown}) and its content is not "
-                        f"recognisable as CSV, TSV, JSON Lines or fastText")
+                        f"recognisable as CSV, TSV, JSON Lines or fastText (plain text, one "
+                        f"text per line, is read for word2vec runs, which need no labels)")
     df, notes = read_text(text, fmt, name, config)
     return _Parsed(df, fmt, encoding, notes)
 

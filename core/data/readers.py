@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from core.data.dataset import LoadConfig
+from core.common.expansion import expansion_limit
 from core.data.limits import (bomb, check_cells, check_columns, check_text_bytes, check_unique,
-                              check_zip_expansion, expansion_limit, too_many_rows)
+                              check_zip_expansion, too_many_rows)
 from core.data.sniffing import FT_PREFIX, sniff_delimiter
 from core.errors import DataError
 
@@ -303,5 +304,10 @@ def read_text(text: str, fmt: str, name: str,
         return _read_json_array(text, name, config), ()
     if fmt == "tsv":
         return _read_delimited(text, "\t", name, config), ()
+    if fmt == "lines":  # texts without labels, one per line (a word2vec corpus)
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) > config.max_rows:
+            too_many_rows(name, config.max_rows)
+        return pd.DataFrame({"text": lines}), ("one text per line, no labels",)
     delim, _ = sniff_delimiter(text)  # a ".csv" is often ';' or tab separated
     return _read_delimited(text, delim or ",", name, config), ()
