@@ -417,8 +417,8 @@ def live_preview(run_id: str):
     """The newest live 2-D frame the engine wrote for this run (None before the first), with
     each word's seen-in-training flag and its class association z (words x classes, None
     without class counts). Reads files only; the engine does the projecting."""
-    from core.runs import views as runviews
-    frame = runviews.latest_live(store(), run_id)
+    from core.runs.evolution import latest_frame
+    frame = latest_frame(store(), run_id)
     if frame is None:
         return None
     from core.runs.comparison import class_association
