@@ -73,3 +73,27 @@ def test_frames_so_far_follow_a_run_then_give_the_scored_sequence(store, tiny_da
     assert done.complete and done.coming == "" and done.frames.coords.shape[0] == 4
     assert len(done.frames.trust) == 4
     np.testing.assert_allclose(done.frames.coords[1], got.frames.coords[1], atol=1e-5)
+
+
+def test_evolution_page_follows_a_training_run_frame_by_frame(tmp_path, monkeypatch):
+    """A run still training: the page shows the frames the engine has drawn so far, says
+    more are coming, and polls; once the run's frames are complete it stops polling."""
+    from core.store.runstore import RunStore
+    from tests.conftest import labelled, open_app
+    from tests.test_dashboard_run_views import evolution as chart, open_page
+
+    root = tmp_path / "runs"
+    store = RunStore(root)
+    run_id = _run(store, labelled(3))
+    store.set_status(run_id, "running")
+    for snap in store.get_run(run_id).snapshots[:2]:
+        chain.extend(store, run_id, snap["idx"], use_umap=False)
+    store.update_info(run_id, live_method="pca")
+    at = open_page(open_app(root, monkeypatch, run_id), "evolution")
+    assert len(chart(at)["figure"]["frames"]) == 2
+    assert any("training" in c.value for c in at.caption)
+    store.set_status(run_id, "done")
+    Engine(store, warm=False, method="pca").tick()
+    at.run()
+    assert len(chart(at)["figure"]["frames"]) == 4
+    assert not any("updates by itself" in c.value for c in at.caption)

@@ -90,7 +90,7 @@ def frames_so_far(store: RunStore, run_id: str, extra_words: tuple[str, ...] = (
                   ) -> FramesSoFar:
     """The finished run's evolution if the engine has it (UMAP, scored); else the chain's
     frames cached so far (a training run, or a finished one the engine is still scoring);
-    else, for a run that will get no more frames, PCA computed now (about a second)."""
+    else, for a run no longer training, PCA computed now (about a second)."""
     run = store.get_run(run_id)
     live = run.status in LIVE
     views = run.info.get("views", "pending")
@@ -102,10 +102,10 @@ def frames_so_far(store: RunStore, run_id: str, extra_words: tuple[str, ...] = (
     found = cached_chain(store, run_id)
     if found is not None and (coming or found[0] == "umap"):
         return FramesSoFar(_partial(store, run_id, found, extra_words), False, coming)
-    if coming:
+    if live:  # the engine draws the first frame within seconds (PCA until UMAP is warm)
         return FramesSoFar(None, False, coming)
     pca = evolution(store, run_id, "pca", cached_only=False, extra_words=extra_words)
-    return FramesSoFar(pca, pca is not None and len(pca.coords) == run.n_snapshots, "")
+    return FramesSoFar(pca, not coming, coming)
 
 
 def _coming(run, live: bool, views: str) -> str:
@@ -127,3 +127,12 @@ def _partial(store: RunStore, run_id: str, found, extra_words: tuple[str, ...]) 
                          f"{name}:chained")
     got = with_extra_words(store, run_id, base, tokens, extra_words)
     return WordFrames(got.rows, got.words, np.stack(got.coords), (), got.method)
+
+
+def progress_token(store: RunStore, run_id: str) -> tuple:
+    """Changes whenever ``frames_so_far`` would answer differently: the run's status, its
+    views' state and how many frames the chain has cached (a page polls this, cheaply)."""
+    run = store.get_run(run_id)
+    found = cached_chain(store, run_id)
+    return (run.status, run.info.get("views"), run.n_snapshots,
+            None if found is None else (found[0], len(found[3])))
