@@ -1,0 +1,167 @@
+"""Every page's first-load and switch time in Chromium over a finished ~6k-word, 10-class run,
+as a user meets them: the server is started fresh (``dashboard/serve.py``, as ``make run``
+does) over a copy of a store holding one finished run whose views were never computed, so
+the numbers include whatever the server does on its first visits.
+
+    .venv/bin/python bench/bench_pages.py                    # this checkout
+    .venv/bin/python bench/bench_pages.py --app /tmp/base    # another checkout (before/after)
+
+Printed (a markdown table): seconds from a fresh server until the run's views are ready, and
+per page the median first load (a new tab opening the page's URL) and the median switch
+(a click in the sidebar from another page) until the page is idle. The data set: 5,220
+one-line texts of 10 classes (208 to 1,246 rows each, as the data set of issue 21) drawn
+from GloVe's own words (so the pretrained views have them), about 6,000 distinct words; the
+run: bag, random init, 10 epochs, 11 snapshots.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, stop  # noqa: E402
+from tests.browser import conftest as browser_fixtures  # noqa: E402
+
+PAGES = ("data", "train", "evolution", "lookup", "compare", "documents", "experiments",
+         "semantics", "spaces", "runs")
+CLASS_ROWS = (208, 260, 330, 400, 450, 500, 560, 600, 666, 1246)  # 5,220 rows in all
+
+
+def make_dataset(path: Path, seed: int = 0) -> Path:
+    """10 classes, each with its own 600 GloVe words, among 200 shared frequent words."""
+    from core.vectors.pretrained import glove_words
+
+    words = [w for w in glove_words()[100:20000] if w.isalpha() and len(w) >= 3]
+    shared, own = words[:200], words[200:200 + 600 * len(CLASS_ROWS)]
+    rng = np.random.default_rng(seed)
+    lines = ["text,label"]
+    for c, n in enumerate(CLASS_ROWS):
+        pool = own[c * 600:(c + 1) * 600]
+        for _ in range(n):
+            picked = list(rng.choice(pool, 8)) + list(rng.choice(shared, 4))
+            lines.append(f"{' '.join(rng.permutation(picked))},class {c:02d}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def trained_store(folder: Path) -> tuple[Path, str]:
+    """A store with one finished run and no engine ever started (views pending)."""
+    from core.store.runstore import RunStore
+
+    store = folder / "runs"
+    if not store.is_dir():
+        data = make_dataset(folder / "ten_classes.csv")
+        subprocess.run([sys.executable, "-m", "core", "train", str(data), "--store", str(store),
+                        "--epochs", "10", "--no-early-stopping", "--quiet"], cwd=REPO, check=True)
+    run = RunStore(store).list_runs()[0]
+    return store, run.run_id
+
+
+def _idle(page, timeout: float = 300_000) -> None:
+    try:  # a rerun may not have begun yet: give it a moment to start
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="running"]',
+                               timeout=1500)
+    except Exception:  # noqa: BLE001 - already done, or never needed to run
+        pass
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def first_load(browser, url: str, name: str, run_id: str) -> float:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    t0 = time.perf_counter()
+    page.goto(f"{url}/{'' if name == 'data' else name}?run={run_id}")
+    _idle(page)
+    seconds = time.perf_counter() - t0
+    context.close()
+    return seconds
+
+
+def switches(browser, url: str, run_id: str) -> dict[str, float]:
+    """One tab going through every page by the sidebar; seconds per page."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{url}/?run={run_id}")
+    _idle(page)
+    out = {}
+    for name in PAGES[1:] + PAGES[:1]:
+        link = page.get_by_test_id("stSidebarNav").locator(f'a[href$="/{name}"]' if name !=
+                                                           "data" else 'a[href$="/"]').first
+        t0 = time.perf_counter()
+        link.click()
+        _idle(page)
+        out[name] = time.perf_counter() - t0
+    context.close()
+    return out
+
+
+def views_ready(store: Path, run_id: str, timeout: float = 900) -> float:
+    from core.store.runstore import RunStore
+
+    t0 = time.perf_counter()
+    while RunStore(store).get_run(run_id).info.get("views") not in ("ready", "failed"):
+        if time.perf_counter() - t0 > timeout:
+            return float("nan")
+        time.sleep(0.5)
+    return time.perf_counter() - t0
+
+
+def measure(app: Path, store: Path, run_id: str, repeat: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    browser_fixtures.REPO = app  # start that checkout's serve.py
+    log = Path(tempfile.mkstemp(suffix=".log")[1])
+    t0 = time.perf_counter()
+    proc, url = browser_fixtures.serve(store, log)
+    result: dict = {"server": time.perf_counter() - t0}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            result["fresh data"] = first_load(browser, url, "data", run_id)
+            result["views"] = views_ready(store, run_id) + result["fresh data"]
+            firsts = {n: [] for n in PAGES}
+            moves = {n: [] for n in PAGES}
+            for _ in range(repeat):
+                for name in PAGES:
+                    firsts[name].append(first_load(browser, url, name, run_id))
+                for name, s in switches(browser, url, run_id).items():
+                    moves[name].append(s)
+            result["first"] = {n: statistics.median(v) for n, v in firsts.items()}
+            result["switch"] = {n: statistics.median(v) for n, v in moves.items()}
+            browser.close()
+    finally:
+        stop(proc)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--app", type=Path, default=REPO, help="checkout whose server runs")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench_pages")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    pristine, run_id = trained_store(args.work)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(tmp) / "runs"
+        shutil.copytree(pristine, store)
+        r = measure(args.app.resolve(), store, run_id, args.repeat)
+    print(f"app {args.app}: server up {r['server']:.1f} s; fresh server's first Data page "
+          f"{r['fresh data']:.1f} s; run's views ready {r['views']:.1f} s after server start")
+    print("| page | first load (s) | switch (s) |\n|---|---|---|")
+    for name in PAGES:
+        print(f"| {name} | {r['first'][name]:.2f} | {r['switch'][name]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
