@@ -3,12 +3,14 @@ as a user meets them: the server is started fresh (``dashboard/serve.py``, as ``
 does) over a copy of a store holding one finished run whose views were never computed, so
 the numbers include whatever the server does on its first visits.
 
-    .venv/bin/python bench/bench_pages.py                    # this checkout
-    .venv/bin/python bench/bench_pages.py --app /tmp/base    # another checkout (before/after)
+    .venv/bin/python bench/bench_pages.py                              # this checkout
+    .venv/bin/python bench/bench_pages.py --app /tmp/base --app .      # before and after
 
-Printed (a markdown table): seconds from a fresh server until the run's views are ready, and
-per page the median first load (a new tab opening the page's URL) and the median switch
-(a click in the sidebar from another page) until the page is idle. The data set: 5,220
+With two checkouts both servers run at once, each over its own copy of the store, and the
+pages are timed in turn, so the machine's load falls on both alike (the ratios are measured
+in the same run). Printed: seconds from a fresh server until the run's views are ready, and
+a markdown table per page of the median first load (a new tab opening the page's URL) and
+the median switch (a click in the sidebar from the page before) until the page is idle. The data set: 5,220
 one-line texts of 10 classes (208 to 1,246 rows each, as the data set of issue 21) drawn
 from GloVe's own words (so the pretrained views have them), about 6,000 distinct words; the
 run: bag, random init, 10 epochs, 11 snapshots.
@@ -116,51 +118,78 @@ def views_ready(store: Path, run_id: str, timeout: float = 900) -> float:
     return time.perf_counter() - t0
 
 
-def measure(app: Path, store: Path, run_id: str, repeat: int) -> dict:
+def start(app: Path, pristine: Path, tmp: Path) -> dict:
+    """A copy of the pristine store and a fresh server of ``app``'s checkout over it."""
+    store = tmp / f"runs-{len(list(tmp.iterdir()))}"
+    shutil.copytree(pristine, store)
+    browser_fixtures.REPO = app  # serve() starts the dashboard of the checkout it names
+    t0 = time.perf_counter()
+    proc, url = browser_fixtures.serve(store, tmp / f"{store.name}.log")
+    return {"app": app, "store": store, "proc": proc, "url": url, "t0": t0,
+            "first": {n: [] for n in PAGES}, "switch": {n: [] for n in PAGES}}
+
+
+def measure(apps: list[Path], pristine: Path, run_id: str, repeat: int, tmp: Path) -> list:
+    """Every app served at once over its own copy of the store, pages timed in turn (so the
+    machine's load falls on all of them alike)."""
     from playwright.sync_api import sync_playwright
 
-    browser_fixtures.REPO = app  # start that checkout's serve.py
-    log = Path(tempfile.mkstemp(suffix=".log")[1])
-    t0 = time.perf_counter()
-    proc, url = browser_fixtures.serve(store, log)
-    result: dict = {"server": time.perf_counter() - t0}
+    servers = []
     try:
+        for app in apps:
+            servers.append(start(app, pristine, tmp))
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            result["fresh data"] = first_load(browser, url, "data", run_id)
-            result["views"] = views_ready(store, run_id) + result["fresh data"]
-            firsts = {n: [] for n in PAGES}
-            moves = {n: [] for n in PAGES}
+            for s in servers:
+                s["fresh data"] = first_load(browser, s["url"], "data", run_id)
+            for s in servers:
+                views_ready(s["store"], run_id)
+                s["views"] = time.perf_counter() - s["t0"]
             for _ in range(repeat):
-                for name in PAGES:
-                    firsts[name].append(first_load(browser, url, name, run_id))
-                for name, s in switches(browser, url, run_id).items():
-                    moves[name].append(s)
-            result["first"] = {n: statistics.median(v) for n, v in firsts.items()}
-            result["switch"] = {n: statistics.median(v) for n, v in moves.items()}
+                for s in servers:
+                    for name in PAGES:
+                        s["first"][name].append(first_load(browser, s["url"], name, run_id))
+                    for name, sec in switches(browser, s["url"], run_id).items():
+                        s["switch"][name].append(sec)
             browser.close()
     finally:
-        stop(proc)
-    return result
+        for s in servers:
+            stop(s["proc"])
+    return servers
+
+
+def report(servers: list) -> None:
+    for s in servers:
+        print(f"app {s['app']}: fresh server's first Data page {s['fresh data']:.1f} s; the "
+              f"run's views ready {s['views']:.1f} s after the server started")
+    med = {(i, kind, n): statistics.median(s[kind][n])
+           for i, s in enumerate(servers) for kind in ("first", "switch") for n in PAGES}
+    head = " | ".join(f"{kind} {i}" for kind in ("first", "switch")
+                      for i in range(len(servers)))
+    print(f"| page | {head} |\n|---|" + "---|" * (2 * len(servers)))
+    for n in PAGES:
+        cells = " | ".join(f"{med[i, kind, n]:.2f}" for kind in ("first", "switch")
+                           for i in range(len(servers)))
+        print(f"| {n} | {cells} |")
+    if len(servers) == 2:
+        for kind in ("first", "switch"):
+            ratios = [med[1, kind, n] / med[0, kind, n] for n in PAGES]
+            print(f"{kind}: app 1 / app 0 median ratio {statistics.median(ratios):.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--app", type=Path, default=REPO, help="checkout whose server runs")
+    parser.add_argument("--app", type=Path, action="append",
+                        help="checkout whose server runs (repeat to compare; default: this)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench_pages")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     pristine, run_id = trained_store(args.work)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Path(tmp) / "runs"
-        shutil.copytree(pristine, store)
-        r = measure(args.app.resolve(), store, run_id, args.repeat)
-    print(f"app {args.app}: server up {r['server']:.1f} s; fresh server's first Data page "
-          f"{r['fresh data']:.1f} s; run's views ready {r['views']:.1f} s after server start")
-    print("| page | first load (s) | switch (s) |\n|---|---|---|")
-    for name in PAGES:
-        print(f"| {name} | {r['first'][name]:.2f} | {r['switch'][name]:.2f} |")
+        servers = measure([a.resolve() for a in args.app or [REPO]], pristine, run_id,
+                          args.repeat, Path(tmp))
+    report(servers)
 
 
 if __name__ == "__main__":
