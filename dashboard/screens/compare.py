@@ -41,7 +41,7 @@ if pending:
 evo, pre = views
 if space == "init" and pre.method.endswith("pca") and run.info.get("views_method") != "pca":
     st.caption("PCA layout: the UMAP layout of the init vectors is not precomputed.")
-comp = services.show_errors(runviews.comparison, services.store(), run.run_id, against=space)
+comp = services.show_errors(services.comparison, run.run_id, against=space)
 name = {"glove": "GloVe", "init": "its init vectors"}[space]  # every measure below is against it
 if comp is None:
     error = run.info.get(f"comparison{'_init' if space == 'init' else ''}_error")

@@ -45,7 +45,7 @@ right.plotly_chart(maps.document_map(
 st.caption(f"{len(doc_labels):,} validation texts, {docs.method.upper()} layout; hover a "
            "point to read it.")
 
-comp = services.show_errors(runviews.comparison, services.store(), run.run_id)
+comp = services.show_errors(services.comparison, run.run_id)
 if comp is None:
     st.info("The separation scores are being computed; this page updates by itself."
             if pending else "The separation scores are computed for finished runs only.")

@@ -48,7 +48,7 @@ if evo is None:
         st.info("The first frame of this run's evolution is being computed.")
     st.stop()
 pending = bool(coming)
-comp = services.show_errors(runviews.comparison, store, run.run_id)
+comp = services.show_errors(services.comparison, run.run_id)
 labels = naming.epoch_labels(run)[: len(evo.coords)]
 words, n_frames = evo.words, len(evo.coords)
 best = run.best()  # the epoch with the lowest validation loss, marked on the slider
