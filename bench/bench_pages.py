@@ -177,15 +177,49 @@ def report(servers: list) -> None:
             print(f"{kind}: app 1 / app 0 median ratio {statistics.median(ratios):.2f}")
 
 
+def cli_first_view(app: Path, data: Path, tmp: Path, wait: float = 180) -> float:
+    """A fresh server, no page opened, a run trained from the command line: seconds from the
+    run's end until its first UMAP view (the evolution's last frame by UMAP) is cached."""
+    from core.runs.evolution import cached_chain
+    from core.store.runstore import RunStore
+
+    store = tmp / "cli-runs"
+    browser_fixtures.REPO = app
+    proc, _ = browser_fixtures.serve(store, tmp / "cli.log")
+    try:
+        subprocess.run([sys.executable, "-m", "core", "train", str(data), "--store", str(store),
+                        "--epochs", "3", "--quiet"], cwd=REPO, check=True)
+        t0 = time.perf_counter()
+        run = RunStore(store).list_runs()[0]
+        while time.perf_counter() - t0 < wait:
+            found = cached_chain(RunStore(store), run.run_id)
+            if found and found[0] == "umap" and len(found[3]) == run.n_snapshots:
+                return time.perf_counter() - t0
+            time.sleep(0.5)
+        return float("inf")
+    finally:
+        stop(proc)
+        shutil.rmtree(store, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", type=Path, action="append",
                         help="checkout whose server runs (repeat to compare; default: this)")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench_pages")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cli-first-view", action="store_true",
+                        help="only: seconds from a CLI run's end to its first UMAP view on a "
+                             "freshly started server with no page open (3 epochs)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     pristine, run_id = trained_store(args.work)
+    if args.cli_first_view:
+        for app in args.app or [REPO]:
+            with tempfile.TemporaryDirectory() as tmp:
+                seconds = cli_first_view(app.resolve(), args.work / "ten_classes.csv", Path(tmp))
+            print(f"app {app}: first UMAP view {seconds:.1f} s after the CLI run ended")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         servers = measure([a.resolve() for a in args.app or [REPO]], pristine, run_id,
                           args.repeat, Path(tmp))
