@@ -97,3 +97,24 @@ def test_evolution_page_follows_a_training_run_frame_by_frame(tmp_path, monkeypa
     at.run()
     assert len(chart(at)["figure"]["frames"]) == 4
     assert not any("updates by itself" in c.value for c in at.caption)
+
+
+def test_pages_read_a_runs_comparison_from_disk_once(tmp_path, monkeypatch):
+    """Evolution, Learned vs pretrained, Documents and General vs task semantics all show the
+    run's comparison: it is read from disk once per server and run state, not per page load."""
+    from core.runs import comparison
+    from core.store.runstore import RunStore
+    from tests.conftest import labelled, open_app
+    from tests.test_dashboard_run_views import open_page
+
+    root = tmp_path / "runs"
+    store = RunStore(root)
+    run_id = _run(store, labelled(3))
+    Engine(store, warm=False, method="pca").tick()
+    reads = []
+    real = comparison._read_cache
+    monkeypatch.setattr(comparison, "_read_cache", lambda folder: reads.append(1) or real(folder))
+    at = open_app(root, monkeypatch, run_id)
+    for name in ("evolution", "compare", "documents", "semantics", "evolution"):
+        open_page(at, name)
+    assert len(reads) == 1
