@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.jobs import queue as jobs
 from core.runs import naming
+from core.store.headline import headline
 from dashboard import services, widgets, word2vec_panel
 from dashboard.charts import curves, evolution, maps
 from dashboard.text import escape_html, escape_markdown
@@ -37,13 +38,18 @@ def draw(run, found) -> None:
         st.warning(escape_markdown(f"Large run: {run.info['size_warning']}."))
     st.progress(done / max(n, 1), text=f"Epoch {done}/{n}")
     if run.epochs:
-        last = run.epochs[-1]
+        last, said = run.epochs[-1], headline(run)
         m = st.columns(3)
+        acc = said["accuracy"]
+        m[0].metric(f"Accuracy at epoch {said['epoch']}", "n/a" if acc is None else f"{acc:.1%}",
+                    help=f"The chosen epoch ({said['chosen_on']}), as in the Runs list.")
         # a tracked run reports what its user logged: a missing number shows as n/a
-        for col, (key, label, fmt) in zip(m, (("val_accuracy", "Validation accuracy", ".1%"),
-                                              ("val_loss", "Validation loss", ".3f"),
-                                              ("train_loss", "Training loss", ".3f"))):
-            col.metric(label, "n/a" if last.get(key) is None else format(last[key], fmt))
+        for col, (key, label) in zip(m[1:], (("val_loss", "Validation loss (last epoch)"),
+                                             ("train_loss", "Training loss (last epoch)"))):
+            col.metric(label, "n/a" if last.get(key) is None else format(last[key], ".3f"))
+        if not word2vec_panel.is_word2vec(run):  # a word2vec run has no accuracy to place
+            st.caption(f"Epoch {said['epoch']} chosen by {said['chosen_on']}; its accuracy "
+                       f"measured on {said['scored_on']}.")
         left, right = st.columns(2)
         left.plotly_chart(curves.loss_figure(run.epochs, n))
         if word2vec_panel.is_word2vec(run):  # no classifier: word similarity instead

@@ -8,13 +8,26 @@ from dashboard.charts import bars, curves, evolution, maps, points
 from dashboard.text import escape_html
 
 
+# Where Plotly draws a text relative to its point, by the textposition's words: worked out here
+# from Plotly's meaning ("top" = above, "left" = to the left), never read from the module.
+_UP = {"top": 1, "middle": 0, "bottom": -1}
+_RIGHT = {"left": -1, "center": 0, "right": 1}
+
+
 def _box(xy, spot, word, extent):
+    """The label's box as the docstring sizes it (0.9 % of the x range per character, 5 % of
+    the y range high), beside its point on the side the spot names: a character's width
+    clear sideways, above or below a middle label's box (1.1 heights) vertically."""
     char_w, height = extent[0] * 0.009, extent[1] * 0.05
     width = char_w * len(word)
     vert, horiz = spot.split()
-    cx = xy[0] + points._SPOT_SHIFT[horiz][0] * (width / 2 + char_w)
-    cy = xy[1] + points._SPOT_SHIFT[vert][1] * height * 1.1
+    cx = xy[0] + _RIGHT[horiz] * (width / 2 + char_w)
+    cy = xy[1] + _UP[vert] * height * 1.1
     return cx - width / 2, cx + width / 2, cy - height / 2, cy + height / 2
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
 
 
 def test_highlighted_labels_do_not_overlap():
@@ -27,9 +40,24 @@ def test_highlighted_labels_do_not_overlap():
     boxes = [_box(p, s, w, extent) for p, s, w in zip(xy, spots, words)]
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
-            assert not (a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3])
+            assert not _overlap(a, b), (spots, a, b)
     far = points.label_spots(np.array([[0.0, 0.0], [9.0, 9.0]]), ["a", "b"], extent)
     assert far == ["top center", "top center"]  # nothing to avoid: the default spot
+
+
+def test_a_label_goes_where_the_hand_worked_boxes_are_free():
+    """Worked by hand (x range 10: 0.09 per character; y range 10: labels 0.5 high, a top
+    label's box 0.3-0.8 above its point). "aaaa" at (0, 0) takes the top; "bbbb" at (0.2, 0)
+    would cover it on top (x 0.02-0.38 against -0.18-0.18), so goes below (y -0.8 to -0.3);
+    "cccc" at (0.2, 0.3) would cover aaaa's label on top (y 0.6-1.1) and bbbb's below (y -0.5
+    to 0), so goes right (x 0.29-0.65). A module whose "top" drew below would answer "top
+    right" for cccc."""
+    xy = np.array([[0.0, 0.0], [0.2, 0.0], [0.2, 0.3]])
+    spots = points.label_spots(xy, ["aaaa", "bbbb", "cccc"], (10.0, 10.0))
+    assert spots == ["top center", "bottom center", "middle right"]
+    above = points.label_spots(np.array([[0.0, 0.3], [0.0, 0.0]]), ["upper", "lower"],
+                               (10.0, 10.0))
+    assert above == ["top center", "bottom center"]
 
 
 def test_one_colour_range_for_every_frame():

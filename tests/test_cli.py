@@ -165,3 +165,10 @@ def test_train_reports_the_best_epoch_and_early_stopping(tiny_csv, tmp_path):
     assert 1 <= out["best_epoch"] <= len(out["val_loss"]) < 30 and out["stopped_early"]
     assert out["best_epoch"] == out["val_loss"].index(min(out["val_loss"])) + 1
     assert "stopped early after epoch" in res.stderr
+    # the headline is the chosen epoch, said to be scored on the texts that chose it, and
+    # the runs listing names the same one
+    head = out["headline"]
+    assert (head["epoch"], head["accuracy"]) == (out["best_epoch"], out["best_val_accuracy"])
+    assert head["scored_on"] == "validation (used to choose the epoch)"
+    listed = json.loads(_cli("runs", "--store", tmp_path / "runs").stdout.splitlines()[0])
+    assert listed["headline"] == head

@@ -78,6 +78,10 @@ def test_project_pca_reports_trust_per_snapshot(vector_run, capsys):
     assert code == 0 and result["method"] == "pca:chained" and result["seconds"] >= 0
     assert [s["snapshot"] for s in result["snapshots"]] == [0, 1, 2]
     assert all(0 <= s["trustworthiness"] <= 1 for s in result["snapshots"])
+    # the words projected (10 asked; never-seen ones may join) are fewer than the sample cap
+    assert result["trust_sample"] == result["n_words"] >= 10
+    previous = [s["trustworthiness_previous"] for s in result["snapshots"]]
+    assert previous[0] is None and all(0 <= p <= 1 for p in previous[1:])
 
 
 BAD = [

@@ -118,12 +118,46 @@ def test_stored_experiment_draws_curve_unseen_chart_and_csv(with_experiment):
     assert [t["name"] for t in unseen["data"]] == ["random", "glove"]
     assert unseen["data"][0]["x"] == ["10", "all (48)"]
     assert all(label.startswith("n=") for label in unseen["data"][0]["text"])
-    assert [b.label for b in at.get("download_button")] == ["Download results (CSV)"]
+    assert [b.label for b in at.get("download_button")] == ["Download results (CSV)",
+                                                            "Download paired gains (CSV)"]
     assert len(at.dataframe[0].value) == 8  # 2 inits x 2 sizes x 2 seeds
     assert any("95 % interval of the mean" in c for c in texts(at.caption))
-    assert any("intervals overlap" in c or "intervals do not overlap" in c
+    assert any("Paired by seed: With 10 training texts, glove vs random: " in c
                for c in texts(at.caption))
     assert [p.value for p in at.progress] == [100]
+
+
+def craft_results(store_root, experiment_id: str, gains: dict) -> None:
+    """Overwrite a stored experiment's accuracies: random 0.6 + 0.02 * seed, glove that plus
+    ``gains[size][seed]`` (for both the whole validation set and the unseen-key-word part)."""
+    import pandas as pd
+
+    from core.store.runstore import RunStore
+    from core.training.experiments import experiment_dir
+
+    path = experiment_dir(RunStore(store_root), experiment_id) / "results.parquet"
+    frame = pd.read_parquet(path)
+    for i, row in frame.iterrows():
+        acc = 0.6 + 0.02 * row["seed"] + (gains[row["size"]][row["seed"]]
+                                          if row["init"] == "glove" else 0.0)
+        frame.loc[i, ["best_epoch_accuracy", "unseen_accuracy"]] = acc
+    frame.to_parquet(path, index=False)
+
+
+def test_the_page_judges_the_paired_gain_not_interval_overlap(with_experiment):
+    """Per init, the two seeds' accuracies (0.60, 0.62 vs 0.63, 0.652) give 95 % intervals
+    that overlap widely (t with 1 df); paired, the gain +3.0/+3.2 points excludes zero. At
+    'all' the differences +5 and -4 points hold zero: may be chance."""
+    craft_results(os.environ["EXPLORER_STORE"], with_experiment,
+                  {"10": {0: 0.030, 1: 0.032}, "all": {0: 0.05, 1: -0.04}})
+    at = open_page("experiments.py")
+    caption = next(c for c in texts(at.caption) if "Paired by seed" in c
+                   and "points to a class" not in c)
+    assert ("With 10 training texts, glove vs random: +3.1 points, 95 % interval +1.8 to "
+            "+4.4, 2 seeds: a real gain.") in caption
+    assert ("With 48 training texts, glove vs random: +0.5 points, 95 % interval -56.7 to "
+            "+57.7, 2 seeds: with these seeds it may be chance.") in caption
+    assert "overlap" not in caption
 
 
 def test_launch_submits_an_experiment_job(app_store, monkeypatch):

@@ -1,7 +1,7 @@
 """Page logic of the dashboard through streamlit.testing.v1.AppTest (no browser).
 
-Each test gets its own run store (EXPLORER_STORE) and no background warm-up. Training tests
-use the bundled sample and two epochs, and wait on the run store, not on the clock.
+Each test gets its own run store (EXPLORER_STORE) and no background warm-up. The training
+test uses the bundled sample and two epochs, its job served by a worker in this process.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO, TWENTY_LINES
+from tests.conftest import REPO, TWENTY_LINES, NoProcess
 from dashboard import services
 from dashboard.text import escape_markdown
 
@@ -133,39 +133,34 @@ def test_back_to_the_sample(app):
 
 
 # ------------------------------------------------------------------------------ Train
-def wait_for_run(root: Path, run_id: str, timeout: float = 180.0):
+def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store, monkeypatch):
+    """The form queues a job; the worker serving it runs here, in this process (the
+    NoProcess stub takes the spawn: spawned workers are tested in test_queue_*)."""
+    from core.jobs import process, workers
     from core.store.runstore import RunStore
 
-    store, deadline = RunStore(root), time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = store.get_run(run_id)
-        if run.status not in ("queued", "running"):
-            return run
-        time.sleep(0.5)
-    log = (store.run_dir(run_id) / "worker.log").read_text(errors="replace")
-    pytest.fail(f"run {run_id} still {run.status} after {timeout} s; worker log:\n{log}")
-
-
-@pytest.mark.slow
-def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store):
+    monkeypatch.setattr(process.subprocess, "Popen", NoProcess)
     app.switch_page("screens/train.py").run()
     assert not app.exception and not app.error
     widget(app.number_input, "Epochs").set_value(2)
     widget(app.number_input, "Seed").set_value(3)
-    app.button(key="FormSubmitter:train_form-Train").click().run()
+    widget(app.button, "Train").click().run()
     assert not app.exception and not app.error, values(app.error)
 
     run_id = app.session_state["active_run"]
     assert run_id
     assert app.query_params["run"] in (run_id, [run_id])  # AppTest may keep a list
-    run = wait_for_run(app_store, run_id)
+    assert RunStore(app_store).get_run(run_id).status == "queued"
+    assert workers.run_job(RunStore(app_store), run_id) == ("run", "done")
+    run = RunStore(app_store).get_run(run_id)
     assert run.status == "done", run.error
     assert run.config["epochs"] == 2 and run.config["seed"] == 3 and len(run.epochs) == 2
 
     app.run()
     assert any("done" in s for s in values(app.subheader))
     assert [(p.value, p.text) for p in app.progress] == [(100, "Epoch 2/2")]
-    assert metric(app, "Validation accuracy").endswith("%")
+    best = run.best()["epoch"]
+    assert metric(app, f"Accuracy at epoch {best}").endswith("%")
     curves = plotly_specs(app)
     assert [len(trace["x"]) for trace in curves[0]["data"]] == [2, 2]
 
@@ -195,7 +190,7 @@ def test_pickle_vector_file_is_refused_with_the_core_message(app):
     app.file_uploader[0].set_value(("vectors.pkl", payload, "application/octet-stream")).run()
     assert not app.exception
     assert any("pickle" in v for v in values(app.error)), values(app.error)
-    app.button(key="FormSubmitter:train_form-Train").click().run()
+    widget(app.button, "Train").click().run()
     assert any("passes the check" in v for v in values(app.error))
     assert app.session_state["active_run"] is None
 
@@ -229,6 +224,25 @@ def test_unknown_run_in_the_url_is_a_warning(app_store):
 
 
 # ------------------------------------------------------------------------------ Runs
+def test_train_headline_and_runs_row_name_the_same_chosen_epoch(app, app_store):
+    """Epoch 2 has the higher accuracy (83.6 %) but the higher validation loss: both pages
+    headline epoch 1 (82.9 %) and say it was scored on the texts that chose it."""
+    from core.store.runstore import RunStore
+
+    run_id = fake_run(app_store, (0.829, 0.836))
+    store = RunStore(app_store)
+    store.add_epoch(run_id, 2, {"train_loss": 0.4, "val_loss": 2.0, "val_accuracy": 0.836})
+    app.query_params["run"] = run_id
+    app.switch_page("screens/train.py").run()
+    assert metric(app, "Accuracy at epoch 1") == "82.9%"
+    assert any("Epoch 1 chosen by lowest validation loss; its accuracy measured on validation "
+               "(used to choose the epoch)." in c for c in values(app.caption))
+    app.switch_page("screens/runs.py").run()
+    row = app.dataframe[0].value.set_index("run").loc[run_id]
+    assert (row["best epoch"], row["best val accuracy"]) == (1, pytest.approx(0.829))
+    assert row["scored on"] == "validation (used to choose the epoch)"
+
+
 def test_runs_lists_opens_and_deletes(app, app_store):
     older = fake_run(app_store, (0.5, 0.7))
     newer = fake_run(app_store, (0.6, 0.9), init="glove")

@@ -23,7 +23,7 @@ def test_the_train_page_shows_the_size_and_refuses_a_run_above_the_budget(app_st
 
     _widget(at.number_input, "Vector size").set_value(1000)
     _widget(at.number_input, "Epochs").set_value(1000)
-    at.button(key="FormSubmitter:train_form-Train").click().run()
+    _widget(at.button, "Train").click().run()
     errors = [e.value for e in at.error]
     assert any("Not started" in e and "1001 snapshots" in e for e in errors), errors
     assert at.session_state["active_run"] is None

@@ -339,3 +339,13 @@ def test_a_hostile_data_set_name_is_shown_as_text(app_store):
     at.toggle(key="w_run_exps_runs").set_value(True).run()
     [group] = [e.label for e in at.expander if e.label.startswith("Experiment")]
     assert escape_markdown(hostile) in group and hostile not in group
+
+
+def test_two_data_sets_never_share_a_name(tmp_path):
+    store, data = RunStore(tmp_path), csv_bytes(extra_column=True)
+    _, first = registered(store, data, text_column="text", label_column="label")
+    _, second = registered(store, data, text_column="text", label_column="topic")
+    assert (first.name, second.name) == ("reviews.csv", "reviews.csv (2)")
+    with pytest.raises(StoreError, match="already called 'Reviews.csv'"):
+        datasets.rename(store, second.dataset_id, "Reviews.csv")
+    assert datasets.rename(store, first.dataset_id, "reviews.csv").name == "reviews.csv"

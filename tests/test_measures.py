@@ -236,10 +236,10 @@ def test_one_vs_rest_direction_of_each_class():
     for c in range(3):
         expected = (W[c] - np.delete(W, c, axis=0).mean(axis=0))
         expected /= np.linalg.norm(expected)
-        np.testing.assert_allclose(compare.direction_projection(E, W, cls=c), E @ expected)
-    assert compare.direction_projection(E, W, cls=0)[0] > 0 > compare.direction_projection(E, W, cls=2)[0]
+        np.testing.assert_allclose(measures.direction_projection(E, W, cls=c), E @ expected)
+    assert measures.direction_projection(E, W, cls=0)[0] > 0 > measures.direction_projection(E, W, cls=2)[0]
     with pytest.raises(ValueError, match="cls"):
-        compare.direction_projection(E, W, cls=3)
+        measures.direction_projection(E, W, cls=3)
 
 
 def _two_clusters(n: int = 100, seed: int = 12) -> tuple[np.ndarray, np.ndarray]:

@@ -49,9 +49,20 @@ def test_embedding_matrix_is_a_copy():
     assert not np.allclose(snap, model.embedding_matrix())
 
 
-def test_freeze_stops_gradients():
-    model = _model("bag", freeze=True)
-    assert not model.embedding.weight.requires_grad
+@pytest.mark.parametrize("arch", ["bag", "cnn", "gru"])
+def test_a_frozen_table_does_not_move_while_the_rest_learns(arch):
+    """A training step over every parameter (however freezing is done): the frozen table
+    keeps its values, the output layer moves; unfrozen, the table moves too."""
+    weights = np.random.default_rng(0).normal(size=(20, 6)).astype(np.float32)
+    for freeze in (True, False):
+        model = _model(arch, weights=weights, freeze=freeze)
+        out_before = model.out.weight.detach().clone()
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        torch.nn.functional.cross_entropy(model(IDS), torch.tensor([0, 1, 2])).backward()
+        opt.step()
+        moved = not np.allclose(model.embedding_matrix(), weights)
+        assert moved is not freeze
+        assert not torch.equal(model.out.weight, out_before)
 
 
 def test_wrong_weight_shape():

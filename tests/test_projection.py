@@ -15,7 +15,8 @@ import pytest
 
 import core.analysis.projection as P
 from core.analysis import umap_runtime
-from core.analysis.faithfulness import trustworthiness_score
+from core.analysis.faithfulness import (faithfulness, trust_previous, trust_sample_size,
+                                        trustworthiness_score)
 from core.analysis.projection_config import ProjectionConfig
 from core.common.files import DiskCache
 from core.runs import projections
@@ -316,7 +317,14 @@ def test_place_rows_puts_a_word_among_its_neighbors_and_keeps_it_still():
 def test_chained_frames_are_faithful_to_their_own_snapshot():
     """Every frame is fitted on its own snapshot: none is closer to the final vectors than
     to its own, frame 0 is a structureless cloud and the last frame separates the classes.
-    Fitting the final snapshot and transforming the others (the former method) fails this."""
+    Fitting the final snapshot and placing the others in its layout (the former method) fails
+    this.
+
+    The former method is built here from a fit of the final frame and ``place_rows`` (each
+    earlier row at the mean position of its nearest final rows: what umap's ``transform``
+    starts from). The ``fit_transform`` strategy itself compiles pynndescent's search, which
+    numba cannot cache: 160 s of a test run for the same contrast (bench_evolution measures
+    that strategy)."""
     from sklearn.metrics import silhouette_score
 
     frames, labels = separating_run()
@@ -327,9 +335,10 @@ def test_chained_frames_are_faithful_to_their_own_snapshot():
     assert chained.borrowed(0.01) == [] and chained.trust[0] > chained.trust_final[0]
     assert silhouette_score(chained.coords[0], labels) < 0.1
     assert silhouette_score(chained.coords[-1], labels) > 0.4
-    from bench.strategies import project_with
-
-    borrowed = project_with(frames, cfg, strategy="fit_transform")
+    final = P.first_layout(frames[-1], cfg)
+    coords = P.place_rows([frames[-1]] * 3, [final] * 3, frames[:-1]) + [final]
+    own, to_final = P.faithfulness(frames, coords, cfg)
+    borrowed = P.Projection(tuple(coords), own, 0.0, "umap:final", to_final)
     assert borrowed.borrowed(0.01) != [] and borrowed.trust[0] < chained.trust[0]
 
 
@@ -338,3 +347,22 @@ def test_warm_up_reports_timings():
     report = umap_runtime.warm_up()
     assert report.seconds_import >= 0 and report.seconds_fit > 0
     assert "umap" in sys.modules
+
+
+def test_trust_against_the_previous_frame_catches_a_lagging_layout():
+    """Frame 1's layout is frame 0's (it lags a whole snapshot): against the previous frame's
+    vectors it is exactly as faithful as frame 0 was against its own (sklearn's number, all
+    60 rows: below the sample cap), more than against its own, unrelated vectors."""
+    from sklearn.manifold import trustworthiness
+
+    rng = np.random.default_rng(0)
+    x0, x1 = rng.normal(size=(60, 8)), rng.normal(size=(60, 8))
+    lagging = x0[:, :2].copy()
+    cfg = ProjectionConfig(method="pca")
+    previous = trust_previous([x0, x1], [x0[:, :2], lagging], cfg)
+    own = faithfulness([x0, x1], [x0[:, :2], lagging], cfg)[0]
+    assert np.isnan(previous[0])
+    assert previous[1] == pytest.approx(trustworthiness(x0, lagging, n_neighbors=10,
+                                                        metric=cfg.metric))
+    assert previous[1] > own[1] + 0.1
+    assert trust_sample_size(60, cfg) == 60 and trust_sample_size(5000, cfg) == 1000

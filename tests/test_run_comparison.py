@@ -161,6 +161,34 @@ def test_missing_vectors_file_is_refused(tiny_run, tmp_path):
         compare_run(store, run_id, CompareConfig(against=str(tmp_path / "none.txt")))
 
 
+def test_word_similarity_counts_every_row_not_only_the_compared_words(tmp_path):
+    """Texts built from 60 WordSim353 pairs (both words in the vocabulary, GloVe knows them):
+    with only 10 compared words, the benchmark still finds every pair whose two words own a
+    row of the table; the GloVe reference scores the same pairs."""
+    from core.analysis.measures import benchmark_path, read_word_pairs
+    from core.data.loading import Dataset
+    from core.vectors.pretrained import glove
+
+    kv = glove()
+    pairs = [(a, b) for a, b, _ in read_word_pairs(benchmark_path("wordsim353"))
+             if a in kv.key_to_index and b in kv.key_to_index][:60]
+    texts = [f"{a} {b}" for a, b in pairs] * 2
+    labels = ["x", "y"] * len(pairs)
+    store = RunStore(tmp_path)
+    config = TrainConfig(epochs=1, batch_size=8, doc_sample=0, init="glove")
+    run_id = train_run(Dataset.from_lists(texts, labels), config, store).run_id
+    result = compare_run(store, run_id, CompareConfig(against="glove", k=3, n_words=10,
+                                                      max_unseen=0))
+    assert result.snapshots["n_words"].iloc[0] == 10
+    vocab = set(store.load_vocab(run_id)["token"])
+    expected = sum(a in vocab and b in vocab for a, b, _ in
+                   read_word_pairs(benchmark_path("wordsim353")))
+    assert expected >= 60
+    assert (result.snapshots["wordsim353_found"] == expected).all()
+    assert result.reference["wordsim353"]["n_found"] == expected
+    assert result.reference["benchmark_rows"] == len(vocab)
+
+
 def test_three_classes_get_a_one_vs_rest_direction_each(tmp_path):
     """With more than two classes there is no single "direction": each class gets its own
     column d_<class>, the projection on W[c] minus the other rows' mean."""

@@ -150,30 +150,6 @@ def test_bad_train_config(field, value):
         TrainConfig(**{field: value})
 
 
-def test_bag_adam_matches_sparse_adam_on_the_rows_it_touches():
-    """The bag's own lazy Adam does what torch's SparseAdam does: same values on updated rows,
-    untouched rows (and their moments) left alone."""
-    import torch
-
-    from core.training.bag import BagAdam
-
-    rng = np.random.default_rng(0)
-    start = torch.from_numpy(rng.normal(size=(12, 4)).astype(np.float32))
-    ours, ref = start.clone(), torch.nn.Parameter(start.clone())
-    adam, sparse = BagAdam(lr=0.05), torch.optim.SparseAdam([ref], lr=0.05)
-    for rows in ([1, 3, 5], [3, 7], [0, 1, 3, 11]):
-        rows = torch.tensor(rows)
-        grad = torch.from_numpy(rng.normal(size=(len(rows), 4)).astype(np.float32))
-        adam.tick()
-        adam.step_rows(ours, rows, ours[rows].clone(), grad)
-        ref.grad = torch.sparse_coo_tensor(rows.unsqueeze(0), grad, ref.shape,
-                                           check_invariants=True)
-        sparse.step()
-    torch.testing.assert_close(ours, ref.detach(), rtol=1e-4, atol=1e-6)
-    untouched = [2, 4, 6, 8, 9, 10]
-    torch.testing.assert_close(ours[untouched], start[untouched], rtol=0, atol=0)
-
-
 def test_each_epoch_reports_its_last_batch(tiny_ds, store):
     events = []
     train_run(tiny_ds, TrainConfig(**{**FAST, "batch_size": 1}), store, callback=events.append)

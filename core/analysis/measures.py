@@ -308,6 +308,54 @@ def read_word_pairs(path: Path) -> tuple[tuple[str, str, float], ...]:
     return tuple(pairs)
 
 
+@dataclass(frozen=True)
+class BenchmarkPairs:
+    """A benchmark's pairs found among some rows: row ``a[i]`` and ``b[i]``, human score
+    ``gold[i]``; ``n_total`` pairs in the benchmark."""
+
+    a: np.ndarray
+    b: np.ndarray
+    gold: np.ndarray
+    n_total: int
+
+
+def benchmark_pairs(words: Sequence[str], benchmark: str | Path = "wordsim353",
+                    usable: np.ndarray | None = None) -> BenchmarkPairs:
+    """Where a benchmark's pairs sit among ``words`` (matched case-insensitively, the first
+    ``usable`` occurrence wins; ``usable`` None: every row). Found once per run, then scored
+    on each snapshot with ``pair_similarity``: a few hundred dot products."""
+    index: dict[str, int] = {}
+    for i, w in enumerate(words):
+        if usable is None or usable[i]:
+            index.setdefault(w.lower(), i)
+    pairs = read_word_pairs(benchmark_path(benchmark))
+    found = [(index[a], index[b], s) for a, b, s in pairs if a in index and b in index]
+    a, b, gold = (np.array(col) for col in zip(*found)) if found else (np.zeros(0, int),) * 3
+    return BenchmarkPairs(a.astype(np.int64), b.astype(np.int64), gold.astype(float),
+                          len(pairs))
+
+
+def pair_similarity(matrix: np.ndarray, pairs: BenchmarkPairs, *,
+                    min_pairs: int = 5) -> SimilarityScore:
+    """Spearman rho between the cosines of ``pairs``' rows of ``matrix`` and their human
+    scores; a pair with an all-zero row is skipped (not found). NaN under ``min_pairs``."""
+    X = np.asarray(matrix, dtype=np.float64)
+    va, vb = X[pairs.a], X[pairs.b]
+    na, nb = np.linalg.norm(va, axis=1), np.linalg.norm(vb, axis=1)
+    keep = (na > 0) & (nb > 0)
+    n = int(keep.sum())
+    if n < max(min_pairs, 2):
+        return SimilarityScore(float("nan"), float("nan"), n, pairs.n_total)
+    model = (va[keep] * vb[keep]).sum(axis=1) / (na[keep] * nb[keep])
+    with warnings.catch_warnings():
+        from scipy import stats
+
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        rho, pvalue = stats.spearmanr(pairs.gold[keep], model)
+    return SimilarityScore(float(rho), float(pvalue), n, pairs.n_total,
+                           *rho_interval(float(rho), n))
+
+
 def word_similarity(
     words: Sequence[str], matrix: np.ndarray, benchmark: str | Path = "wordsim353",
     *, min_pairs: int = 5,
@@ -325,24 +373,9 @@ def word_similarity(
     On the pairs both find, the Spearman rho is the same (tested). For a KeyedVectors ``kv``
     pass ``kv.index_to_key, kv.vectors``.
     """
-    unit = normalize_rows(matrix)
-    index: dict[str, int] = {}
-    for i, w in enumerate(_words(words, unit.shape[0])):
-        if unit[i].any():
-            index.setdefault(w.lower(), i)
-    pairs = read_word_pairs(benchmark_path(benchmark))
-    found = [(index[a], index[b], s) for a, b, s in pairs if a in index and b in index]
-    if len(found) < max(min_pairs, 2):
-        return SimilarityScore(float("nan"), float("nan"), len(found), len(pairs))
-    ia, ib, gold = (np.array(col) for col in zip(*found))
-    model = (unit[ia] * unit[ib]).sum(axis=1)
-    with warnings.catch_warnings():
-        from scipy import stats
-
-        warnings.simplefilter("ignore", stats.ConstantInputWarning)
-        rho, pvalue = stats.spearmanr(gold, model)
-    return SimilarityScore(float(rho), float(pvalue), len(found), len(pairs),
-                           *rho_interval(float(rho), len(found)))
+    X = _matrix(matrix, "matrix")
+    pairs = benchmark_pairs(_words(words, X.shape[0]), benchmark, X.any(axis=1))
+    return pair_similarity(X, pairs, min_pairs=min_pairs)
 
 
 # ----------------------------------------------------------------------------- task signal

@@ -10,7 +10,7 @@ frame's layout (``project_incremental``), then aligned onto it by Procrustes —
 borrows structure from the end of training, and rows whose vector did not change keep their
 exact place. The same chain serves the live preview and the finished run, frame by frame as
 snapshots arrive. PCA is chained the same way (a PCA per frame). ``faithfulness`` scores each
-frame against its own snapshot and against the final one.
+frame against its own snapshot, against the final one and against the previous one.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from core.analysis.faithfulness import faithfulness
+from core.analysis.faithfulness import faithfulness, trust_previous
 from core.analysis.measures import procrustes_align
 from core.analysis.projection_config import Projection, ProjectionConfig
 from core.analysis.umap_runtime import fit_umap
@@ -69,7 +69,7 @@ def scored_projection(frames, coords, seconds: float, method: str,
     """The frames' layouts as a read-only ``Projection``, scored by ``faithfulness``."""
     coords = tuple(_readonly(c) for c in coords)
     own, final = faithfulness(frames, coords, cfg)
-    return Projection(coords, own, seconds, method, final)
+    return Projection(coords, own, seconds, method, final, trust_previous(frames, coords, cfg))
 
 
 # --------------------------------------------------------------------------- PCA

@@ -50,13 +50,17 @@ class Projection:
     """Coordinates per frame (each n x 2 float32), seconds taken, and per frame the
     trustworthiness of the layout against that frame's own vectors (``trust``) and against the
     final frame's vectors (``trust_final``): a frame closer to the final vectors than to its
-    own borrows structure it does not have yet."""
+    own borrows structure it does not have yet; and against the previous frame's vectors
+    (``trust_previous``, NaN for the first): a chained frame closer to its predecessor than
+    to its own lags behind. Each is computed on a sample of rows
+    (``faithfulness.trust_sample_size``)."""
 
     coords: tuple[np.ndarray, ...]
     trust: tuple[float, ...]
     seconds: float
     method: str
     trust_final: tuple[float, ...] = ()
+    trust_previous: tuple[float, ...] = ()
 
     def borrowed(self, tolerance: float = 0.0) -> list[int]:
         """Frames whose layout is more faithful to the final vectors than to their own."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -23,7 +22,9 @@ class Command:
 
 
 def default_store() -> str:
-    return os.environ.get("EXPLORER_STORE", "runs")
+    from core.store.location import default_store as where
+
+    return str(where())
 
 
 def store_parent() -> argparse.ArgumentParser:

@@ -97,16 +97,21 @@ def train(args: argparse.Namespace) -> int:
     with sigterm_stops() as stopped:
         summary = train_run(dataset, config, store, run_id=run_id, should_stop=stopped,
                             callback=_with_size_warning(None if args.quiet else ProgressBar()))
-    emit_json(summary.to_dict())
+    from core.store.headline import headline  # the epoch the Runs list names too
+
+    emit_json({**summary.to_dict(), "headline": headline(store.get_run(run_id))})
     return 0 if summary.status == "done" else 1
 
 
 def runs(args: argparse.Namespace) -> int:
     from core.store.runstore import RunStore
 
+    from core.store.headline import headline
+
     # list_runs marks runs whose writing process died as failed (interrupted) first
     for run in RunStore(args.store).list_runs():
-        acc = [e["val_accuracy"] for e in run.epochs if "val_accuracy" in e]
+        # every metric may be missing (a tracked run fitted without validation data)
+        acc = [e["val_accuracy"] for e in run.epochs if e.get("val_accuracy") is not None]
         emit_json({"run_id": run.run_id, "status": run.status, "created": run.created,
                    "name": run.info.get("name"), "dataset_id": run.info.get("dataset_id"),
                    "dataset_name": run.info.get("dataset_name"),
@@ -114,7 +119,8 @@ def runs(args: argparse.Namespace) -> int:
                    "objective": run.config.get("objective", "classify"),
                    "epochs": len(run.epochs), "snapshots": run.n_snapshots,
                    "val_accuracy": acc[-1] if acc else None, "error": run.error,
-                   "pid": run.pid, "host": run.host, "started": run.started})
+                   "pid": run.pid, "host": run.host, "started": run.started,
+                   "headline": headline(run)})
     return 0
 
 

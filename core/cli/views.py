@@ -88,6 +88,7 @@ def _configure_project(p: argparse.ArgumentParser) -> None:
 
 def project(args: argparse.Namespace) -> int:
     from core.analysis import umap_runtime
+    from core.analysis.faithfulness import trust_sample_size
     from core.runs.projections import project_run
     from core.store.runstore import RunStore
 
@@ -98,9 +99,13 @@ def project(args: argparse.Namespace) -> int:
         umap_runtime.configure_numba_cache()  # before umap's import, so compiled code is reused
         sys.stderr.write("projecting with UMAP (the first use compiles, which takes a while)\n")
     result = project_run(store, args.run_id, config, extra_words=args.extra_words)
+    previous = result.trust_previous or (None,) * len(result.trust)
     emit_json({"run_id": args.run_id, "method": result.method, "n_words": len(result.rows),
-               "snapshots": [{"snapshot": i, "trustworthiness": t}
-                             for i, t in enumerate(result.trust)],
+               # each trustworthiness is computed on this many of the words (a sample)
+               "trust_sample": trust_sample_size(len(result.rows), config),
+               "snapshots": [{"snapshot": i, "trustworthiness": t,
+                              "trustworthiness_previous": None if p is None or p != p else p}
+                             for i, (t, p) in enumerate(zip(result.trust, previous))],
                "seconds": round(result.seconds, 3)})
     return 0
 

@@ -302,24 +302,40 @@ class Vocab:
         train_labels = labels[train_mask]
         if n_classes < 1 or (train_labels.size and not 0 <= train_labels.min() <= train_labels.max() < n_classes):
             raise ValueError(f"n_classes must be >= 1 and training labels in 0..{n_classes - 1}")
-        totals = corpus.type_counts()
+        text_of_token = np.repeat(np.arange(len(corpus)), np.diff(corpus.offsets))
+        in_train = train_mask[text_of_token]
+        flat = corpus.ids[in_train].astype(np.int64) * n_classes + labels[text_of_token[in_train]]
+        per_type = np.bincount(flat, minlength=len(corpus.types) * n_classes)
+        vocab, row_of_type = cls.from_type_counts(
+            corpus.types, corpus.type_counts(), per_type.reshape(len(corpus.types), n_classes),
+            config)
+        return vocab, row_of_type[corpus.ids]
+
+    @classmethod
+    def from_type_counts(cls, types: Sequence[str], totals: np.ndarray,
+                         train_class_counts: np.ndarray, config: VocabConfig = VocabConfig()
+                         ) -> tuple[Vocab, np.ndarray]:
+        """The vocabulary of a corpus known by its counts alone: ``types`` (sorted),
+        ``totals`` (occurrences of each type over all texts) and ``train_class_counts``
+        (types x classes, over the training split). Returns it and each type's row id. What
+        ``from_corpus`` cuts, and what a streamed corpus (``core.data.mapped``), which never
+        holds its tokens in memory, counted in its one pass."""
+        totals = np.array(totals, dtype=np.int64)
         for special in (PAD, UNK):  # the special rows are ours, whatever the text says
-            _drop_type(corpus.types, totals, special)
+            _drop_type(tuple(types), totals, special)
         # types are sorted, so a stable sort on -count is "count descending, then alphabetical"
         order = np.argsort(-totals, kind="stable")
         order = order[totals[order] >= config.min_count][: config.max_size - 2]
-        itos = (PAD, UNK) + tuple(corpus.types[i] for i in order)
-        row_of_type = np.full(len(corpus.types), UNK_ID, dtype=np.int64)
+        itos = (PAD, UNK) + tuple(types[i] for i in order)
+        row_of_type = np.full(len(types), UNK_ID, dtype=np.int64)
         row_of_type[order] = np.arange(2, len(itos))
         counts = np.zeros(len(itos), dtype=np.int64)
         counts[2:] = totals[order]
         counts[UNK_ID] = int(totals.sum()) - int(counts.sum())
-        rows = row_of_type[corpus.ids]
-        text_of_token = np.repeat(np.arange(len(corpus)), np.diff(corpus.offsets))
-        in_train = train_mask[text_of_token]
-        flat = rows[in_train] * n_classes + labels[text_of_token[in_train]]
-        class_counts = np.bincount(flat, minlength=len(itos) * n_classes).reshape(len(itos), n_classes)
-        return cls(itos, counts, class_counts), rows
+        train_class_counts = np.asarray(train_class_counts, dtype=np.int64)
+        class_counts = np.zeros((len(itos), train_class_counts.shape[1]), dtype=np.int64)
+        np.add.at(class_counts, row_of_type, train_class_counts)
+        return cls(itos, counts, class_counts), row_of_type
 
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """Row ids (int64) for ``tokens``; tokens outside the vocabulary map to ``<unk>`` (1)."""

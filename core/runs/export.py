@@ -123,11 +123,15 @@ def projector_files(store: RunStore, run_id: str, snapshot: int | None = None
 def metadata_frame(store: RunStore, run_id: str, vocab: pd.DataFrame) -> pd.DataFrame:
     """Per word: training count, whether training saw it, and the class it leans to most
     (largest log-odds z, from ``runcompare.class_association``) with that z."""
-    classes = list(store.get_run(run_id).info.get("classes", []))
+    info = store.get_run(run_id).info
+    classes = list(info.get("classes", []))
     z = runcompare.class_association(vocab, classes)
+    known = info.get("counts_known", True)  # a tracked run may not have given its counts
     out = pd.DataFrame({"word": vocab["token"].astype(str),
                         "train_count": vocab["train_count"].astype(np.int64),
                         "seen": vocab["train_count"].to_numpy() > 0})
+    if not known:  # zeros stand for "not given": say so rather than "never seen"
+        out["train_count"] = out["seen"] = "not recorded"
     if z.shape[1]:
         values = z.to_numpy()
         best = values.argmax(axis=1)

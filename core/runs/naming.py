@@ -9,8 +9,10 @@ import time
 from typing import Any
 
 from core.store.datasets import experiment_of, job_dataset
+from core.store.headline import headline
 
 EXTERNAL_SOURCES = {"keras": "own Keras model", "pytorch": "own PyTorch model",
+                    "lightning": "own Lightning model",
                     "import": "imported weights", "python": "own model"}
 
 
@@ -40,14 +42,9 @@ def _share(x: float | None) -> str:
 
 
 def best_accuracy(run) -> float | None:
-    """The run's best validation accuracy: ``RunInfo.best()`` (the best epoch by validation
-    loss, contract B) where the store has it, else the highest accuracy of any epoch."""
-    best = run.best() if hasattr(run, "best") else None
-    value = best.get("val_accuracy") if best else None
-    if value is not None and value == value:  # NaN: the run did not log an accuracy there
-        return float(value)
-    acc = [e["val_accuracy"] for e in run.epochs if e.get("val_accuracy") is not None]
-    return max(acc) if acc else None
+    """The run's headline accuracy: that of its chosen epoch (``headline``, the number the
+    Train page shows too); None when that epoch logged none."""
+    return headline(run).get("accuracy")
 
 
 def dataset_name(run, jobs: dict | None = None) -> str:
@@ -96,12 +93,19 @@ def run_label(run, jobs: dict | None = None, active: str | None = None) -> str:
             + (" (active)" if run.run_id == active else ""))
 
 
+def chosen_epoch(run) -> dict[str, Any]:
+    """The Runs table's "best epoch" (the headline's) and the texts it was scored on."""
+    said = headline(run)
+    return {"best epoch": said.get("epoch"), "scored on": said.get("scored_on", "")}
+
+
 def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str, Any]:
     """Key facts of a stored run (RunInfo) as a flat dict for tables; ``pretty`` gives text
     (percentages, seconds) for a side-by-side table of mixed rows; ``jobs`` (id -> job)
     lets an experiment's run name its experiment's data set."""
     cfg, info = run.config, run.info
-    acc = [e.get("val_accuracy") for e in run.epochs]
+    acc = [e["val_accuracy"] for e in run.epochs if e.get("val_accuracy") is not None]
+    planned = cfg.get("epochs")  # a tracked run may not say how many it planned
     cov = info.get("pretrained_coverage") or {}
     out = {
         "run": run.run_id, "name": run_name(run, jobs), "data set": dataset_name(run, jobs),
@@ -109,9 +113,9 @@ def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str
         "init": init_name(cfg), "arch": cfg.get("arch"), "dim": info.get("dim", cfg.get("dim")),
         "objective": cfg.get("objective", "classify"),
         "training size": training_size(run),
-        "frozen": bool(cfg.get("freeze")), "epochs": f"{len(run.epochs)}/{cfg.get('epochs')}",
+        "frozen": bool(cfg.get("freeze")), "epochs": f"{len(run.epochs)}/{planned}" if planned else str(len(run.epochs)),
         "final val accuracy": acc[-1] if acc else None,
-        "best val accuracy": best_accuracy(run),
+        "best val accuracy": best_accuracy(run), **chosen_epoch(run),
         "experiment": experiment_of(run) or "",
         "training texts": info.get("n_train"), "vocabulary": info.get("vocab_size"),
         "GloVe token coverage": cov.get("token_share"),
@@ -120,6 +124,8 @@ def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str
     if pretty:
         for key in ("final val accuracy", "best val accuracy", "GloVe token coverage"):
             out[key] = _share(out[key])
+        if not acc and run.status not in ("queued", "running") and cfg.get("source"):
+            out["final val accuracy"] = out["best val accuracy"] = "not recorded"
         out["seconds"] = "" if out["seconds"] is None else f"{out['seconds']:.1f} s"
         out = {k: "" if v is None else str(v) for k, v in out.items()}
     return out

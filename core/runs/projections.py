@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis import projection
+from core.analysis.faithfulness import trust_previous
 from core.analysis.projection import Projection, ProjectionConfig
 from core.common.files import DiskCache, atomic_write, npy
 from core.data.text import SPECIALS
@@ -41,6 +42,7 @@ def _write(result: Projection, folder: Path) -> None:
     atomic_write(folder / "coords.npy", npy(result.stacked))
     atomic_write(folder / "meta.json", json.dumps(
         {"trust": list(result.trust), "trust_final": list(result.trust_final),
+         "trust_previous": list(result.trust_previous),
          "seconds": result.seconds, "method": result.method}))
 
 
@@ -52,7 +54,8 @@ def _read(folder: Path) -> Projection:
         c.setflags(write=False)
         coords.append(c)
     return Projection(tuple(coords), tuple(info["trust"]), float(info["seconds"]),
-                      info["method"], tuple(info.get("trust_final", ())))
+                      info["method"], tuple(info.get("trust_final", ())),
+                      tuple(info.get("trust_previous", ())))
 
 
 def sequence_key(frames: Sequence[np.ndarray], config: ProjectionConfig,
@@ -87,6 +90,7 @@ class RunProjection:
     seconds: float
     method: str
     trust_final: tuple[float, ...] = ()
+    trust_previous: tuple[float, ...] = ()
 
 
 EVOLUTION_UNSEEN = 500  # never-seen words shown beside the most frequent training words
@@ -174,14 +178,15 @@ def chain_frames(store: RunStore, run_id: str, rows: np.ndarray, config: Project
 
 def _evolution(store: RunStore, run_id: str, rows: np.ndarray,
                config: ProjectionConfig) -> Projection:
-    """Every frame of the chain plus its faithfulness (own snapshot and final snapshot)."""
+    """Every frame of the chain plus its faithfulness (own, final and previous snapshot)."""
     t0 = time.perf_counter()
     coords = chain_frames(store, run_id, rows, config)
     run = store.get_run(run_id)
     frames = [_snapshot_rows(store, run_id, s["idx"], rows) for s in run.snapshots]
     own, final = projection.faithfulness(frames, coords, config)
     return Projection(tuple(coords), own, time.perf_counter() - t0,
-                      f"{config.method}:chained", final)
+                      f"{config.method}:chained", final,
+                      trust_previous(frames, coords, config))
 
 
 def project_run(store: RunStore, run_id: str, config: Any = None, *,
@@ -200,7 +205,9 @@ def project_run(store: RunStore, run_id: str, config: Any = None, *,
         raise StoreError(f"Run {run_id} has no snapshots yet.")
     rows, tokens = evolution_rows(store, run_id, config.n_words, max_unseen)
     cache = DiskCache(store.cache_dir(run_id) / "projection")
-    key = f"{run_id}-s{run.n_snapshots}-r{hashlib.sha256(rows.tobytes()).hexdigest()[:12]}"
+    # "-t2": layouts cached before trust against the previous frame was kept are recomputed
+    key = (f"{run_id}-s{run.n_snapshots}-r{hashlib.sha256(rows.tobytes()).hexdigest()[:12]}"
+           "-t2")
     result = cached_lookup(cache, config, key)
     if result is None and cached_only:
         return None
@@ -211,7 +218,8 @@ def project_run(store: RunStore, run_id: str, config: Any = None, *,
         store.save_array(run_id, f"cache/projection_{config.method}_rows", rows)
         store.save_array(run_id, f"cache/projection_{config.method}_coords", result.stacked)
     out = RunProjection(rows, [tokens[i] for i in rows], result.coords, result.trust,
-                        result.seconds, result.method, result.trust_final)
+                        result.seconds, result.method, result.trust_final,
+                        result.trust_previous)
     return with_extra_words(store, run_id, out, tokens, extra_words)
 
 

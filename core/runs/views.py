@@ -27,7 +27,8 @@ Progress = Callable[[str], None]
 @dataclass(frozen=True, eq=False)
 class WordFrames:
     """Projected words: ``coords`` is T x n x 2 (one frame per snapshot); per frame the
-    trustworthiness against its own snapshot (``trust``) and the final one (``trust_final``)."""
+    trustworthiness against its own snapshot (``trust``), the final one (``trust_final``) and
+    the previous one (``trust_previous``)."""
 
     rows: np.ndarray
     words: list[str]
@@ -35,6 +36,7 @@ class WordFrames:
     trust: tuple[float, ...]
     method: str
     trust_final: tuple[float, ...] = ()
+    trust_previous: tuple[float, ...] = ()
 
 
 def _projection_config(method: str, n_words: int = EVOLUTION_WORDS):
@@ -64,7 +66,7 @@ def evolution(store: RunStore, run_id: str, method: str = "umap",
     if result is None:
         return None
     return WordFrames(result.rows, result.words, np.stack(result.coords), result.trust,
-                      result.method, result.trust_final)
+                      result.method, result.trust_final, result.trust_previous)
 
 
 def _pretrained_vectors(store: RunStore, run_id: str, words: list[str], against: str

@@ -22,12 +22,13 @@ import hashlib
 import json
 import re
 import time
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from core.common.files import atomic_write
+# MAX_NAME: the views read it from here
+from core.store.names import MAX_NAME, check_free, check_name, unique_name  # noqa: F401
 from core.errors import StoreError
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 FOLDER = "datasets"
 SOURCES = "sources"
-MAX_NAME = 120  # characters of a display name
 _ID = re.compile(r"[0-9a-f]{64}")
 _SUFFIX = re.compile(r"[^a-z0-9.]")
 
@@ -78,17 +78,8 @@ def check_dataset_id(dataset_id: object) -> str:
 
 
 def clean_name(name: object, what: str = "data set") -> str:
-    """A display name as typed, trimmed; refused when empty, longer than MAX_NAME or holding
-    control characters (line breaks, escapes): names are shown in tables, titles and JSON."""
-    text = str(name).strip()
-    if not text:
-        raise StoreError(f"A {what}'s name cannot be empty.")
-    if len(text) > MAX_NAME:
-        raise StoreError(f"A {what}'s name can have at most {MAX_NAME} characters "
-                         f"(this one has {len(text)}).")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
-        raise StoreError(f"A {what}'s name cannot contain control characters or line breaks.")
-    return text
+    """The one name check (``core.store.names.check_name``), kept under its old name."""
+    return check_name(name, what)
 
 
 def rename_job(store: RunStore, job_id: str, name: str | None) -> None:
@@ -142,7 +133,7 @@ def register(store: RunStore, dataset: Dataset, source: bytes, filename: str, *,
     if not path.is_file():
         _write(store, path, bytes(source))
     record = DatasetRecord(
-        dataset_id=dataset_id, name=clean_name(name or Path(filename).name or "data"),
+        dataset_id=dataset_id, name=_free_name(store, name or Path(filename).name or "data"),
         filename=str(filename), fmt=report.fmt, encoding=report.encoding,
         text_column=report.text_column, label_column=report.label_column,
         n_rows=len(dataset), class_counts=dict(report.class_counts), source_sha=sha,
@@ -172,20 +163,33 @@ def get(store: RunStore, dataset_id: str) -> DatasetRecord:
 
 def list_datasets(store: RunStore) -> list[DatasetRecord]:
     """Every stored data set, newest first; an unreadable record is skipped."""
-    folder, out = _folder(store), []
+    return read_records(_folder(store), lambda i: get(store, i))
+
+
+def read_records(folder: Path, read: Callable[[str], Any]) -> list:
+    """``read(id)`` of every ``<id>.json`` record in ``folder`` (ids of 64 hex digits), newest
+    first; a record that cannot be read (StoreError) is skipped. Streamed data sets too."""
+    out = []
     for path in folder.glob("*.json") if folder.is_dir() else ():
         if _ID.fullmatch(path.stem):
             try:
-                out.append(get(store, path.stem))
+                out.append(read(path.stem))
             except StoreError:
                 continue
     return sorted(out, key=lambda r: (-r.created, r.dataset_id))
 
 
+def _free_name(store: RunStore, name: str) -> str:
+    """A new data set's checked name, made distinct from the stored ones ("x.csv (2)")."""
+    return unique_name(clean_name(name), [r.name for r in list_datasets(store)])
+
+
 def rename(store: RunStore, dataset_id: str, name: str) -> DatasetRecord:
     """Give a data set another display name (runs keep the name they were trained under)."""
     record = get(store, dataset_id)
-    renamed = DatasetRecord(**{**record.to_dict(), "name": clean_name(name)})
+    others = [r.name for r in list_datasets(store) if r.dataset_id != dataset_id]
+    text = check_free(clean_name(name), others)  # two "sample.csv" could not be told apart
+    renamed = DatasetRecord(**{**record.to_dict(), "name": text})
     _write_json(store, _record_path(store, dataset_id), renamed.to_dict())
     return renamed
 
@@ -332,6 +336,8 @@ def adopt(store: RunStore, dataset: Dataset, source: bytes, filename: str,
                       bundled=dataset_id == sample_id())
     if same_file and not before.bundled and before.dataset_id not in usage(store):
         delete(store, before.dataset_id)
+        # registered beside it, the name was made distinct ("x (2)"): it is free again now
+        record = rename(store, record.dataset_id, before.name)
     return record
 
 

@@ -1,11 +1,13 @@
 """Your own model's embedding layer in the explorer: a run written from outside the product's
 trainer (``open_run``: a training loop of yours), a Keras 3 callback (``EmbeddingExplorer``),
-a plain PyTorch tracker (``EmbeddingTracker``) and the import of saved weight files
+a plain PyTorch tracker (``EmbeddingTracker``), a Lightning callback
+(``EmbeddingExplorerCallback``, with the optional ``lightning`` extra) and the import of saved weight files
 (``import_files``: safetensors, Keras ``.weights.h5``/``.keras``, TensorBoard projector TSV,
 word2vec/GloVe text). A tracked run is an ordinary run of the store (config ``"source"``).
 
-Keras and torch are imported only by the modules that need them (``keras_callback``,
-``torch_tracker``), so ``import core.track`` needs neither.
+Keras, torch and Lightning are imported only by the modules that need them
+(``keras_callback``, ``torch_tracker``, ``lightning_callback``), so ``import core.track``
+needs none of them.
 
 May import: ``core.errors``, ``core.common``, ``core.vectors``, ``core.data``, ``core.store``,
 ``core.runs`` (not ``core.jobs`` or ``core.cli``).
@@ -16,10 +18,12 @@ from typing import Any
 
 from core.track.run import TrackedRun, open_run
 
-__all__ = ["EmbeddingExplorer", "EmbeddingTracker", "TrackedRun", "import_files", "open_run"]
+__all__ = ["EmbeddingExplorer", "EmbeddingExplorerCallback", "EmbeddingTracker", "TrackedRun",
+           "import_files", "open_run"]
 
 _LAZY = {"EmbeddingExplorer": "core.track.keras_callback",
          "EmbeddingTracker": "core.track.torch_tracker",
+         "EmbeddingExplorerCallback": "core.track.lightning_callback",
          "import_files": "core.track.importing"}
 
 

@@ -21,6 +21,7 @@ counts (contract A: ``snapshots/updates_<idx>`` only when given).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from contextlib import ExitStack
@@ -33,44 +34,101 @@ import pandas as pd
 from core.common.checks import check_choice
 from core.data.text import SPECIALS, tokenize, vocab_frame
 from core.errors import CancelledError, DataError, StoreError
+from core.store.location import default_store
+from core.store.names import check_name
 from core.store.disk import RunSize
 from core.store.runstore import RunStore
 from core.track.vocabulary import counts_array, vocabulary_tokens
 from core.vectors.pretrained import MAX_DIM
 
-SOURCES = ("keras", "pytorch", "import", "python")
-# Keras's history names -> the product's epoch metric names (the curves read these).
+# A failed run's error is shown in lists and legends: its first line, bounded.
+MAX_ERROR = 300
+
+
+def one_line(text: str) -> str:
+    """The first non-blank line of ``text``, at most ``MAX_ERROR`` characters."""
+    line = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+    return line if len(line) <= MAX_ERROR else line[: MAX_ERROR - 1] + "…"
+
+
+_log = logging.getLogger(__name__)
+SOURCES = ("keras", "pytorch", "lightning", "import", "python")
+# Keras's history names (and the usual Lightning ones) -> the product's epoch metric names
+# (the curves read these).
 _METRIC_NAMES = {"loss": "train_loss", "accuracy": "train_accuracy",
+                 "val_acc": "val_accuracy", "train_acc": "train_accuracy",
                  "sparse_categorical_accuracy": "train_accuracy",
                  "val_sparse_categorical_accuracy": "val_accuracy"}
 
 
-def open_run(store: RunStore | str | Path, vocabulary: Any, *, name: str = "",
-             source: str = "python", counts: Any = None, class_counts: Any = None,
-             classes: Sequence[str] | None = None, documents: Sequence[str] | None = None,
-             labels: Sequence[Any] | None = None, pretrained: str | None = None,
-             epochs: int | None = None, config: dict[str, Any] | None = None) -> TrackedRun:
-    """Create a running run in ``store`` for a model trained elsewhere; returns its writer.
+def open_run(store: RunStore | str | Path | None = None, vocabulary: Any = None, *,
+             name: str = "", source: str = "python", counts: Any = None,
+             class_counts: Any = None, classes: Sequence[str] | None = None,
+             documents: Sequence[str] | None = None, labels: Sequence[Any] | None = None,
+             pretrained: str | None = None, epochs: int | None = None,
+             config: dict[str, Any] | None = None, layer: str | None = None,
+             initial: Any = None) -> TrackedRun:
+    """Create a running run in ``store`` (None: ``core.store.location.default_store()``,
+    ``$EXPLORER_STORE`` or ``./runs``) for a model trained elsewhere; returns its writer.
 
     ``vocabulary``: tokens, a token -> row mapping or an object with ``get_vocabulary()``.
-    ``counts``: per-row occurrences in the training texts; ``class_counts`` (rows x classes,
-    with ``classes`` naming the columns) the same per class. ``documents``/``labels``: labelled
-    texts whose vectors ``add_snapshot(docvecs=...)`` may record. ``pretrained``: "glove" or a
-    word-vector file the words are compared with. ``epochs``: how many are planned (the
-    progress bar). ``config``: anything else worth keeping with the run (JSON values).
+    ``name``: checked as every name is (``core.store.names``). ``counts``: per-row
+    occurrences in the training texts; ``class_counts`` (rows x classes, with ``classes``
+    naming the columns) the same per class; ``classes`` alone names the classes of
+    ``labels``. ``documents``/``labels``: labelled texts whose vectors
+    ``add_snapshot(docvecs=...)`` may record. ``pretrained``: "glove" or a word-vector file
+    the words are compared with. ``epochs``: how many are planned (the progress bar).
+    ``config``: the hyper-parameters worth keeping with the run (JSON values). ``layer``: the
+    tracked layer's name, given in the run and in every message. ``initial``: the starting
+    table, checked (shape, values) before anything is written and kept as snapshot 0.
     """
-    store = store if isinstance(store, RunStore) else RunStore(store)
-    check_choice("source", source, SOURCES)
     tokens = vocabulary_tokens(vocabulary)
+    check_choice("source", source, SOURCES)
+    shown = check_name(name, "run") if str(name).strip() else f"{source} model"
+    table = None if initial is None else check_table(initial, len(tokens), layer=layer)
     frame, info = _vocab_frame(tokens, counts, class_counts, classes, pretrained)
-    docs = _docs_frame(documents, labels, info.get("classes")) if documents is not None else None
+    names = info.get("classes") or ([str(c) for c in classes] if classes else None)
+    docs = _docs_frame(documents, labels, names) if documents is not None else None
     cfg = {**(config or {}), "source": source, "init": pretrained or "unknown"}
     if epochs is not None:
         cfg["epochs"] = int(epochs)
-    info.update(name=name or f"{source} model", vocab_size=len(tokens),
-                n_docs=0 if docs is None else len(docs))
+    if layer:
+        cfg["layer"] = str(layer)
+    info.update(name=shown, vocab_size=len(tokens), n_docs=0 if docs is None else len(docs))
+    if names and "classes" not in info:
+        info["class_names"] = names  # no counts per class: named for the documents only
     fingerprint = hashlib.sha256("\n".join(tokens).encode()).hexdigest()
-    return TrackedRun(store, cfg, fingerprint, info, frame, docs)
+    store = store if isinstance(store, RunStore) else RunStore(
+        default_store() if store is None else store)
+    run = TrackedRun(store, cfg, fingerprint, info, frame, docs)
+    _log.info("run %s (%s) is written to the store %s", run.run_id, shown,
+              Path(store.root).resolve())
+    if table is not None:
+        try:
+            run.add_snapshot(table, epoch=0, step=0)
+        except BaseException as exc:  # a full disk: the run must not stay "running"
+            run.fail(exc)
+            raise
+    return run
+
+
+def check_table(matrix: Any, vocab_size: int, dim: int | None = None,
+                layer: str | None = None) -> np.ndarray:
+    """``matrix`` as float32 when it is a (``vocab_size``) x ``dim`` table of finite numbers
+    (``dim`` None: any within 1..MAX_DIM); else ``DataError`` naming ``layer``."""
+    table = np.asarray(matrix, dtype=np.float32)
+    of = f" of layer '{layer}'" if layer else ""
+    if table.ndim != 2 or len(table) != vocab_size:
+        raise DataError(f"the table{of} must be a (vocabulary size {vocab_size}) x dim "
+                        f"matrix, got shape {table.shape}")
+    if dim is None and not 1 <= table.shape[1] <= MAX_DIM:
+        raise DataError(f"vector dimension {table.shape[1]}{of} is outside 1..{MAX_DIM}")
+    if dim is not None and table.shape[1] != dim:
+        raise DataError(f"the table{of} has {table.shape[1]} dimensions; earlier ones "
+                        f"had {dim}")
+    if not np.isfinite(table).all():
+        raise DataError(f"the table{of} holds NaN or infinite values")
+    return table
 
 
 def _vocab_frame(tokens: list[str], counts: Any, class_counts: Any,
@@ -148,6 +206,7 @@ class TrackedRun:
     def __init__(self, store: RunStore, config: dict[str, Any], fingerprint: str,
                  info: dict[str, Any], vocab: pd.DataFrame, docs: pd.DataFrame | None) -> None:
         self.store, self.vocab_size = store, len(vocab)
+        self.layer: str | None = config.get("layer")
         self.n_docs = 0 if docs is None else len(docs)
         self._hold = ExitStack()
         self.run_id = store.create_run(config, fingerprint, info, label=info["name"])
@@ -156,6 +215,8 @@ class TrackedRun:
         self._with_updates: bool | None = None  # decided by the snapshot after the first
         self._first_updates = None
         self._polled = time.monotonic()  # the last read of the cancel flag
+        self._steps: list[dict[str, float]] = []  # log(): per-step numbers, flushed
+        self._steps_saved = 0
         try:
             store.save_frame(self.run_id, "vocab", vocab)
             if docs is not None:
@@ -180,6 +241,7 @@ class TrackedRun:
             self._check_space(table, docs)
         self._save_updates(idx, updates)
         self.store.add_snapshot(self.run_id, idx, int(epoch), int(step), table, docs)
+        self._flush_steps()
         self.n_snapshots += 1
         if metrics:
             self.add_metrics(epoch, step, metrics)
@@ -203,20 +265,10 @@ class TrackedRun:
         self.store.add_epoch(self.run_id, int(epoch), {**clean, "step": int(step)})
 
     def _table(self, matrix: Any) -> np.ndarray:
-        table = np.asarray(matrix, dtype=np.float32)
-        if table.ndim != 2 or len(table) != self.vocab_size:
-            raise DataError(f"a snapshot must be a (vocabulary size {self.vocab_size}) x dim "
-                            f"matrix, got shape {table.shape}")
+        table = check_table(matrix, self.vocab_size, self.dim, self.layer)
         if self.dim is None:
-            if not 1 <= table.shape[1] <= MAX_DIM:
-                raise DataError(f"vector dimension {table.shape[1]} is outside 1..{MAX_DIM}")
             self.dim = table.shape[1]
             self.store.update_info(self.run_id, dim=self.dim)
-        if table.shape[1] != self.dim:
-            raise DataError(f"snapshot has {table.shape[1]} dimensions; earlier ones had "
-                            f"{self.dim}")
-        if not np.isfinite(table).all():
-            raise DataError("the snapshot holds NaN or infinite values")
         return table
 
     def _docvecs(self, docvecs: Any) -> np.ndarray | None:
@@ -268,7 +320,7 @@ class TrackedRun:
     def fail(self, error: BaseException | str) -> None:
         """The run ended with an error (kept with the run; what was saved stays readable)."""
         text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-        self._end("failed", text)
+        self._end("failed", one_line(text))
 
     def cancel(self) -> None:
         """The run was cancelled: status ``cancelled`` and no error, as the product's trainer
@@ -293,11 +345,27 @@ class TrackedRun:
             self.cancel()
             raise CancelledError("Training was cancelled.")
 
+    def log(self, metrics: dict[str, Any], step: int) -> None:
+        """Per-step numbers (a batch's loss, a learning rate): kept in the run's
+        ``step_metrics`` table (``store.load_frame(run_id, "step_metrics")``: one row per
+        call, ``step`` then the metrics), written at each snapshot and when the run ends.
+        Non-numbers are dropped, as in ``add_metrics``."""
+        self._check_open()
+        clean = {str(k): float(v) for k, v in metrics.items()
+                 if isinstance(v, (int, float, np.number)) and math.isfinite(float(v))}
+        self._steps.append({"step": int(step), **clean})
+
+    def _flush_steps(self) -> None:
+        if len(self._steps) > self._steps_saved:
+            self.store.save_frame(self.run_id, "step_metrics", pd.DataFrame(self._steps))
+            self._steps_saved = len(self._steps)
+
     def _end(self, status: str, error: str | None = None) -> None:
         if self.status != "running":
             return
         self.status = status
         try:
+            self._flush_steps()
             self.store.set_status(self.run_id, status, error=error)
         except StoreError:
             pass  # a full disk: readers mark the run interrupted once the lock is let go

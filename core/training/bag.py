@@ -7,6 +7,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from core.training.adam import adam_
+
 
 class FlatTexts:
     """All texts as one 1-D id tensor (the input ``EmbeddingBag`` takes without padding)."""
@@ -70,9 +72,10 @@ class BagAdam:
     - The first ``torch.optim`` optimizer in a process imports ``torch._dynamo``: 3-7 s on
       these machines, in every fresh worker process - longer than the bag's whole training.
 
-    The arithmetic is torch's own fused Adam kernel (``torch._fused_adam_``, what
-    ``torch.optim.Adam(fused=True)`` calls; torch is pinned): one pass over the rows instead
-    of seven tensor operations (0.34 -> 0.13 ms a batch, measured). Moments are stored
+    The arithmetic is ``adam.adam_``: torch's own fused Adam kernel (``torch._fused_adam_``,
+    what ``torch.optim.Adam(fused=True)`` calls) when an import-time check finds it and its
+    numbers agree, else the same Adam in plain tensor operations: one pass over the rows
+    instead of seven tensor operations (0.34 -> 0.13 ms a batch, measured). Moments are stored
     (2, rows, ...) so that each one of a gathered block is contiguous, as the kernel needs.
     """
 
@@ -97,10 +100,8 @@ class BagAdam:
     def _fused(self, params: list[torch.Tensor], grads: list[torch.Tensor],
                moments: list[torch.Tensor]) -> None:
         """One Adam step of ``params`` in place (each with its (2, ...) ``moments``)."""
-        torch._fused_adam_(params, grads, [m[0] for m in moments], [m[1] for m in moments],
-                           [], [self.steps] * len(params), lr=self.lr, beta1=self.beta1,
-                           beta2=self.beta2, weight_decay=0.0, eps=self.eps, amsgrad=False,
-                           maximize=False)
+        adam_(params, grads, [m[0] for m in moments], [m[1] for m in moments], self.t,
+              self.steps, lr=self.lr, beta1=self.beta1, beta2=self.beta2, eps=self.eps)
 
     @torch.no_grad()
     def step_rows(self, table: torch.Tensor, rows: torch.Tensor, old: torch.Tensor,

@@ -142,13 +142,16 @@ class ExperimentConfig:
     """A learning-curve experiment. ``sizes``: training-set sizes (ints >= 2) or ``"all"``;
     ``inits``: names from ``BUILTIN_INITS`` or paths to vector files; ``seeds``: how many train
     seeds (0..seeds-1) per (init, size); ``train``: every run's settings, of which the init,
-    training size and seed are set per run."""
+    training size and seed are set per run; ``report_fraction``: the share of the fixed
+    validation set held apart to score each run's chosen epoch (the rest chooses it; 0: the
+    same texts do both, as experiments stored before it did)."""
 
     sizes: tuple = (100, 500, "all")
     inits: tuple = ("random", "glove")
     seeds: int = bounded(3, 1, 100)
     split_seed: int = bounded(0, 0, 2**32 - 1)
     train: TrainConfig = EXPERIMENT_TRAIN
+    report_fraction: float = bounded(0.5, 0.0, 0.9)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sizes", tuple(_size(s) for s in _seq("sizes", self.sizes)))
@@ -178,12 +181,15 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {"sizes": list(self.sizes), "inits": list(self.inits), "seeds": self.seeds,
-                "split_seed": self.split_seed, "train": self.train.to_dict()}
+                "split_seed": self.split_seed, "train": self.train.to_dict(),
+                "report_fraction": self.report_fraction}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExperimentConfig:
         """Read a stored config; older stores kept eight training fields flat."""
         known = {k: data[k] for k in ("sizes", "inits", "seeds", "split_seed") if k in data}
+        # stored before the reporting part existed: those runs were scored on every row
+        known["report_fraction"] = data.get("report_fraction", 0.0)
         if "train" in data:
             train = TrainConfig.from_dict(data["train"])
         else:  # older still: no early stopping either

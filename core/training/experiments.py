@@ -11,6 +11,11 @@ on ONE validation set. Choices callers depend on:
   The train seed also drives the random init, word2vec and the batch order; it never moves the
   validation set (``split.split_indices`` ties both to one seed, which is why the split is
   built here and handed to ``train_run``).
+* Stopping and reporting parts: ``config.report_fraction`` of the validation set (per class,
+  drawn with ``split_seed``, fixed for the experiment) is held apart; each run's epoch is chosen
+  on the rest and scored on it (``core.training.reporting``). Every accuracy of the results
+  (best, last, unseen-key-word) is the reporting part's; ``stop_accuracy`` keeps the chosen
+  epoch's accuracy on the texts that chose it.
 * Unseen-word documents (see ``unseen_flags``): validation documents containing at least one
   *key word* that occurs in none of THIS run's training texts. A key word is a token whose
   documents in the full data set (all rows, all splits) belong at least ``KEY_PURITY`` to one
@@ -43,7 +48,8 @@ KEY_PURITY = 0.9
 RESULT_COLUMNS = [
     "run_id", "init", "size", "n_train", "seed", "status", "best_epoch_accuracy",
     "last_epoch_accuracy", "best_epoch", "epochs_run", "n_val", "unseen_accuracy", "n_unseen",
-    "unseen_any_accuracy", "n_unseen_any", "seen_accuracy", "train_seconds",
+    "unseen_any_accuracy", "n_unseen_any", "seen_accuracy", "train_seconds", "n_report",
+    "stop_accuracy",
 ]
 
 
@@ -89,12 +95,14 @@ class Plan:
     keys: frozenset[str]
     fingerprint: str
     corpus: Any = None  # the TokenisedCorpus the tokens came from, handed to every run
+    report_idx: np.ndarray | None = None  # validation rows held apart to score (reporting)
 
     @classmethod
     def build(cls, dataset, config: ExperimentConfig, store: RunStore | None = None) -> Plan:
         """With a ``store``, the tokens come from its tokenised-corpus cache."""
         from core.data.text import tokenize
         from core.training.corpus import tokenised
+        from core.training.reporting import split_reporting
         from core.training.split import experiment_split
 
         labels = np.asarray(dataset.labels)
@@ -105,8 +113,10 @@ class Plan:
                   else [tokenize(t) for t in dataset.texts])
         rng = np.random.default_rng(config.split_seed)
         docs = np.sort(rng.choice(val, size=min(config.train.doc_sample, len(val)), replace=False))
+        report = (split_reporting(labels, val, config.report_fraction, config.split_seed)[1]
+                  if config.report_fraction > 0 else None)
         plan = cls(tokens, labels, len(dataset.classes), val, pool, docs,
-                   key_words(tokens, labels, len(dataset.classes)), fingerprint, corpus)
+                   key_words(tokens, labels, len(dataset.classes)), fingerprint, corpus, report)
         for size in config.sizes:
             plan.n_train(size)  # refuse impossible sizes before the first run
         return plan
@@ -162,7 +172,8 @@ def train_cell(dataset, plan: Plan, config: ExperimentConfig, store: RunStore, i
     summary = train.train_run(dataset, tconf, store, run_id=run_id, callback=callback,
                               should_stop=should_stop, split=(train_idx, plan.val_idx),
                               tokens=None if plan.corpus is not None else plan.tokens,
-                              corpus=plan.corpus, doc_idx=plan.doc_idx)
+                              corpus=plan.corpus, doc_idx=plan.doc_idx,
+                              report_idx=plan.report_idx)
     if summary.status == "done":
         _save_unseen_flags(store, run_id, plan, train_idx)
     return _result_row(store, run_id, init, size, seed, time.perf_counter() - started)
@@ -174,7 +185,8 @@ def _result_row(store: RunStore, run_id: str, init: str, size: int | str, seed: 
     row: dict[str, Any] = {
         "run_id": run_id, "init": init, "size": str(size), "n_train": run.info.get("n_train", 0),
         "seed": seed, "status": run.status, **_epoch_scores(run),
-        "n_val": run.info.get("n_val", 0), "train_seconds": round(seconds, 3)}
+        "n_val": run.info.get("n_val", 0), "n_report": run.info.get("n_report", np.nan),
+        "train_seconds": round(seconds, 3)}
     if run.status == "done":
         u = unseen_word_accuracy(store, run_id)
         row.update(unseen_accuracy=u["unseen_accuracy"], n_unseen=u["n_unseen"],
@@ -184,10 +196,15 @@ def _result_row(store: RunStore, run_id: str, init: str, size: int | str, seed: 
 
 
 def _epoch_scores(run) -> dict[str, Any]:
-    """A run's accuracy at its best epoch and at its last, which epoch was best, how many ran."""
+    """A run's accuracy (its reporting part's, when held apart) at its best epoch and at its
+    last, the best epoch's on the texts that chose it, which epoch was best, how many ran."""
+    from core.store.headline import epoch_score
+
     best = run.best()
-    return {"best_epoch_accuracy": best["val_accuracy"] if best else np.nan,
-            "last_epoch_accuracy": run.epochs[-1]["val_accuracy"] if run.epochs else np.nan,
+    row = {e["epoch"]: e for e in run.epochs}.get(best["epoch"]) if best else None
+    return {"best_epoch_accuracy": epoch_score(row),
+            "stop_accuracy": best["val_accuracy"] if best else np.nan,
+            "last_epoch_accuracy": epoch_score(run.epochs[-1] if run.epochs else None),
             "best_epoch": best["epoch"] if best else 0, "epochs_run": len(run.epochs)}
 
 
@@ -217,7 +234,7 @@ def unseen_word_accuracy(store: RunStore, run_id: str) -> dict[str, Any]:
     """Validation accuracy of one run on all documents, on the unseen-key-word documents (see
     the module docstring), on the looser any-unseen-token subset and on the rest.
     Runs not made by an experiment have no key-word flags: their unseen subset is the
-    any-unseen-token one (``key_purity`` None)."""
+    any-unseen-token one (``key_purity`` None). With a reporting part, only its rows count."""
     if not store.get_run(run_id).status == "done":
         raise StoreError(f"Run {run_id} has not finished; its predictions are not final.")
     try:
@@ -225,6 +242,9 @@ def unseen_word_accuracy(store: RunStore, run_id: str) -> dict[str, Any]:
     except StoreError:
         raise StoreError(f"Run {run_id} has no stored validation predictions (it was made "
                          f"by an older version).") from None
+    from core.training.reporting import scored_rows
+
+    frame = scored_rows(frame)
     hit = (frame["pred"] == frame["label_id"]).to_numpy()
     anyu = frame["unseen_any"].to_numpy()
     key = frame["unseen_key"].to_numpy() if "unseen_key" in frame else anyu
@@ -359,7 +379,9 @@ def _open(store: RunStore, dataset, config: ExperimentConfig, plan: Plan,
     """A new experiment in the jobs table, or the stored one to resume (same config and data
     only); returns its id and the results of the runs it already finished."""
     info = {**extra, "total": len(config.cells()), "classes": list(dataset.classes),
-            "n_val": int(len(plan.val_idx)), "n_pool": int(len(plan.pool))}
+            "n_val": int(len(plan.val_idx)), "n_pool": int(len(plan.pool)),
+            "n_report": 0 if plan.report_idx is None else int(len(plan.report_idx))}
+    info["n_stop"] = info["n_val"] - info["n_report"]
     try:
         old = load_experiment(store, experiment_id) if experiment_id else None
     except StoreError:

@@ -31,6 +31,9 @@ class Prepared:
     weights: np.ndarray
     in_pretrained: np.ndarray
     coverage: dict[str, float]
+    # Per validation row: held apart for reporting (True) or used to choose the epoch. None:
+    # no reporting part, every validation row does both (see core.training.reporting).
+    report_mask: np.ndarray | None = None
 
     @functools.cached_property
     def n_unseen(self) -> np.ndarray:
@@ -43,13 +46,15 @@ class Prepared:
 
 def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray] | None = None,
             tokens: list[list[str]] | None = None, doc_idx: np.ndarray | None = None,
-            corpus: TokenisedCorpus | None = None, init_vectors=None) -> Prepared:
+            corpus: TokenisedCorpus | None = None, init_vectors=None,
+            report_idx: np.ndarray | None = None) -> Prepared:
     """Split, build the vocabulary and the initial embedding matrix from the tokenised
     ``corpus`` (``train_run`` reads it from the store's cache); without one, the ``tokens``
     given, or the texts tokenised now.
 
     Experiments pass their own fixed ``split`` (train rows, validation rows), their tokens or
-    corpus and the validation ``doc_idx`` to keep, so runs share them."""
+    corpus and the validation ``doc_idx`` to keep, so runs share them, and the validation
+    rows held apart for reporting (``report_idx``, a subset of the validation rows)."""
     labels = np.asarray(dataset.labels)
     if corpus is None:
         corpus = from_tokens(tokens if tokens is not None else [tokenize(t) for t in dataset.texts])
@@ -65,7 +70,9 @@ def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray
         rng = np.random.default_rng(config.seed)
         n_docs = min(config.doc_sample, len(val_idx))
         doc_idx = np.sort(rng.choice(val_idx, size=n_docs, replace=False))
-    return Prepared(vocab, flat, lengths, train_idx, val_idx, doc_idx, weights, found, cov)
+    report = None if report_idx is None else np.isin(val_idx, report_idx)
+    return Prepared(vocab, flat, lengths, train_idx, val_idx, doc_idx, weights, found, cov,
+                    report)
 
 
 def _clipped(rows: np.ndarray, offsets: np.ndarray, max_len: int) -> tuple[np.ndarray, np.ndarray]:

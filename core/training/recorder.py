@@ -14,6 +14,7 @@ import torch
 from core.store.runstore import RunStore
 from core.training.config import TrainConfig
 from core.training.preparation import Prepared
+from core.training.reporting import validation_parts
 from core.training.stopping import Best, snapshot_due
 
 
@@ -132,7 +133,7 @@ def start_info(dataset, prep: Prepared, dim: int) -> dict[str, Any]:
             "class_sizes": np.bincount(np.asarray(dataset.labels),
                                        minlength=len(dataset.classes)).tolist(),
             "pretrained_coverage": prep.coverage, "n_docs": int(len(prep.doc_idx)),
-            "n_in_pretrained": int(prep.in_pretrained.sum())}
+            "n_in_pretrained": int(prep.in_pretrained.sum()), **validation_parts(prep.report_mask)}
 
 
 def save_predictions(store: RunStore, run_id: str, prep: Prepared, labels: np.ndarray,
@@ -143,6 +144,8 @@ def save_predictions(store: RunStore, run_id: str, prep: Prepared, labels: np.nd
     unseen = prep.n_unseen[prep.val_idx] > 0
     if pred is None:  # no epoch had a finite validation loss
         pred = np.full(len(prep.val_idx), -1)
-    store.save_frame(run_id, "val_predictions", pd.DataFrame({
-        "row": prep.val_idx, "label_id": np.asarray(labels)[prep.val_idx],
-        "pred": pred.astype(np.int64), "unseen_any": unseen}))
+    frame = pd.DataFrame({"row": prep.val_idx, "label_id": np.asarray(labels)[prep.val_idx],
+                          "pred": pred.astype(np.int64), "unseen_any": unseen})
+    if prep.report_mask is not None:  # which rows may score the run (core.training.reporting)
+        frame["report"] = prep.report_mask
+    store.save_frame(run_id, "val_predictions", frame)

@@ -27,6 +27,7 @@ from core.training.corpus import TokenisedCorpus, tokenised
 from core.training.model import EmbeddingClassifier
 from core.training.preparation import Prepared, prepare
 from core.training.recorder import Recorder, Snapshot, save_inputs, save_predictions, start_info
+from core.training.reporting import validation_scores
 
 EMIT_EVERY = 0.05  # seconds between "batch" events (the last batch of an epoch always reports)
 
@@ -178,22 +179,23 @@ class _Trainer:
         return loss
 
     @torch.no_grad()
-    def evaluate(self) -> tuple[float, float, np.ndarray]:
-        """Validation loss, accuracy and the predicted class of every validation row."""
+    def evaluate(self) -> tuple[float, float, np.ndarray, dict[str, float]]:
+        """Validation loss and accuracy on the rows choosing the epoch, every validation row's
+        predicted class, the reporting part's accuracy (``validation_scores``)."""
         self.model.eval()
         val = torch.from_numpy(self.prep.val_idx)
-        loss_sum, correct, predicted = 0.0, 0, []
+        losses, predicted = [], []
         chunk = 8192 if self.flat is not None else 2048
         for start in range(0, len(val), chunk):
             rows = val[start:start + chunk]
             logits = self.model(*self.inputs(rows))
-            pred = logits.argmax(dim=1)
-            loss_sum += float(self.loss_fn(logits, self.labels[rows])) * len(rows)
-            correct += int((pred == self.labels[rows]).sum())
-            predicted.append(pred.numpy())
-        n = max(len(val), 1)
+            predicted.append(logits.argmax(dim=1).numpy())
+            losses.append(F.cross_entropy(logits, self.labels[rows], reduction="none").numpy())
         preds = np.concatenate(predicted) if predicted else np.zeros(0, dtype=np.int64)
-        return loss_sum / n, correct / n, preds
+        hit = preds == self.labels.numpy()[self.prep.val_idx]
+        loss, accuracy, report = validation_scores(
+            np.concatenate(losses) if losses else np.zeros(0), hit, self.prep.report_mask)
+        return loss, accuracy, preds, report
 
     @torch.no_grad()
     def capture(self, epoch: int) -> Snapshot:
@@ -224,13 +226,15 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
               split: tuple[np.ndarray, np.ndarray] | None = None,
               tokens: list[list[str]] | None = None,
               doc_idx: np.ndarray | None = None,
-              corpus: TokenisedCorpus | None = None) -> RunSummary:
+              corpus: TokenisedCorpus | None = None,
+              report_idx: np.ndarray | None = None) -> RunSummary:
     """Train one model, snapshotting the embedding at step 0 and after every epoch.
 
     ``run_id`` may name a run created beforehand (e.g. queued by a job runner); otherwise a
     new one is created. Cancellation ends with status ``cancelled`` and keeps what was
     written; any other failure is recorded as ``failed`` and re-raised. ``split``,
-    ``tokens``/``corpus`` and ``doc_idx`` are passed to ``prepare`` (experiments fix them);
+    ``tokens``/``corpus``, ``doc_idx`` and ``report_idx`` are passed to ``prepare``
+    (experiments fix them);
     without tokens or corpus, the texts' tokens come from the store's tokenised-corpus cache
     (``core.training.corpus``). The run's writer lock is held throughout
     (``RunStore.writing``): if this process dies, readers mark the run failed. A run that
@@ -254,7 +258,8 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
             from core.training.run_init import run_vectors
 
             prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
-                           corpus=corpus, init_vectors=run_vectors(store, config.init))
+                           corpus=corpus, init_vectors=run_vectors(store, config.init),
+                           report_idx=report_idx)
             if config.objective != "classify":
                 return _word2vec_run(dataset, prep, config, store, run_id, callback,
                                      should_stop, started)
@@ -334,9 +339,9 @@ def _epochs(trainer: _Trainer, config: TrainConfig, store: RunStore, run_id: str
         t0 = time.perf_counter()
         train_loss = trainer.train_epoch(epoch)
         loop_seconds = time.perf_counter() - t0
-        val_loss, val_acc, predictions = trainer.evaluate()
+        val_loss, val_acc, predictions, report = trainer.evaluate()
         metrics = {"train_loss": train_loss, "val_loss": val_loss, "val_accuracy": val_acc,
-                   "seconds": time.perf_counter() - t0, "loop_seconds": loop_seconds,
+                   **report, "seconds": time.perf_counter() - t0, "loop_seconds": loop_seconds,
                    "step": trainer.step}
         last = trainer.recorder.epoch_end(epoch, trainer.step, metrics, predictions)
         if last:  # the last row says whether it ended early: charts read it from the epochs

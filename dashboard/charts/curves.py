@@ -38,12 +38,21 @@ def _padded(values: Sequence[float], low: float | None = None,
     return [lo if low is None else max(low, lo), hi if high is None else min(high, hi)]
 
 
+def _say_missing(fig: go.Figure, metric: str, names: Sequence[str]) -> None:
+    """Write on the chart which runs did not record ``metric`` (a tracked run fitted without
+    validation data): an empty chart must not look like a broken one."""
+    if names:
+        fig.add_annotation(text=escape_html(f"{metric} not recorded: {', '.join(names)}"),
+                           xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False)
+
+
 def loss_figure(epochs: Sequence[dict], n_epochs: int) -> go.Figure:
     fig = _epoch_lines(go.Figure(), epochs, [("train_loss", "training loss"),
                                              ("val_loss", "validation loss")])
     losses = [e.get(k) for e in epochs for k in ("train_loss", "val_loss")]
+    _say_missing(fig, "loss", [] if any(v is not None for v in losses) else ["this run"])
     fig.update_layout(title="Loss per epoch", xaxis_title="epoch", yaxis_title="cross-entropy",
-                      yaxis_range=_padded(losses, low=0.0), **SMALL)
+                      yaxis_range=_padded(losses, low=0.0) or [0.0, 1.0], **SMALL)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
     return mark_best_epoch(fig, epochs)
 
@@ -56,6 +65,8 @@ def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int,
     for (name, epochs), colour in zip(runs, PALETTE):  # one distinct colour per run
         _epoch_lines(fig, epochs, [("val_accuracy", name)], colours=[colour])
     accuracies = [e.get("val_accuracy") for _, epochs in runs for e in epochs]
+    _say_missing(fig, "validation accuracy", [name for name, epochs in runs if all(
+        e.get("val_accuracy") is None for e in epochs)])
     if baseline is not None:
         fig.add_hline(y=baseline, line=dict(color="grey", dash="dash", width=1))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", hoverinfo="skip",
@@ -64,7 +75,8 @@ def accuracy_figure(runs: Sequence[tuple[str, Sequence[dict]]], n_epochs: int,
         accuracies.append(baseline)
     fig.update_layout(title="Validation accuracy per epoch", xaxis_title="epoch",
                       yaxis_title="validation accuracy", yaxis_tickformat=".1%",
-                      yaxis_range=_padded(accuracies, 0.0, 1.0), showlegend=True, **SMALL)
+                      yaxis_range=_padded(accuracies, 0.0, 1.0) or [0.0, 1.0], showlegend=True,
+                      **SMALL)
     fig.update_xaxes(range=[0.5, max(n_epochs, 1) + 0.5], dtick=1 if n_epochs <= 20 else None)
     # one run: its best epoch marked (two runs' best epochs on one axis would be ambiguous)
     return mark_best_epoch(fig, runs[0][1]) if len(runs) == 1 else fig
@@ -139,22 +151,6 @@ def init_label(init: object) -> str:
 def size_label(size: str, n_train: float) -> str:
     """'100', or 'all (400)' for the whole training pool."""
     return f"all ({int(n_train):,})" if str(size) == "all" else str(size)
-
-
-def gap_sentence(summary, mean: str) -> str:
-    """'With 50 texts, glove reaches 71% vs 55% from random.' from the smallest size."""
-    first = summary[summary["n_train"] == summary["n_train"].min()].dropna(subset=[mean])
-    if len(first) < 2:
-        return ""
-    best, worst = first.loc[first[mean].idxmax()], first.loc[first[mean].idxmin()]
-    prefix = mean[: -len("_mean")]
-    apart = best[f"{prefix}_low"] > worst[f"{prefix}_high"]
-    known = np.isfinite(best[f"{prefix}_low"]) and np.isfinite(worst[f"{prefix}_high"])
-    verdict = ("" if not known else " Their 95 % intervals do not overlap." if apart else
-               " Their 95 % intervals overlap: with these seeds the gap may be chance.")
-    return (f"With {size_label(best['size'], best['n_train'])} training texts, "
-            f"**{init_label(best['init'])}** reaches {best[mean]:.0%} against "
-            f"{worst[mean]:.0%} for **{init_label(worst['init'])}**." + verdict)
 
 
 def mark_best_epoch(fig: go.Figure, epochs: Sequence[dict]) -> go.Figure:

@@ -140,8 +140,10 @@ def _legend_traces(entries: Sequence[tuple]) -> list:
 def _frame_title(label: str, trust: tuple | None, t: int) -> str:
     title = f"Learned word vectors — {label}"
     if trust and len(trust[0]) > t and len(trust[1]) > t:
+        previous = trust[2][t] if len(trust) > 2 and len(trust[2]) > t else float("nan")
         title += (f"<br><sup>trustworthiness {trust[0][t]:.2f} against this snapshot, "
-                  f"{trust[1][t]:.2f} against the last one</sup>")
+                  + (f"{previous:.2f} against the previous one, " if previous == previous
+                     else "") + f"{trust[1][t]:.2f} against the last one</sup>")
     return title
 
 
@@ -272,12 +274,14 @@ def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequen
                       seen: np.ndarray, counts: np.ndarray,
                       updates: np.ndarray | None = None,
                       sizes: Sequence[int] | None = None,
-                      z: pd.DataFrame | None = None) -> dict[str, Colour]:
+                      z: pd.DataFrame | None = None, known: bool = True
+                      ) -> dict[str, Colour]:
     """The Evolution view's colourings, named for the selectbox, the default first; ``tables``
     are the comparison's per-word tables per snapshot (reindexed to the shown words), maybe
     empty; ``updates`` (frames x words): optimiser steps that touched each word's row so far;
     ``sizes``: the data set's texts per class (which classes keep a colour past nineteen);
-    ``z``: the shown words' class association (z_<class> columns; else the tables')."""
+    ``z``: the shown words' class association (z_<class> columns; else the tables');
+    ``known`` False: the run gave no training counts, and the legend says so."""
     out: dict[str, Colour] = {}
     frames = tables[:n_frames] + tables[-1:] * (n_frames - len(tables)) if tables else []
     z = z if z is not None and z.shape[1] else (tables[0] if tables else None)
@@ -297,7 +301,9 @@ def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequen
             f"z {escape_html(c)}", np.tile(z[f"z_{c}"].to_numpy(float), (n_frames, 1)))
     out["seen vs never seen in training"] = Colour("", groups={
         f"seen in training ({seen.sum():,})": (np.flatnonzero(seen), SEEN),
-        f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)})
+        f"never seen ({(~seen).sum():,})": (np.flatnonzero(~seen), UNSEEN)}) if known else (
+        Colour("", groups={f"training counts not recorded ({len(seen):,} words)":
+                           (np.arange(len(seen)), UNSEEN)}))
     out["training frequency (log10)"] = Colour(
         "log10 count", np.tile(np.log10(1 + counts), (n_frames, 1)), scale="Viridis", mid=None)
     if updates is not None:  # one range for all frames: the colours grow as training goes

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.analysis.faithfulness import trust_sample_size
 from core.runs import views as runviews
 from core.runs.comparison import class_association
 from core.runs.evolution import frames_so_far
@@ -77,12 +78,13 @@ once = [f"<b>{w}</b> · " + (f"trained on {c:,}×" if known else "training count
 updates = updates_per_frame(store, run.run_id, evo.rows, n_frames)
 association = class_association(vocab, classes).set_index(vocab["token"].astype(str))
 options = evolution.evolution_colours(tables, n_frames, classes, seen, counts, updates,
-                                      run.info.get("class_sizes"), association.reindex(words))
+                                      run.info.get("class_sizes"), association.reindex(words),
+                                      known)
 layers = {name: evolution.colour_layer(colour, len(words)) for name, colour in options.items()}
 under = evolution.no_value(list(layers.values()))  # grey underneath, whatever the colouring
 texts = [hover(t) for t in range(n_frames)]
 animate = len(words) <= evolution.MAX_ANIMATED and n_frames > 1
-trust = (evo.trust, evo.trust_final)
+trust = (evo.trust, evo.trust_final, evo.trust_previous)
 sent: dict[int, tuple[str, bytes]] = {}  # per snapshot drawn: built once per page run
 
 
@@ -127,9 +129,12 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, 
            "fitted on its own snapshot starting from the previous frame; words whose vector "
            "did not change keep their place. Trustworthiness (the share of each word's 2-D "
            "neighbours that are also its neighbours in the full space; 1 = faithful) "
-           + (f"{evo.trust[0]:.2f} at the start and {evo.trust[-1]:.2f} at the end; each "
-              "frame's title gives its own. " if evo.trust else "is scored once the run's "
-              f"frames are complete ({n_frames} of them so far). ") + (f"{(~seen).sum():,} of the words were never seen in "
+           + (f"{evo.trust[0]:.2f} at the start and {evo.trust[-1]:.2f} at the end, each "
+              f"computed on a sample of {trust_sample_size(len(words)):,} of the words; each "
+              "frame's title gives its own, and against the previous snapshot (a frame that "
+              "lags) and the last one (a frame that borrows). " if evo.trust else
+              f"is scored once the run's frames are complete ({n_frames} of them so far). ")
+           + (f"{(~seen).sum():,} of the words were never seen in "
            f"training" + (f": {unseen_note}." if (~seen).any() else ".") if known else "This run did not record how often each "
            "word occurred in training: its words are taken in vocabulary order.")
            + evolution.class_note(classes, run.info.get("class_sizes"))

@@ -14,6 +14,7 @@ from core.training.config import ExperimentConfig, TrainConfig
 from core.training.experiments import list_experiments
 from dashboard import services, state, widgets
 from dashboard.charts import curves
+from dashboard.experiment_results import results
 from dashboard.text import escape_markdown
 
 SIZES = (50, 100, 200, 500, 1000, 2000)
@@ -83,30 +84,6 @@ exp_id = st.selectbox(
     f"{', '.join(map(str, by_id[i].config.sizes))} · {by_id[i].total} runs · {i}",
     on_change=lambda: state.put(state.EXPERIMENT, st.session_state[pick_key]),
     help="Those on the data set chosen now come first; each names its data set.")
-
-
-def results(exp) -> None:
-    summary = exp.summary()
-    if summary.empty:
-        st.caption("The charts appear when the first run has finished.")
-        return
-    first = services.show_errors(services.store().get_run, exp.results["run_id"].iloc[0])
-    floor = first.info.get("majority_baseline") if first is not None else None
-    st.plotly_chart(curves.learning_curve_figure(summary, baseline=floor))
-    st.caption("Mean validation accuracy at each run's best epoch (lowest validation loss; "
-               "the results table keeps the last epoch's beside it) over the seeds (with "
-               "several seeds, bars show the "
-               "95 % interval of the mean). A gap on the left, closing to the right, is the "
-               "pretrained start helping while examples are few. "
-               + curves.gap_sentence(summary, "acc_mean"))
-    st.plotly_chart(curves.unseen_figure(summary))
-    st.caption("The same runs on only the validation documents containing a key word (one that "
-               "points to a class) never seen in training; *n* is how many such documents. A "
-               "random start knows nothing of these words — a GloVe start knows their "
-               "neighbours. " + curves.gap_sentence(summary, "unseen_mean"))
-    st.dataframe(exp.results, hide_index=True)
-    st.download_button("Download results (CSV)", exp.results.to_csv(index=False),
-                       file_name=f"experiment-{exp.experiment_id}.csv", mime="text/csv")
 
 
 def progress_text(exp) -> str:

@@ -14,8 +14,8 @@ from dashboard.charts import curves
 from dashboard.text import escape_markdown
 
 TABLE_COLUMNS = ["run", "name", "data set", "init", "arch", "training size",
-                 "best val accuracy", "final val accuracy", "status", "epochs", "created",
-                 "error"]
+                 "best val accuracy", "best epoch", "scored on", "final val accuracy", "status",
+                 "epochs", "created", "error"]
 PERCENT = {k: st.column_config.NumberColumn(format="percent")
            for k in ("best val accuracy", "final val accuracy")}
 

@@ -20,12 +20,13 @@ pytestmark = pytest.mark.browser
 PLOT = '[data-testid="stPlotlyChart"] .js-plotly-plot'
 STATE = """(n) => { const gd = document.querySelectorAll('%s')[n];
   const main = gd._fullData.reduce((a, b) => ((b.x || []).length > (a.x || []).length ? b : a));
-  return {title: gd._fullLayout.title.text, x: Array.from(main.x).slice(0, 50),
+  return {title: gd.querySelector('.gtitle').textContent, x: Array.from(main.x).slice(0, 50),
           points: main.x.length,
           frames: (gd._transitionData._frames || []).length}; }""" % PLOT
 # the Evolution map is a component (dashboard/components/evolution_chart): its own frame
 EVO = "iframe[title*=evolution_chart]"
 GD = "document.getElementById('chart')"
+TITLE = "document.querySelector('#chart .gtitle').textContent"  # the title as drawn
 EVO_STATE = STATE.replace("document.querySelectorAll('%s')[n]" % PLOT, GD)
 
 
@@ -115,12 +116,12 @@ def test_evolution_slider_and_play_move_the_words(vpage, views_url, views_store)
     rail.scroll_into_view_if_needed()
     box = rail.bounding_box()
     page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)  # first snapshot
-    chart.wait_for_function(f"() => {GD}._fullLayout.title.text.includes('— start')")
+    chart.wait_for_function(f"() => {TITLE}.includes('— start')")
     start = chart.evaluate(EVO_STATE, 0)
     assert start["x"] != before["x"], "the words did not move between snapshots"
     screenshot(page, "v2-01-evolution-start")
     page.frame_locator(EVO).locator(".updatemenu-button").first.click()  # Play, to the end
-    chart.wait_for_function(f"() => {GD}._fullLayout.title.text.includes('— epoch 4')",
+    chart.wait_for_function(f"() => {TITLE}.includes('— epoch 4')",
                             timeout=30_000)
     assert chart.evaluate(EVO_STATE, 0)["x"] == before["x"]
     assert outside == [], f"the Evolution page reached outside hosts: {outside}"
@@ -250,7 +251,7 @@ def interaction_timings(page, chart) -> dict[str, dict]:
     box = rail.bounding_box()
     out["change the snapshot"] = _timed(
         page, chart, lambda: page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2),
-        f"() => {GD}._fullLayout.title.text.includes('— start')")
+        f"() => {TITLE}.includes('— start')")
     return out
 
 
