@@ -435,29 +435,6 @@ def live_preview(run_id: str):
     return frame, train_counts[frame.rows] > 0, (z[frame.rows] if z.shape[1] else None)
 
 
-def comparison(run_id: str, against: str = "glove"):
-    """The run's comparison as the engine cached it on disk (None until it has), read from
-    disk once per server process and run state: its per-word tables took 1.5-2.7 s to read
-    on every page load (bench/README.md, "Pages"). Shared by every session: read-only."""
-    run = store().get_run(run_id)
-    return _comparison(run_id, against, run.n_snapshots, str(run.info.get("views")))
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _comparison(run_id: str, against: str, n_snapshots: int, views: str):
-    from core.runs import views as runviews
-
-    return runviews.comparison(store(), run_id, against=against)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def semantics_table(run_id: str, n_snapshots: int):
-    """``core.runs.semantics.semantics_over_epochs`` over the comparison read once above."""
-    from core.runs import semantics
-
-    return semantics.semantics_over_epochs(store(), run_id, result=comparison(run_id))
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def vocabulary_words(run_id: str) -> list[str]:
     """Every word of a run's vocabulary (not <pad>/<unk>), alphabetically: with a prefix

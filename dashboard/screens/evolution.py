@@ -11,7 +11,7 @@ from core.runs.comparison import class_association
 from core.runs.evolution import frames_so_far
 from core.runs.updates import updates_per_frame
 from core.runs import naming
-from dashboard import services, state, widgets
+from dashboard import run_reads, services, state, widgets
 from dashboard.charts import evolution, style
 from dashboard.text import escape_html, escape_markdown, join_words
 from dashboard.components import evolution_chart
@@ -49,7 +49,7 @@ if evo is None:
         st.info("The first frame of this run's evolution is being computed.")
     st.stop()
 pending = bool(coming)
-comp = services.show_errors(services.comparison, run.run_id)
+comp = services.show_errors(run_reads.comparison, run.run_id)
 labels = naming.epoch_labels(run)[: len(evo.coords)]
 words, n_frames = evo.words, len(evo.coords)
 best = run.best()  # the epoch with the lowest validation loss, marked on the slider
