@@ -9,9 +9,14 @@ before the server starts: nothing new is allowed by it, since 127.0.0.1 is allow
 
 The second change: plain HTTP requests are held to ``server.allowedHosts`` too (Streamlit
 checks it on the WebSocket only), by ``dashboard.hosts.install``.
+
+The projection engine starts with the server (``start_engine``), not with the first page:
+a run trained from the command line on a freshly started server gets its views without any
+page opened. (The first page still starts it if it died since.)
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -21,12 +26,24 @@ from streamlit.web import cli
 APP = Path(__file__).resolve().parent / "app.py"
 
 
+def start_engine() -> bool:
+    """Start the store's projection engine, tied to this server process; True if started."""
+    from core.jobs.engine import ensure_engine
+    from core.store.runstore import RunStore
+    from dashboard import services
+
+    if not services.warm_up_wanted():
+        return False
+    return ensure_engine(RunStore(services.store_root()), parent=os.getpid())
+
+
 def main() -> int:
     net_util._internal_ip = net_util._external_ip = "127.0.0.1"  # noqa: SLF001 (see above)
     sys.path.insert(0, str(APP.parent.parent))  # the repository, for ``dashboard.hosts``
     from dashboard import hosts
 
     hosts.install()
+    start_engine()
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()
 

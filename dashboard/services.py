@@ -73,11 +73,16 @@ def glove():
     return load()
 
 
+def warm_up_wanted() -> bool:
+    """False when ``EXPLORER_WARM_UP`` switches the background start-up work off (tests)."""
+    return os.environ.get("EXPLORER_WARM_UP", "1").lower() not in _OFF
+
+
 @st.cache_resource(show_spinner=False)
 def start_warm_up() -> dict[str, Any]:
     """Start the once-per-process background warm-up; returns its (shared) status."""
     status: dict[str, Any] = {"state": "running", "error": None}
-    if os.environ.get("EXPLORER_WARM_UP", "1").lower() in _OFF:
+    if not warm_up_wanted():
         status["state"] = "skipped"
         return status
     threading.Thread(target=_warm_up, args=(status, store_root()), name="explorer-warm-up",
@@ -417,8 +422,8 @@ def live_preview(run_id: str):
     """The newest live 2-D frame the engine wrote for this run (None before the first), with
     each word's seen-in-training flag and its class association z (words x classes, None
     without class counts). Reads files only; the engine does the projecting."""
-    from core.runs import views as runviews
-    frame = runviews.latest_live(store(), run_id)
+    from core.runs.evolution import latest_frame
+    frame = latest_frame(store(), run_id)
     if frame is None:
         return None
     from core.runs.comparison import class_association

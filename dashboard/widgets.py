@@ -50,10 +50,11 @@ def run_filters(page: str, runs: Sequence, jobs: dict, keep: str | None = None) 
     return sorted(shown, key=lambda r: experiment_of(r) is not None)
 
 
-def pick_run(page: str):
+def pick_run(page: str, live_ok: bool = False):
     """The run a view page shows: the active run, or another picked here for this page only
     (the active run, shown by Train and the sidebar, changes only with "Make active").
-    None after telling the user why there is nothing to show."""
+    None after telling the user why there is nothing to show. ``live_ok``: the page can show
+    a run still training (Evolution follows it frame by frame)."""
     jobs = services.show_errors(lambda: {j.run_id: j for j in services.store().list_jobs()})
     if jobs is None:
         return None
@@ -79,12 +80,12 @@ def pick_run(page: str):
         if button.button("Make active", key=f"make_active_{page}"):
             services.open_run(run_id)
             st.rerun()
-    return _viewable(jobs[run_id])
+    return _viewable(jobs[run_id], live_ok)
 
 
-def _viewable(run):
+def _viewable(run, live_ok: bool = False):
     """``run``, or None after saying why it has nothing to show here yet."""
-    if run.status in services.LIVE:
+    if run.status in services.LIVE and not (live_ok and run.n_snapshots):
         st.info("This run is still training: its live preview is on the **Train** page; this "
                 "page fills in when it finishes.")
         return None
@@ -111,6 +112,26 @@ def load_layout(run, reader: Callable[..., Any], **kw: Any) -> tuple[Any, bool]:
         st.caption(":material/hourglass_top: UMAP layout is being computed… showing the PCA "
                    "layout meanwhile; the page updates by itself.")
     return services.show_errors(reader, store, run.run_id, "pca", cached_only=True, **kw), pending
+
+
+def follow_frames(run_id: str, coming: str) -> None:
+    """While more evolution frames are ``coming``, poll the store (like the Train page's live
+    panel) and rerun the page when a frame arrives or the run's state changes; nothing polls
+    once the run's frames are complete (the fragment is not drawn then)."""
+    from core.runs.evolution import progress_token
+
+    if not coming:
+        return
+    st.caption(f":material/hourglass_top: {escape_markdown(coming)}; the page updates by "
+               "itself.")
+    seen = services.show_errors(progress_token, services.store(), run_id)
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def poll() -> None:
+        if services.show_errors(progress_token, services.store(), run_id) != seen:
+            st.rerun()
+
+    poll()
 
 
 def poll_until_ready(run_id: str) -> None:

@@ -200,7 +200,7 @@ def test_views_not_computed_yet_show_pca_and_say_so(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     open_page(at, "evolution")
-    assert any("UMAP layout is being computed" in c.value for c in at.caption)
+    assert any("frames and their trustworthiness are coming" in c.value for c in at.caption)
     assert len(evolution(at)["figure"]["frames"]) == 4  # PCA frames meanwhile
     assert any("being computed" in i.value for i in at.info)  # drift needs the comparison
 

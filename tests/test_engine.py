@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from core.analysis.projection_config import ProjectionConfig
+from core.runs import evolution as chain
 from core.runs import views as runviews
 from core.runs.projections import chain_frames
 from core.jobs.engine import Engine, engine_running, run_engine
@@ -27,10 +28,10 @@ def _run(store, ds, **kw):
 
 def test_pca_engine_serves_live_and_finished_views(store, tiny_ds):
     run_id = _run(store, tiny_ds)
-    assert runviews.latest_live(store, run_id) is None
+    assert chain.latest_frame(store, run_id) is None
     engine = Engine(store, warm=False, method="pca")
     assert engine.tick() >= 1
-    live = runviews.latest_live(store, run_id)
+    live = chain.latest_frame(store, run_id)
     assert live.snapshot == 3 and live.coords.shape == (len(live.words), 2)
     assert runviews.views_state(store, run_id) == "ready"
     evo = runviews.evolution(store, run_id, "pca")
@@ -56,7 +57,7 @@ def test_live_frames_of_unchanged_words_stay_put(store, tiny_ds, tmp_path):
     make_keyed_vectors().save_word2vec_format(str(path), binary=False)
     run_id = _run(store, tiny_ds, init=str(path), freeze=True)
     Engine(store, warm=False, method="pca").tick()
-    live = runviews.latest_live(store, run_id)
+    live = chain.latest_frame(store, run_id)
     frames = chain_frames(store, run_id, live.rows,
                           ProjectionConfig(method="pca", n_words=runviews.EVOLUTION_WORDS),
                           cached_only=True)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.jobs.engine import Engine
+from core.runs import evolution as chain
 from core.runs import views as runviews
 from core.store.runstore import RunStore
 from core.track.run import TrackedRun
@@ -56,7 +57,7 @@ def test_keras_example_makes_a_run_the_engine_projects(tmp_path):
     assert store.load_vocab(run.run_id)["token"].tolist() == _expected_vocabulary()
     assert {"val_accuracy", "val_loss", "train_loss"} <= set(run.epochs[-1])
     Engine(store, warm=False, method="pca").tick()
-    assert runviews.latest_live(store, run.run_id).snapshot == epochs
+    assert chain.latest_frame(store, run.run_id).snapshot == epochs
     evo = runviews.evolution(store, run.run_id, "pca")
     assert evo.coords.shape[0] == epochs + 1 and "great" in evo.words
     assert store.get_run(run.run_id).info["views"] == "ready"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -116,15 +116,27 @@ def first_layout(x: np.ndarray, cfg: ProjectionConfig) -> np.ndarray:
     return np.asarray(fit_umap(x, cfg).embedding_, dtype=np.float32)
 
 
+def chain_layouts(frames: Iterable[np.ndarray], cfg: ProjectionConfig,
+                  start: tuple[np.ndarray, np.ndarray] | None = None) -> Iterator[np.ndarray]:
+    """The one chain rule, frame by frame as ``frames`` arrive: each layout is fitted on its
+    own snapshot (the first alone, each later one from the previous layout,
+    ``project_incremental``), so frame t depends only on snapshots 0..t. ``start`` =
+    (previous layout, previous snapshot) continues a chain computed earlier (cached)."""
+    prev_layout, prev_x = start if start is not None else (None, None)
+    for x in frames:
+        x = np.asarray(x, dtype=np.float32)
+        layout = (first_layout(x, cfg) if prev_layout is None else
+                  project_incremental(prev_layout, x, cfg, prev_snapshot=prev_x))
+        yield layout
+        prev_layout, prev_x = layout, x
+
+
 def chained_coords(frames: list[np.ndarray], cfg: ProjectionConfig,
-                    method: str | None = None) -> list[np.ndarray]:
-    """Per-frame fits, each started from the previous layout (``project_incremental``)."""
+                   method: str | None = None) -> list[np.ndarray]:
+    """Every frame's layout of an in-memory sequence (``chain_layouts``)."""
     if method is not None:
         cfg = dataclasses.replace(cfg, method=method)
-    out = [first_layout(frames[0], cfg)]
-    for prev_x, x in zip(frames[:-1], frames[1:]):
-        out.append(project_incremental(out[-1], x, cfg, prev_snapshot=prev_x))
-    return out
+    return list(chain_layouts(frames, cfg))
 
 
 def project_sequence(frames: Sequence[np.ndarray],

@@ -14,6 +14,7 @@ import time
 from typing import Callable
 
 from core.jobs.process import spawn
+from core.runs import evolution as chain
 from core.runs import views as runviews
 from core.store.locks import try_lock
 from core.store.runstore import RunStore
@@ -77,8 +78,8 @@ class Engine:
         method = "pca"
         for snap in run.snapshots:  # catch up in order: each frame starts from the previous
             if snap["idx"] > done:
-                method = runviews.live_update(self.store, run.run_id, snap["idx"],
-                                              self.umap_ready, self.n_words)
+                method = chain.extend(self.store, run.run_id, snap["idx"], self.umap_ready,
+                                      self.n_words)
         self.live_done[run.run_id] = run.snapshots[-1]["idx"]
         self.store.update_info(run.run_id, live_method=method)
         return 1

@@ -143,37 +143,36 @@ def _snapshot_rows(store: RunStore, run_id: str, idx: int, rows: np.ndarray) -> 
     return np.asarray(store.load_snapshot(run_id, idx), dtype=np.float32)[rows]
 
 
+def _chain_prefix(rows: np.ndarray, config: ProjectionConfig) -> str:
+    return f"r{hashlib.sha256(rows.tobytes()).hexdigest()[:12]}-{array_key((), config)}"
+
+
 def chain_frames(store: RunStore, run_id: str, rows: np.ndarray, config: ProjectionConfig,
                  upto: int | None = None, cached_only: bool = False) -> list[np.ndarray]:
-    """The layout of every snapshot so far (or of snapshots 0..``upto``), each fitted on its
-    own snapshot starting from the previous frame's layout (``projection.project_incremental``:
-    rows whose vector did not change keep their place). Each frame is cached on its own, so
-    frames the engine computed while the run trained are never computed again. With
-    ``cached_only`` nothing is computed: the frames cached so far, in order."""
+    """The layout of every snapshot so far (or of snapshots 0..``upto``): the chain of
+    ``projection.chain_layouts`` (frame t fitted on snapshot t, starting from frame t-1),
+    each frame cached on its own as it is computed, so frames the engine computed while the
+    run trained are never computed again. With ``cached_only`` nothing is computed: the
+    frames cached so far, in order."""
     snaps = store.get_run(run_id).snapshots
     snaps = snaps if upto is None else snaps[: upto + 1]
     cache = DiskCache(store.cache_dir(run_id) / "chain")
-    prefix = f"r{hashlib.sha256(rows.tobytes()).hexdigest()[:12]}-{array_key((), config)}"
+    keys = [f"{_chain_prefix(rows, config)}-f{t:04d}" for t in range(len(snaps))]
     out: list[np.ndarray] = []
-    x_prev = None
-    for t, snap in enumerate(snaps):
-        key = f"{prefix}-f{t:04d}"
+    for key in keys:  # the cached head of the chain
         hit = cache.get(key, read_layout)
-        x = None
-        if hit is None and cached_only:
-            break
         if hit is None:
-            x = _snapshot_rows(store, run_id, snap["idx"], rows)
-            if t == 0:
-                coords = projection.first_layout(x, config)
-            else:
-                if x_prev is None:
-                    x_prev = _snapshot_rows(store, run_id, snaps[t - 1]["idx"], rows)
-                coords = projection.project_incremental(out[-1], x, config, prev_snapshot=x_prev)
-            cache.put(key, coords, write_layout)
-            hit = read_layout(cache.path(key))
+            break
         out.append(hit)
-        x_prev = x
+    if cached_only or len(out) == len(snaps):
+        return out
+    start = None
+    if out:
+        start = (out[-1], _snapshot_rows(store, run_id, snaps[len(out) - 1]["idx"], rows))
+    todo = (_snapshot_rows(store, run_id, s["idx"], rows) for s in snaps[len(out):])
+    for key, coords in zip(keys[len(out):], projection.chain_layouts(todo, config, start)):
+        cache.put(key, coords, write_layout)  # kept at once: an engine restart resumes here
+        out.append(read_layout(cache.path(key)))
     return out
 
 
@@ -221,10 +220,10 @@ def project_run(store: RunStore, run_id: str, config: Any = None, *,
     out = RunProjection(rows, [tokens[i] for i in rows], result.coords, result.trust,
                         result.seconds, result.method, result.trust_final,
                         result.trust_previous)
-    return _with_extra_words(store, run_id, out, tokens, extra_words)
+    return with_extra_words(store, run_id, out, tokens, extra_words)
 
 
-def _with_extra_words(store: RunStore, run_id: str, base: RunProjection, tokens: list[str],
+def with_extra_words(store: RunStore, run_id: str, base: RunProjection, tokens: list[str],
                       extra_words: Sequence[str]) -> RunProjection:
     known = set(tokens)
     missing = [w for w in extra_words if w not in known]

@@ -23,14 +23,16 @@ DEFAULT_PAIRS = (("alps", "himalayas"), ("good", "great"), ("bad", "awful"))
 
 
 def semantics_over_epochs(store: RunStore, run_id: str, against: str = "glove", *,
-                          k: int = 10) -> pd.DataFrame:
+                          k: int = 10, result=None) -> pd.DataFrame:
     """One row per snapshot: ``<bench>_rho``, ``<bench>_found``/``_total``/``_coverage`` for
     WordSim353 and SimLex999 in the learned space, the same benchmark on the same words in the
     reference space (``<bench>_rho_reference``, constant), ``jaccard_at_k`` and ``cka`` against
-    the reference on the shared words, ``n_words`` and ``val_accuracy``."""
+    the reference on the shared words, ``n_words`` and ``val_accuracy``. ``result``: the
+    run's comparison already read (with these settings), else it is read (or computed)."""
     from core.runs.comparison import CompareConfig, compare_run
 
-    result = compare_run(store, run_id, CompareConfig(against=against, k=k))
+    if result is None:
+        result = compare_run(store, run_id, CompareConfig(against=against, k=k))
     table = result.snapshots
     out = table[["snapshot", "epoch", "step", "val_accuracy"]].copy()
     for name in BENCHMARKS:

@@ -1,9 +1,9 @@
 """Everything the dashboard draws for a run, computed off the page and cached on disk.
 
-The engine process (core/jobs/engine.py) calls ``live_update`` as snapshots arrive and
-``finalize`` once a run is done; pages call the readers (``latest_live``, ``evolution``,
-``pretrained_view``, ``document_views``, ``comparison``) with ``cached_only=True``, so a page
-load never runs UMAP. PCA (well under a second) is the preview while UMAP is not ready.
+The engine process (core/jobs/engine.py) extends each run's evolution chain as snapshots
+arrive (``core.runs.evolution``, which also serves the frames so far to the pages) and calls
+``finalize`` once a run is done; pages call the readers (``evolution``, ``pretrained_view``,
+``document_views``, ``comparison``) with ``cached_only=True``, so a page load never runs UMAP. PCA (well under a second) is the preview while UMAP is not ready.
 """
 from __future__ import annotations
 
@@ -39,15 +39,6 @@ class WordFrames:
     trust_previous: tuple[float, ...] = ()
 
 
-@dataclass(frozen=True, eq=False)
-class LiveFrame:
-    words: list[str]
-    rows: np.ndarray
-    coords: np.ndarray  # n x 2
-    snapshot: int
-    method: str
-
-
 def _projection_config(method: str, n_words: int = EVOLUTION_WORDS):
     from core.analysis.projection import ProjectionConfig
 
@@ -56,39 +47,6 @@ def _projection_config(method: str, n_words: int = EVOLUTION_WORDS):
 
 def _tokens(store: RunStore, run_id: str) -> list[str]:
     return store.load_vocab(run_id)["token"].astype(str).tolist()
-
-
-# ------------------------------------------------------------------------------ live preview
-
-def live_update(store: RunStore, run_id: str, idx: int, use_umap: bool,
-                n_words: int = EVOLUTION_WORDS) -> str:
-    """Bring the run's evolution chain up to snapshot ``idx`` (its words, its layout: the
-    live preview is the evolution's newest frame, so nothing is computed twice); returns the
-    method used."""
-    from core.runs.projections import chain_frames, evolution_rows
-
-    config = _projection_config("umap" if use_umap else "pca", n_words)
-    rows, _ = evolution_rows(store, run_id, config.n_words)
-    upto = [s["idx"] for s in store.get_run(run_id).snapshots].index(idx)
-    chain_frames(store, run_id, rows, config, upto=upto)
-    return config.method
-
-
-def latest_live(store: RunStore, run_id: str) -> LiveFrame | None:
-    """The newest frame of the run's evolution chain computed so far (by the method the
-    engine recorded, else PCA), or None before the first one."""
-    from core.runs.projections import chain_frames, evolution_rows
-
-    run = store.get_run(run_id)
-    method = run.info.get("live_method", "pca")
-    for name in dict.fromkeys((method, "pca")):
-        config = _projection_config(name)
-        rows, tokens = evolution_rows(store, run_id, config.n_words)
-        frames = chain_frames(store, run_id, rows, config, cached_only=True)
-        if frames:
-            return LiveFrame([tokens[i] for i in rows], rows, np.asarray(frames[-1]),
-                             run.snapshots[len(frames) - 1]["idx"], name)
-    return None
 
 
 # ------------------------------------------------------------------------- finished-run views

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.runs import views as runviews
 from core.runs import naming
-from dashboard import services, state, widgets
+from dashboard import run_reads, services, state, widgets
 from dashboard.charts import bars, curves, evolution, maps
 from dashboard.text import escape_html, escape_markdown
 
@@ -41,7 +41,7 @@ if pending:
 evo, pre = views
 if space == "init" and pre.method.endswith("pca") and run.info.get("views_method") != "pca":
     st.caption("PCA layout: the UMAP layout of the init vectors is not precomputed.")
-comp = services.show_errors(runviews.comparison, services.store(), run.run_id, against=space)
+comp = services.show_errors(run_reads.comparison, run.run_id, against=space)
 name = {"glove": "GloVe", "init": "its init vectors"}[space]  # every measure below is against it
 if comp is None:
     error = run.info.get(f"comparison{'_init' if space == 'init' else ''}_error")

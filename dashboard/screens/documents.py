@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.runs import views as runviews
 from core.runs import naming
-from dashboard import services, state, widgets
+from dashboard import run_reads, services, state, widgets
 from dashboard.charts import maps, points
 from dashboard.text import truncate
 
@@ -45,7 +45,7 @@ right.plotly_chart(maps.document_map(
 st.caption(f"{len(doc_labels):,} validation texts, {docs.method.upper()} layout; hover a "
            "point to read it.")
 
-comp = services.show_errors(runviews.comparison, services.store(), run.run_id)
+comp = services.show_errors(run_reads.comparison, run.run_id)
 if comp is None:
     st.info("The separation scores are being computed; this page updates by itself."
             if pending else "The separation scores are computed for finished runs only.")

@@ -8,9 +8,10 @@ import streamlit as st
 from core.analysis.faithfulness import trust_sample_size
 from core.runs import views as runviews
 from core.runs.comparison import class_association
+from core.runs.evolution import frames_so_far
 from core.runs.updates import updates_per_frame
 from core.runs import naming
-from dashboard import services, state, widgets
+from dashboard import run_reads, services, state, widgets
 from dashboard.charts import evolution, style
 from dashboard.text import escape_html, escape_markdown, join_words
 from dashboard.components import evolution_chart
@@ -19,7 +20,7 @@ st.title("Evolution")
 st.write("Each point is one row of the embedding table: a word's vector, reduced to 2-D. The "
          "table is just a lookup table that the classifier's loss nudges a little each batch, "
          "so words that decide the label drift apart while the others stay put.")
-run = widgets.pick_run("evolution")
+run = widgets.pick_run("evolution", live_ok=True)
 if run is None:
     st.stop()
 store = services.store()
@@ -37,15 +38,18 @@ if len(extra) < len(asked):
     add.caption("Not in this run's vocabulary: "
                 + ", ".join(escape_markdown(w) for w in asked if w not in known))
 if scope == ALL_WORDS:
-    evo, pending = services.show_errors(runviews.evolution, store, run.run_id, "pca",
-                                    all_words=True, extra_words=extra), False
-else:
-    evo, pending = widgets.load_layout(run, runviews.evolution, extra_words=extra)
+    evo, coming = services.show_errors(runviews.evolution, store, run.run_id, "pca",
+                                       all_words=True, extra_words=extra), ""
+else:  # the service decides: the scored run, the frames so far, or PCA (core.runs.evolution)
+    got = services.show_errors(frames_so_far, store, run.run_id, extra)
+    evo, coming = (got.frames, got.coming) if got is not None else (None, "")
+widgets.follow_frames(run.run_id, coming)
 if evo is None:
+    if coming:
+        st.info("The first frame of this run's evolution is being computed.")
     st.stop()
-if pending:
-    widgets.poll_until_ready(run.run_id)
-comp = services.show_errors(runviews.comparison, store, run.run_id)
+pending = bool(coming)
+comp = services.show_errors(run_reads.comparison, run.run_id)
 labels = naming.epoch_labels(run)[: len(evo.coords)]
 words, n_frames = evo.words, len(evo.coords)
 best = run.best()  # the epoch with the lowest validation loss, marked on the slider
@@ -125,10 +129,12 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, 
            "fitted on its own snapshot starting from the previous frame; words whose vector "
            "did not change keep their place. Trustworthiness (the share of each word's 2-D "
            "neighbours that are also its neighbours in the full space; 1 = faithful) "
-           f"{evo.trust[0]:.2f} at the start and {evo.trust[-1]:.2f} at the end, each computed "
-           f"on a sample of {trust_sample_size(len(words)):,} of the words; each frame's "
-           "title gives its own, and against the previous snapshot (a frame that lags) and "
-           "the last one (a frame that borrows). " + (f"{(~seen).sum():,} of the words were never seen in "
+           + (f"{evo.trust[0]:.2f} at the start and {evo.trust[-1]:.2f} at the end, each "
+              f"computed on a sample of {trust_sample_size(len(words)):,} of the words; each "
+              "frame's title gives its own, and against the previous snapshot (a frame that "
+              "lags) and the last one (a frame that borrows). " if evo.trust else
+              f"is scored once the run's frames are complete ({n_frames} of them so far). ")
+           + (f"{(~seen).sum():,} of the words were never seen in "
            f"training" + (f": {unseen_note}." if (~seen).any() else ".") if known else "This run did not record how often each "
            "word occurred in training: its words are taken in vocabulary order.")
            + evolution.class_note(classes, run.info.get("class_sizes"))

@@ -11,7 +11,7 @@ from core.runs import semantics as probes
 
 from core.runs import views as runviews
 from core.runs import naming
-from dashboard import services, state, widgets
+from dashboard import run_reads, services, state, widgets
 from dashboard.charts import curves
 from dashboard.text import escape_markdown
 
@@ -42,7 +42,7 @@ def _change(table, column: str) -> str:
 
 
 def semantics() -> None:
-    comp = services.show_errors(runviews.comparison, store, run.run_id, cached_only=True)
+    comp = services.show_errors(run_reads.comparison, run.run_id)
     if comp is None:  # never computed on a page load: the background engine does it
         views = services.show_errors(runviews.views_state, store, run.run_id)
         if views == "failed" or run.info.get("comparison_error"):  # e.g. words GloVe lacks
@@ -56,7 +56,7 @@ def semantics() -> None:
         else:
             st.info("The comparison with GloVe is computed for finished runs only.")
         return
-    table = services.show_errors(probes.semantics_over_epochs, store, run.run_id)
+    table = services.show_errors(run_reads.semantics_table, run.run_id, run.n_snapshots)
     if table is None:
         return
     st.plotly_chart(curves.semantics_figure(table, labels[: len(table)]))
