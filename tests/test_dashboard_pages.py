@@ -164,7 +164,7 @@ def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store):
 
     app.run()
     assert any("done" in s for s in values(app.subheader))
-    assert [(p.value, p.text) for p in app.progress] == [(100, "Epoch 2/2")]
+    assert [(p.value, p.text) for p in app.progress] == [(100, "Epoch 2/2 — done")]
     assert metric(app, "Validation accuracy").endswith("%")
     curves = plotly_specs(app)
     assert [len(trace["x"]) for trace in curves[0]["data"]] == [2, 2]
