@@ -8,7 +8,8 @@ leave the machine and no setting turns this off, so both caches are seeded with 
 before the server starts: nothing new is allowed by it, since 127.0.0.1 is allowed already.
 
 The second change: plain HTTP requests are held to ``server.allowedHosts`` too (Streamlit
-checks it on the WebSocket only), by ``dashboard.hosts.install``.
+checks it on the WebSocket only), by ``dashboard.hosts.install``; and a page's address is
+the root plus the page (``dashboard.pagebase``: ``/data`` goes to ``/``, no 404s at load).
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ APP = Path(__file__).resolve().parent / "app.py"
 def main() -> int:
     net_util._internal_ip = net_util._external_ip = "127.0.0.1"  # noqa: SLF001 (see above)
     sys.path.insert(0, str(APP.parent.parent))  # the repository, for ``dashboard.hosts``
-    from dashboard import hosts
+    from dashboard import hosts, pagebase
 
-    hosts.install()
+    hosts.install(pagebase.PageBase)
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()
 
