@@ -51,7 +51,9 @@ def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray
     given, or the texts tokenised now.
 
     Experiments pass their own fixed ``split`` (train rows, validation rows), their tokens or
-    corpus and the validation ``doc_idx`` to keep, so runs share them."""
+    corpus and the validation ``doc_idx`` to keep, so runs share them. ``stage(name)`` is
+    told as each step begins (``core.training.progress.STAGES``)."""
+    stage = stage or (lambda name, fraction=None: None)
     labels = np.asarray(dataset.labels)
     if corpus is None:
         corpus = from_tokens(tokens if tokens is not None else [tokenize(t) for t in dataset.texts])
