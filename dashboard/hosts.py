@@ -31,14 +31,15 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
-def install() -> None:
-    """Make Streamlit's app factory put ``HostCheck`` first in its middleware stack."""
+def install(*after: type) -> None:
+    """Make Streamlit's app factory put ``HostCheck`` first in its middleware stack, then
+    the middleware classes ``after`` (e.g. ``pagebase.PageBase``), then Streamlit's own."""
     from starlette.middleware import Middleware
     from streamlit.web.server.starlette import starlette_app
 
     original = starlette_app.create_streamlit_middleware
 
     def with_host_check() -> list:
-        return [Middleware(HostCheck), *original()]
+        return [Middleware(HostCheck), *(Middleware(m) for m in after), *original()]
 
     starlette_app.create_streamlit_middleware = with_host_check

@@ -8,7 +8,7 @@ import streamlit as st
 from core.jobs import queue as jobs
 from core.runs import naming
 from core.store.headline import headline
-from dashboard import services, widgets, word2vec_panel
+from dashboard import progress_panel, services, widgets, word2vec_panel
 from dashboard.charts import curves, evolution, maps
 from dashboard.text import escape_html, escape_markdown
 
@@ -19,7 +19,7 @@ def preview(run):
 
 
 def draw(run, found) -> None:
-    n, done = int(run.config.get("epochs", 0)), len(run.epochs)
+    n = int(run.config.get("epochs", 0))
     st.subheader(f"Run `{run.run_id}` — {widgets.status_text(run.status)}")
     st.caption(escape_markdown(naming.run_summary(run, services.parents(run))))
     if run.status == "queued":
@@ -28,15 +28,13 @@ def draw(run, found) -> None:
                     "time. This run starts as soon as that one ends.")
         else:
             st.info("Starting the training process…")
-    elif run.status == "running" and done == 0:
-        st.info("Preparing: splitting the data, building the vocabulary, first snapshot…")
     elif run.status == "failed":
         st.error(f"Training failed: {run.error or 'no reason recorded'}")
     elif run.status == "cancelled":
         st.warning("Cancelled. The epochs finished before that are kept.")
     if run.info.get("size_warning"):
         st.warning(escape_markdown(f"Large run: {run.info['size_warning']}."))
-    st.progress(done / max(n, 1), text=f"Epoch {done}/{n}")
+    progress_panel.show(run)  # the preparation steps, the batch, the ETA
     if run.epochs:
         last, said = run.epochs[-1], headline(run)
         m = st.columns(3)

@@ -8,7 +8,8 @@ leave the machine and no setting turns this off, so both caches are seeded with 
 before the server starts: nothing new is allowed by it, since 127.0.0.1 is allowed already.
 
 The second change: plain HTTP requests are held to ``server.allowedHosts`` too (Streamlit
-checks it on the WebSocket only), by ``dashboard.hosts.install``.
+checks it on the WebSocket only), by ``dashboard.hosts.install``; and a page's address is
+the root plus the page (``dashboard.pagebase``: ``/data`` goes to ``/``, no 404s at load).
 
 The projection engine starts with the server (``start_engine``), not with the first page:
 a run trained from the command line on a freshly started server gets its views without any
@@ -40,9 +41,9 @@ def start_engine() -> bool:
 def main() -> int:
     net_util._internal_ip = net_util._external_ip = "127.0.0.1"  # noqa: SLF001 (see above)
     sys.path.insert(0, str(APP.parent.parent))  # the repository, for ``dashboard.hosts``
-    from dashboard import hosts
+    from dashboard import hosts, pagebase
 
-    hosts.install()
+    hosts.install(pagebase.PageBase)
     start_engine()
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()

@@ -248,14 +248,19 @@ def use_sample() -> None:
 
 
 def sync_dataset() -> None:
-    """A fresh session (a refresh, a restart) adopts ``?data=``; afterwards the URL names the
+    """A fresh session (a refresh, a restart) adopts ``?data=``, else the data set of the
+    active run (``?run=``), if it is stored; afterwards the URL names the
     chosen data set. Per tab on purpose: no store-wide "last choice" that would switch the
     data under another tab or user. Runs once per script run, from app.py."""
     from core.errors import ExplorerError
 
+    from core.store import datasets
+
     if not state.get(state.DATA_RESTORED):
         state.put(state.DATA_RESTORED, True)
-        wanted = st.query_params.get("data")
+        # no ?data=: the active run's data set (a tab opened on a run trains on its data)
+        wanted = (st.query_params.get("data")
+                  or datasets.of_run(store(), state.get(state.ACTIVE_RUN)))
         if wanted:
             try:
                 select_dataset(wanted)

@@ -215,6 +215,9 @@ def highlight_picker(where, words: list[str], counts: np.ndarray) -> list[int]:
         "Highlight words (with their trail over training)", sorted(set(top) | set(chosen)),
         max_selections=8, key=state.W_EVO_WORDS, placeholder="type a word…",
         filter_mode="prefix", accept_new_options=True,
+        # no "Select N matches" entry: it sits first in the list, so Enter on a typed word
+        # ("gam", or "game" while "games" also matches) took every match (issue 21)
+        select_all=False,
         help=f"Suggested: the {SUGGESTED_WORDS} most frequent words; type any other word in "
              "the picture and press Enter.")
     position = {w: i for i, w in enumerate(words)}

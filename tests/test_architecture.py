@@ -25,9 +25,10 @@ LAYERS = {"errors": 0, "common": 0, "vectors": 1, "data": 2, "analysis": 2, "sto
 # keys, ``services`` is the door into core; widgets and the panels a screen shows (library,
 # live, importing, experiment_results, the custom components) build on them; app.py
 # registers the screens.
-DASHBOARD_LAYERS = {"text": 0, "hosts": 0, "charts": 1, "state": 2, "services": 3, "widgets": 4,
-                    "components": 4, "word2vec_panel": 4, "run_reads": 4, "library": 5, "live": 5,
-                    "importing": 5, "sentences": 5, "experiment_results": 5, "screens": 6,
+DASHBOARD_LAYERS = {"text": 0, "hosts": 0, "pagebase": 0, "charts": 1, "state": 2, "services": 3,
+                    "widgets": 4, "components": 4, "word2vec_panel": 4, "run_reads": 4,
+                    "progress_panel": 4, "library": 5, "live": 5, "importing": 5, "sentences": 5,
+                    "experiment_results": 5, "screens": 6,
                     "app": 7, "serve": 7, "__init__": 7}
 
 

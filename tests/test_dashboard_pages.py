@@ -158,7 +158,7 @@ def test_train_form_submits_a_job_and_shows_the_finished_run(app, app_store, mon
 
     app.run()
     assert any("done" in s for s in values(app.subheader))
-    assert [(p.value, p.text) for p in app.progress] == [(100, "Epoch 2/2")]
+    assert [(p.value, p.text) for p in app.progress] == [(100, "Epoch 2/2 — done")]
     best = run.best()["epoch"]
     assert metric(app, f"Accuracy at epoch {best}").endswith("%")
     curves = plotly_specs(app)
@@ -277,7 +277,11 @@ def test_runs_compare_two(app, app_store):
     chart = plotly_specs(app)[0]
     assert [trace["y"] for trace in chart["data"]] == [[0.6, 0.8, 0.9], [0.5, 0.7]]
     table = app.dataframe[-1].value  # the last table: the two runs side by side
-    assert list(table.columns) == [b, a]
+    from core.runs import naming
+    from core.store.runstore import RunStore
+
+    store = RunStore(app_store)  # named by their names (issue 21), not their ids
+    assert list(table.columns) == [naming.run_name(store.get_run(r)) for r in (b, a)]
     assert table.loc["final val accuracy"].tolist() == ["90.0%", "70.0%"]
     assert not app.download_button  # runs without snapshots have nothing to export
 

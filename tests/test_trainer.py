@@ -70,7 +70,10 @@ def test_same_seed_same_metrics(tiny_ds, store):
 def test_callbacks_report_in_order(tiny_ds, store):
     events = []
     train_run(tiny_ds, TrainConfig(**FAST), store, callback=events.append)
-    kinds = [e.kind for e in events]
+    # the preparation steps report first ("stage": core.training.progress), then the run
+    stages = [e.data["stage"] for e in events if e.kind == "stage"]
+    assert stages[0] != "training" and stages[-1] == "training"
+    kinds = [e.kind for e in events if e.kind != "stage"]
     assert kinds[0] == "start" and kinds[1] == "snapshot" and kinds[-1] == "end"
     assert kinds.count("epoch") == 3 and kinds.count("snapshot") == 4
     assert kinds.index("batch") < kinds.index("epoch")

@@ -20,11 +20,19 @@ CLAIM_WAIT = 1.0  # seconds to wait for a queued job's lock before leaving it to
 
 
 def _train(store: RunStore, job: RunInfo, should_stop: StopCheck, callback) -> str:
+    # Each step before the first update reports itself (the Train page shows them): the
+    # worker's own start (importing torch) and reading the data included.
+    from core.training.progress import StoreProgress
+
+    progress = StoreProgress(store, job.run_id, then=callback)
+    progress.stage("worker")
     from core.training.config import TrainConfig
     from core.training.trainer import train_run
 
-    summary = train_run(load_job_dataset(store, job), TrainConfig.from_dict(job.config), store,
-                        run_id=job.run_id, callback=callback, should_stop=should_stop)
+    progress.stage("reading")
+    dataset = load_job_dataset(store, job)
+    summary = train_run(dataset, TrainConfig.from_dict(job.config), store,
+                        run_id=job.run_id, callback=progress, should_stop=should_stop)
     return summary.status
 
 

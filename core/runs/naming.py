@@ -134,3 +134,23 @@ def run_numbers(run, pretty: bool = False, jobs: dict | None = None) -> dict[str
 def epoch_labels(run) -> list[str]:
     return ["start" if s["epoch"] == 0 and s["step"] == 0 else f"epoch {s['epoch']}"
             for s in run.snapshots]
+
+
+def compare_default(runs: list, jobs: dict | None = None, active: str | None = None) -> list[str]:
+    """The two runs a side-by-side comparison opens on: the active run (else the first of
+    ``runs``, newest first) and the newest other run on the same data set; just the one when
+    no other run shares its data (runs from before data sets were recorded pair with each
+    other). Runs on different data sets are never paired by default."""
+    if not runs:
+        return []
+    anchor = next((r for r in runs if r.run_id == active), runs[0])
+    data = job_dataset(anchor, jobs)[0]
+    other = next((r for r in runs if r.run_id != anchor.run_id
+                  and job_dataset(r, jobs)[0] == data), None)
+    return [anchor.run_id] + ([other.run_id] if other is not None else [])
+
+
+def distinct_names(runs: list, jobs: dict | None = None) -> list[str]:
+    """Each run's name, its id added where two of them would read the same."""
+    names = [run_name(r, jobs) for r in runs]
+    return [f"{n} ({r.run_id})" if names.count(n) > 1 else n for n, r in zip(names, runs)]

@@ -15,7 +15,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from core.analysis.measures import BENCHMARKS
+from core.analysis.measures import BENCHMARKS, benchmark_path, read_word_pairs
 from core.data.text import SPECIALS
 from core.store.runstore import RunStore
 
@@ -72,6 +72,25 @@ def _check_pairs(pairs: Iterable) -> list[tuple[str, str]]:
     if not out:
         raise ValueError("pairs must name at least one pair of words")
     return out
+
+
+def suggested_pairs(store: RunStore, run_id: str, n: int = 3) -> list[tuple[str, str]]:
+    """Up to ``n`` benchmark pairs (``BENCHMARKS``) whose two words this run's vocabulary
+    holds and training saw: the most similar ones by the human ratings, then the least
+    similar, so the chart shows both ends. ``DEFAULT_PAIRS`` when none qualifies."""
+    vocab = store.load_vocab(run_id)
+    seen = {t for t, c in zip(vocab["token"].astype(str), vocab["train_count"])
+            if c > 0 and t not in SPECIALS}
+    found: dict[tuple[str, str], float] = {}
+    for bench in BENCHMARKS:
+        for a, b, score in read_word_pairs(benchmark_path(bench)):
+            if a != b and a in seen and b in seen and (b, a) not in found:
+                found.setdefault((a, b), score / 10.0)  # both rate 0-10
+    if not found:
+        return list(DEFAULT_PAIRS)
+    ranked = sorted(found, key=lambda p: (-found[p], p))
+    picks = ranked[: n - 1] + ranked[n - 1:][-1:] if len(ranked) > n else ranked[:n]
+    return picks
 
 
 def pair_similarity_over_epochs(store: RunStore, run_id: str,

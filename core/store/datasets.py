@@ -341,6 +341,21 @@ def adopt(store: RunStore, dataset: Dataset, source: bytes, filename: str,
     return record
 
 
+def of_run(store: RunStore, run_id: str | None) -> str | None:
+    """The id of the stored data set run ``run_id`` trained on (None: no such run, a run
+    from before data sets were recorded, or its data set deleted). A session opened on a
+    run and no data set adopts it, so the next run does not train on the sample by mistake."""
+    if not run_id:
+        return None
+    try:
+        job = store.get_job(run_id)
+    except StoreError:
+        return None
+    dataset_id, _ = job_dataset(job, {j.run_id: j for j in store.list_jobs()}
+                                if experiment_of(job) else None)
+    return dataset_id if get_or_none(store, dataset_id) is not None else None
+
+
 def get_or_none(store: RunStore, dataset_id: str | None) -> DatasetRecord | None:
     """The stored record of a data set, or None (no id, deleted, unreadable)."""
     try:

@@ -48,11 +48,14 @@ class TokenisedCorpus:
         return kv
 
 
-def from_tokens(token_lists: list[list[str]]) -> TokenisedCorpus:
-    """A ``TokenisedCorpus`` of tokens already at hand (experiments tokenise once per plan)."""
+def from_tokens(token_lists: list[list[str]], stage=None) -> TokenisedCorpus:
+    """A ``TokenisedCorpus`` of tokens already at hand (experiments tokenise once per plan);
+    ``stage(name)`` is told when the GloVe lookup begins."""
     from core.vectors.pretrained import glove
 
     corpus = Corpus.from_token_lists(token_lists)
+    if stage is not None:
+        stage("pretrained")
     kv = glove()
     index = kv.key_to_index
     found = np.array([t in index for t in corpus.types], dtype=bool)
@@ -84,11 +87,23 @@ def _read(folder: Path) -> TokenisedCorpus:
                            load("glove_vectors"), cached=True)
 
 
-def tokenised(dataset, store: RunStore, fingerprint: str | None = None) -> TokenisedCorpus:
+def _tokenize_all(texts, stage=None, chunk: int = 2000) -> list[list[str]]:
+    """Every text's tokens; ``stage("tokenising", fraction)`` after each ``chunk`` texts."""
+    out: list[list[str]] = []
+    for start in range(0, len(texts), chunk):
+        out.extend(tokenize(t) for t in texts[start:start + chunk])
+        if stage is not None:
+            stage("tokenising", len(out) / len(texts))
+    return out
+
+
+def tokenised(dataset, store: RunStore, fingerprint: str | None = None,
+              stage=None) -> TokenisedCorpus:
     """The data set's tokenised corpus, from the store's cache or tokenised now and cached
     (``fingerprint``: the data set's, if known). An unreadable or mismatched entry (a disk
     problem, a hand-edited folder) is recomputed without the cache rather than failing the
-    run."""
+    run. ``stage(name, fraction=None)`` hears the steps (tokenising, the GloVe lookup) when
+    they happen (not on a cache hit)."""
     cache = DiskCache(store.root.joinpath(*CACHE_PARTS))
     key = cache_key(dataset, fingerprint)
     try:
@@ -97,7 +112,9 @@ def tokenised(dataset, store: RunStore, fingerprint: str | None = None) -> Token
         hit = None
     if hit is not None and len(hit.corpus) == len(dataset.texts):
         return hit
-    value = from_tokens([tokenize(t) for t in dataset.texts])
+    if stage is not None:
+        stage("tokenising", 0.0)
+    value = from_tokens(_tokenize_all(dataset.texts, stage), stage)
     try:
         with store.disk_guard():  # put creates the cache folder with its temporary entry
             if hit is not None:  # a mismatched entry: replace it

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -47,17 +48,21 @@ class Prepared:
 def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray] | None = None,
             tokens: list[list[str]] | None = None, doc_idx: np.ndarray | None = None,
             corpus: TokenisedCorpus | None = None, init_vectors=None,
-            report_idx: np.ndarray | None = None) -> Prepared:
+            report_idx: np.ndarray | None = None,
+            stage: Callable[..., None] | None = None) -> Prepared:
     """Split, build the vocabulary and the initial embedding matrix from the tokenised
     ``corpus`` (``train_run`` reads it from the store's cache); without one, the ``tokens``
     given, or the texts tokenised now.
 
     Experiments pass their own fixed ``split`` (train rows, validation rows), their tokens or
     corpus and the validation ``doc_idx`` to keep, so runs share them, and the validation
-    rows held apart for reporting (``report_idx``, a subset of the validation rows)."""
+    rows held apart for reporting (``report_idx``, a subset of the validation rows).
+    ``stage(name)`` is told as each step begins (``core.training.progress.STAGES``)."""
+    stage = stage or (lambda name, fraction=None: None)
     labels = np.asarray(dataset.labels)
     if corpus is None:
         corpus = from_tokens(tokens if tokens is not None else [tokenize(t) for t in dataset.texts])
+    stage("vocabulary")
     train_idx, val_idx = split if split is not None else split_indices(labels, config)
     train_mask = np.zeros(len(labels), dtype=bool)
     train_mask[train_idx] = True
@@ -65,6 +70,7 @@ def prepare(dataset, config: TrainConfig, *, split: tuple[np.ndarray, np.ndarray
                                     VocabConfig(min_count=config.min_count,
                                                 max_size=config.max_vocab))
     flat, lengths = _clipped(rows, corpus.corpus.offsets, config.max_len)
+    stage("pretrained")
     weights, found, cov = initial_weights(vocab, corpus, train_idx, config, init_vectors)
     if doc_idx is None:
         rng = np.random.default_rng(config.seed)

@@ -26,6 +26,7 @@ from core.training.config import (ModelConfig, TrainConfig, effective_batch_size
 from core.training.corpus import TokenisedCorpus, tokenised
 from core.training.model import EmbeddingClassifier
 from core.training.preparation import Prepared, prepare
+from core.training.progress import TRAINING
 from core.training.recorder import Recorder, Snapshot, save_inputs, save_predictions, start_info
 from core.training.reporting import validation_scores
 
@@ -34,7 +35,8 @@ EMIT_EVERY = 0.05  # seconds between "batch" events (the last batch of an epoch 
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """What the trainer reports: kind is start|batch|snapshot|epoch|end."""
+    """What the trainer reports: kind is stage|start|batch|snapshot|epoch|end (a stage: a
+    preparation step begins, ``core.training.progress``)."""
 
     kind: str
     run_id: str
@@ -253,13 +255,14 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
             store.set_status(run_id, "running")
         started = time.perf_counter()
         try:
+            stage = _stage_reporter(callback, run_id)
             if corpus is None and tokens is None:
-                corpus = tokenised(dataset, store, fingerprint)
+                corpus = tokenised(dataset, store, fingerprint, stage=stage)
             from core.training.run_init import run_vectors
 
             prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
                            corpus=corpus, init_vectors=run_vectors(store, config.init),
-                           report_idx=report_idx)
+                           report_idx=report_idx, stage=stage)
             if config.objective != "classify":
                 return _word2vec_run(dataset, prep, config, store, run_id, callback,
                                      should_stop, started)
@@ -273,6 +276,15 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
             raise
 
 
+def _stage_reporter(callback, run_id: str) -> Callable[..., None]:
+    """``stage(name, fraction=None)``: a preparation step begins (or reports how far it is)
+    as a "stage" event (``core.training.progress`` names the steps)."""
+    def stage(name: str, fraction: float | None = None) -> None:
+        if callback is not None:
+            callback(TrainEvent("stage", run_id, 0, 0, {"stage": name, "fraction": fraction}))
+    return stage
+
+
 def _word2vec_run(dataset, prep: Prepared, config: TrainConfig, store: RunStore, run_id: str,
                   callback, should_stop, started: float) -> RunSummary:
     """The same table trained by word2vec's objective (``core.training.word2vec``)."""
@@ -282,6 +294,7 @@ def _word2vec_run(dataset, prep: Prepared, config: TrainConfig, store: RunStore,
         if callback is not None:
             callback(TrainEvent(kind, run_id, epoch, at_step, data))
 
+    emit("stage", 0, 0, stage=TRAINING)
     train_word2vec(dataset, prep, config, store, run_id, emit, should_stop)
     summary = _summary(store, run_id, time.perf_counter() - started)
     store.update_info(run_id, train_seconds=summary.train_seconds)
@@ -318,7 +331,9 @@ def _train_prepared(dataset, prep: Prepared, config: TrainConfig, store: RunStor
     save_inputs(store, run_id, dataset, prep)
     trainer = _Trainer(model, prep, dataset.labels, config, store, run_id, callback, should_stop)
     trainer.emit("start", 0, **info, epochs=config.epochs)
+    trainer.emit("stage", 0, stage="snapshot")
     trainer.recorder.snapshot(0)  # step 0: before any update
+    trainer.emit("stage", 0, stage=TRAINING)
     # The bag's operations are small. On these shared 2-core machines, with other jobs
     # running, a second intra-op thread made its epochs ~20x slower (threads waiting for each
     # other at every operation); one thread does not wait (bench/README.md).

@@ -22,9 +22,17 @@ def word_map(xy: np.ndarray, words: Sequence[str], seen: np.ndarray, title: str,
     fig = go.Figure()
     faded = 0.6 if focus is None else 0.3  # the picked word and its neighbors stand out
     for name, idx, colours in _groups(seen, colour):
+        # per-word shades: the legend's swatch would take the first word's (often a pale
+        # one), so a legend-only point shows the group's full colour
+        shaded = not isinstance(colours, str)
         fig.add_trace(go.Scattergl(x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=name,
                                    marker=dict(size=5, color=colours, opacity=faded),
-                                   hovertext=[hover[i] for i in idx], hoverinfo="text"))
+                                   hovertext=[hover[i] for i in idx], hoverinfo="text",
+                                   legendgroup=name, showlegend=not shaded))
+        if shaded:
+            fig.add_trace(go.Scattergl(x=[None], y=[None], mode="markers", name=name,
+                                       legendgroup=name, hoverinfo="skip",
+                                       marker=dict(size=5, color=_solid(colour, name))))
     if neighbors:
         fig.add_trace(go.Scattergl(x=xy[list(neighbors), 0], y=xy[list(neighbors), 1],
                                    mode="markers+text", text=[words[i] for i in neighbors],
@@ -36,6 +44,12 @@ def word_map(xy: np.ndarray, words: Sequence[str], seen: np.ndarray, title: str,
         fig.add_trace(_focus_trace(xy, words, [focus]))
     fig.update_layout(title=title, xaxis=AXIS, yaxis=AXIS, **MAP)
     return fig
+
+
+def _solid(colour: Colour, name: str) -> str:
+    """The full colour of the group shown as ``name`` (escaped) in ``colour``."""
+    return next(solid for group, (_, solid) in colour.groups.items()
+                if escape_html(group) == name)
 
 
 def _groups(seen: np.ndarray, colour: Colour | None) -> list[tuple[str, np.ndarray, Any]]:

@@ -10,6 +10,9 @@ import plotly.graph_objects as go
 from core.analysis.classes import MAX_CLASS_COLOURS, colour_slots, slot_names
 
 PALETTE = tuple(plotly.colors.qualitative.D3)
+# D3's eighth colour is grey, which reads as "no class" on a map of classes: there the class
+# takes a dark indigo instead (D3's category20b), apart from D3's blue and purple
+CLASS_PALETTE = tuple("#393b79" if c.lower() == "#7f7f7f" else c for c in PALETTE)
 SEEN, UNSEEN = "#4c78a8", "#f58518"
 NO_VALUE = "#d3d3d3"  # points without a colour value
 MAP = dict(margin=dict(l=10, r=10, t=40, b=10), height=520, plot_bgcolor="#fafafa",
@@ -23,7 +26,8 @@ SMALL = dict(margin=dict(l=10, r=10, t=40, b=10), height=340,
              legend=dict(orientation="h", yanchor="top", y=-0.25, x=0))
 
 
-# Up to ten classes keep D3's colours; past ten, nineteen colours chosen to stay apart side by
+# Up to ten classes keep D3's colours (its grey replaced: CLASS_PALETTE); past ten, nineteen
+# colours chosen to stay apart side by
 # side (Trubetskoy's list without its white, greys and palest tints, plus black): grey means
 # "no class" in every picture, and the grouped classes ("other") are dark grey.
 MANY = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0",
@@ -37,8 +41,8 @@ def class_slots(n_classes: int, sizes: Sequence[int] | None = None) -> tuple[np.
     past nineteen classes the smallest share the last slot, "other")."""
     slots = colour_slots(np.ones(n_classes) if sizes is None else np.asarray(sizes))
     n_slots = int(slots.max()) + 1 if n_classes else 0
-    if n_classes <= len(PALETTE):
-        return slots, list(PALETTE[:n_slots])
+    if n_classes <= len(CLASS_PALETTE):
+        return slots, list(CLASS_PALETTE[:n_slots])
     grouped = n_classes > n_slots
     return slots, list(MANY[: n_slots - grouped]) + ([OTHER] if grouped else [])
 

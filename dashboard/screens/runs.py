@@ -120,17 +120,19 @@ if pending in by_id:
             st.rerun()
 
 st.subheader("Compare two runs")
-pair = st.multiselect("Runs to compare", ids, default=ids[:2] if len(ids) >= 2 else ids,
+pair = st.multiselect("Runs to compare", ids, default=naming.compare_default(runs, jobs, active),
                       max_selections=2, format_func=describe,
                       key=f"{state.W_COMPARE}_{version}")
 if len(pair) == 2:
     chosen = [by_id[i] for i in pair]
     n = max(int(r.config.get("epochs", 1)) for r in chosen)
     floors = {r.info.get("majority_baseline") for r in chosen}  # one line if they share it
+    names = naming.distinct_names(chosen, jobs)
     st.plotly_chart(curves.accuracy_figure(
-        [(f"{r.run_id} ({naming.init_name(r.config)})", r.epochs) for r in chosen], n,
+        [(name, r.epochs) for name, r in zip(names, chosen)], n,
         floors.pop() if len(floors) == 1 else None))
-    numbers = pd.DataFrame([naming.run_numbers(r, pretty=True, jobs=jobs) for r in chosen])
-    st.dataframe(numbers.set_index("run").T.astype(str))  # st.table renders Markdown
+    numbers = pd.DataFrame([naming.run_numbers(r, pretty=True, jobs=jobs) for r in chosen],
+                           index=names)
+    st.dataframe(numbers.T.astype(str))  # st.table renders Markdown
 else:
     st.caption("Pick two runs to see their validation accuracy on one chart.")

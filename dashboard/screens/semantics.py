@@ -85,7 +85,11 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
 semantics()
 st.subheader("Word pairs")
 text = st.text_input("Word pairs (word/word, comma-separated)", key=state.W_SEM_PAIRS,
-                     value=", ".join(f"{a}/{b}" for a, b in probes.DEFAULT_PAIRS))
+                     value=", ".join(f"{a}/{b}" for a, b in services.show_errors(
+                         probes.suggested_pairs, store, run.run_id) or probes.DEFAULT_PAIRS),
+                     help="Suggested: pairs from WordSim353 and SimLex999 that this run's "
+                          "training texts use, the most and the least similar by their "
+                          "human ratings.")
 pairs = services.show_errors(parse_pairs, text)
 table = pairs and services.show_errors(probes.pair_similarity_over_epochs, store, run.run_id,
                                    pairs)
