@@ -14,13 +14,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from core.data.text import PAD_ID
 from core.errors import CancelledError, StoreError
 from core.store.disk import RunSize
 from core.store.runstore import RunStore, new_run_id
-from core.training.bag import BagAdam, DistinctRows, FlatTexts, bag_update
+from core.training.bag import BagAdam, DistinctRows, EpochInput, bag_update
 from core.training.config import (ModelConfig, TrainConfig, effective_batch_size,
                                   planned_snapshot_count)
 from core.training.corpus import TokenisedCorpus, tokenised
@@ -98,12 +97,12 @@ class _Trainer:
         self.loss_fn = nn.CrossEntropyLoss()
         # The bag trains on flat input through BagAdam (see bag.bag_update); cnn/gru use
         # torch.optim on the padded table.
-        self.flat = FlatTexts(prep.flat, prep.lengths) if config.arch == "bag" else None
+        self.batch_size = effective_batch_size(config, len(prep.train_idx))
+        self.flat = prep.bag_input(self.batch_size) if config.arch == "bag" else None
         self.table = _padded(prep.flat, prep.lengths) if self.flat is None else None
         self.adam = BagAdam(config.lr) if self.flat is not None else None
         self.distinct = DistinctRows(len(prep.vocab)) if self.flat is not None else None
         self.optimizers = _optimizers(model, config.lr) if self.adam is None else []
-        self.batch_size = effective_batch_size(config, len(prep.train_idx))
         self.emitted_at = 0.0
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
@@ -124,24 +123,18 @@ class _Trainer:
 
     def train_epoch(self, epoch: int) -> float:
         self.model.train()
-        train_idx = torch.from_numpy(self.prep.train_idx)
-        order = train_idx[torch.randperm(len(train_idx), generator=self.generator)]
         size = self.batch_size
+        order = self.prep.epoch_order(self.generator, size)
         total, n_batches = 0.0, (len(order) + size - 1) // size
-        if self.flat is not None:  # gather the epoch once; each batch is then a slice
-            ids, offsets = self.flat.gather(order)
-            bounds = offsets.tolist() + [len(ids)]
-            lengths = self.flat.lens[order].to(torch.float32).unsqueeze(1)
-            labels = self.labels[order]
-            onehot = F.one_hot(labels, self.model.out.out_features).to(torch.float32)
+        if self.flat is not None:  # gathered by blocks; each batch is then a slice
+            epoch_input = EpochInput(self.flat, order, self.labels, self.model.out.out_features)
         for b in range(n_batches):
             if self.should_stop is not None and self.should_stop():
                 raise CancelledError("Training was cancelled.")
             lo, hi = b * size, min((b + 1) * size, len(order))
             rows = order[lo:hi]
             if self.flat is not None:
-                loss = self.update(rows, ids[bounds[lo]:bounds[hi]], offsets[lo:hi] - bounds[lo],
-                                   lengths[lo:hi], labels[lo:hi], onehot[lo:hi])
+                loss = self.update(rows, *epoch_input.batch(lo, hi))
             else:
                 loss = self.update(rows)
             self.step += 1
@@ -224,7 +217,8 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
               split: tuple[np.ndarray, np.ndarray] | None = None,
               tokens: list[list[str]] | None = None,
               doc_idx: np.ndarray | None = None,
-              corpus: TokenisedCorpus | None = None) -> RunSummary:
+              corpus: TokenisedCorpus | None = None,
+              prepared: Prepared | None = None) -> RunSummary:
     """Train one model, snapshotting the embedding at step 0 and after every epoch.
 
     ``run_id`` may name a run created beforehand (e.g. queued by a job runner); otherwise a
@@ -249,12 +243,8 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
             store.set_status(run_id, "running")
         started = time.perf_counter()
         try:
-            if corpus is None and tokens is None:
-                corpus = tokenised(dataset, store, fingerprint)
-            from core.training.run_init import run_vectors
-
-            prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
-                           corpus=corpus, init_vectors=run_vectors(store, config.init))
+            prep = prepared or _prepare(dataset, config, store, fingerprint, split=split,
+                                        tokens=tokens, doc_idx=doc_idx, corpus=corpus)
             if config.objective != "classify":
                 return _word2vec_run(dataset, prep, config, store, run_id, callback,
                                      should_stop, started)
@@ -266,6 +256,17 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
         except BaseException as exc:  # record the failure, keep what was written, re-raise
             _record_failure(store, run_id, exc)
             raise
+
+
+def _prepare(dataset, config: TrainConfig, store: RunStore, fingerprint: str, *, split,
+             tokens, doc_idx, corpus) -> Prepared:
+    """``prepare`` on the texts' tokens, from the store's tokenised-corpus cache unless given."""
+    if corpus is None and tokens is None:
+        corpus = tokenised(dataset, store, fingerprint)
+    from core.training.run_init import run_vectors
+
+    return prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
+                   corpus=corpus, init_vectors=run_vectors(store, config.init))
 
 
 def _word2vec_run(dataset, prep: Prepared, config: TrainConfig, store: RunStore, run_id: str,
