@@ -55,19 +55,22 @@ class MappedTexts:
         order = np.argsort(wanted, kind="stable")
         sorted_rows = wanted[order]
         cuts = np.flatnonzero(np.diff(sorted_rows) > _GAP) + 1
-        pieces, lens = [None] * len(wanted), np.empty(len(wanted), dtype=np.int64)
+        starts, lens = np.empty(len(wanted), np.int64), np.empty(len(wanted), np.int64)
+        pieces, base = [], 0
         for group, where in zip(np.split(sorted_rows, cuts), np.split(order, cuts)):
+            if not len(group):
+                continue
             ids, offsets = self._span(int(group[0]), int(group[-1]) + 1)
             local = group - group[0]
-            for k, r, at in zip(range(len(group)), local, where):
-                pieces[at] = ids[offsets[r]: offsets[r + 1]]
+            starts[where] = base + offsets[local]
             lens[where] = offsets[local + 1] - offsets[local]
-        flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-        return torch.from_numpy(flat.astype(np.int64)), torch.from_numpy(np.cumsum(lens) - lens)
-
-    def lengths(self, offsets: torch.Tensor, n_ids: int) -> torch.Tensor:
-        """Each gathered text's length from its start (``gather``'s offsets)."""
-        return torch.diff(offsets, append=torch.tensor([n_ids]))
+            pieces.append(ids)
+            base += len(ids)
+        read = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        out_starts = np.cumsum(lens) - lens
+        where = np.repeat(starts - out_starts, lens) + np.arange(int(lens.sum()))
+        return (torch.from_numpy(read[where].astype(np.int64)),
+                torch.from_numpy(out_starts))
 
 
 def blocks(train_idx: np.ndarray, block_rows: int, generator: torch.Generator) -> torch.Tensor:
