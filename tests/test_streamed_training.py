@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from core.errors import DataError
 from core.store import streamed
@@ -77,7 +78,7 @@ def test_gather_reads_the_rows_asked_in_their_order(tmp_path):
     prep = prepare_mapped(mapped, TrainConfig(max_len=5), tmp_path / "work")
     vocab_rows = mapped.vocab()[1]
     rows = np.array([1999, 3, 1500, 4, 0])
-    ids, offsets = MappedTexts(prep.folder, 8).gather(__import__("torch").from_numpy(rows))
+    ids, offsets = MappedTexts(prep.folder, 8).gather(torch.from_numpy(rows))
     c = mapped.corpus
     expected = [vocab_rows[c.ids[c.offsets[r]: c.offsets[r] + 5]] for r in rows]
     assert ids.tolist() == np.concatenate(expected).tolist()

@@ -29,6 +29,7 @@ from core.training.preparation import RANDOM_INIT_STD, Prepared
 
 _ROWS = 1 << 16  # rows per chunk of the one writing pass
 _GAP = 1024  # rows between two wanted rows beyond which gather reads them apart
+_BLOCK_BATCHES = 32  # batches per block: one read, one shuffle
 
 
 class MappedTexts:
@@ -37,15 +38,12 @@ class MappedTexts:
 
     def __init__(self, folder: Path, batch_size: int) -> None:
         self.ids_path, self.offsets_path = folder / "flat.bin", folder / "offsets.bin"
-        self.block_rows = 32 * batch_size
-
-    def _read(self, path: Path, dtype, start: int, count: int) -> np.ndarray:
-        return np.fromfile(path, dtype=dtype, count=count, offset=start * np.dtype(dtype).itemsize)
+        self.block_rows = _BLOCK_BATCHES * batch_size
 
     def _span(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows lo..hi-1 read at once: their ids and their offsets (n + 1) into them."""
-        offsets = self._read(self.offsets_path, np.int64, lo, hi - lo + 1)
-        ids = self._read(self.ids_path, np.int32, int(offsets[0]), int(offsets[-1] - offsets[0]))
+        offsets = _read_items(self.offsets_path, np.int64, lo, hi - lo + 1)
+        ids = _read_items(self.ids_path, np.int32, int(offsets[0]), int(offsets[-1] - offsets[0]))
         return ids, offsets - offsets[0]
 
     def gather(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,7 +93,7 @@ class MappedPrepared(Prepared):
         return MappedTexts(self.folder, batch_size)
 
     def epoch_order(self, generator: torch.Generator, batch_size: int) -> torch.Tensor:
-        return blocks(self.train_idx, 32 * batch_size, generator)
+        return blocks(self.train_idx, _BLOCK_BATCHES * batch_size, generator)
 
     @functools.cached_property
     def n_unseen(self) -> np.ndarray:
@@ -144,10 +142,16 @@ def _header_size(path: Path) -> int:
         return f.tell()
 
 
+def _read_items(path: Path, dtype, start: int, count: int, header: int = 0) -> np.ndarray:
+    """``count`` items of a raw file (after ``header`` bytes) from item ``start``, by a
+    plain read."""
+    offset = header + start * np.dtype(dtype).itemsize
+    return np.fromfile(path, dtype=dtype, count=count, offset=offset)
+
+
 def _npy_read(path: Path, dtype, start: int, count: int) -> np.ndarray:
-    """``count`` items of a .npy file from item ``start``, by a plain read."""
-    itemsize = np.dtype(dtype).itemsize
-    return np.fromfile(path, dtype=dtype, count=count, offset=_header_size(path) + start * itemsize)
+    """``count`` items of a .npy file from item ``start``."""
+    return _read_items(path, dtype, start, count, _header_size(path))
 
 
 def prepare_mapped(mapped: MappedCorpus, config: TrainConfig, work: Path) -> MappedPrepared:
