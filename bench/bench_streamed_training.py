@@ -5,7 +5,8 @@ a fresh process and tokens/s, for growing row counts; optionally the in-memory p
     python bench/bench_streamed_training.py --rows 100000 1000000 [--epochs 1] [--in-memory]
                                             [--dir /tmp/stream]
 
-Files come from bench/make_texts.py (kept in --dir); each is registered once
+Peak RSS is VmHWM (ru_maxrss would carry the parent's size over exec). Files come from
+bench/make_texts.py (kept in --dir); each is registered once
 (``streamed.add``, in its own process). Each training is a fresh process: bag, dim 50,
 random init, default batch; tokens/s = training tokens x epochs / the loop's seconds
 (``loop_seconds`` of the epochs); "run s" is the whole train_streamed call (row-id files,
@@ -23,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 _TRAIN = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from core.store.runstore import RunStore
 from core.training.config import TrainConfig
@@ -40,7 +41,7 @@ else:
 seconds = time.perf_counter() - start
 run = store.get_run(summary.run_id)
 print(json.dumps({"run_s": seconds, "loop_s": sum(e["loop_seconds"] for e in run.epochs),
-                  "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "peak_rss": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024,
                   "n_train": summary.n_train, "val_accuracy": summary.val_accuracy[-1]}))
 """
 

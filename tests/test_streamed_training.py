@@ -93,14 +93,17 @@ def test_only_the_bag_from_random_init(tmp_path):
         train_streamed(store, record.dataset_id, TrainConfig(init="glove"))
 
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forked parent (pytest's
+# own size), which would hide the child's peak.
 _PEAK = """
-import json, resource, sys
+import json, sys
 from core.store.runstore import RunStore
 from core.training.config import TrainConfig
 from core.training.mapped_prep import train_streamed
 summary = train_streamed(RunStore(sys.argv[1]), sys.argv[2],
                          TrainConfig(epochs=1, dim=16, doc_sample=50))
-print(json.dumps([summary.status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]))
+hwm = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024
+print(json.dumps([summary.status, hwm]))
 """
 
 
@@ -114,13 +117,15 @@ def _peak(store: Path, dataset_id: str) -> int:
 
 
 def test_peak_memory_of_training_grows_less_than_the_tokens(tmp_path):
-    """6x the rows: the peak RSS of training grows by less than 8 bytes per extra token
-    (holding the tokens as int64 row ids once, as ``prepare`` does, takes that alone)."""
+    """6x the rows: the peak RSS of training grows by less than 16 bytes per extra token.
+    The in-memory path holds every token's row id as int64 in ``prepare`` and again in the
+    bag's input, plus the epoch's gathered copy (~22 bytes a token); what the streamed run
+    keeps per row (split, labels, lengths: ~100 bytes a row of 12 tokens) stays below."""
     store = RunStore(tmp_path / "runs")
     small = streamed.add(store, _parquet(tmp_path / "small.parquet", 50_000))
     large = streamed.add(store, _parquet(tmp_path / "large.parquet", 300_000, seed=1))
     growth = _peak(store.root, large.dataset_id) - _peak(store.root, small.dataset_id)
     extra_tokens = large.n_tokens - small.n_tokens
     assert extra_tokens == 250_000 * 12
-    assert growth < 8 * extra_tokens, (f"peak RSS grew {growth / 2**20:.1f} MB for "
+    assert growth < 16 * extra_tokens, (f"peak RSS grew {growth / 2**20:.1f} MB for "
                                        f"{extra_tokens:,} more tokens")
