@@ -5,8 +5,8 @@ graph (core.analysis.knn.neighbour_graph), and the graph alone, exact vs approxi
 
 Snapshots are synthetic: clustered word vectors drifting a little between frames (a random
 walk), as a trained embedding's rows move. The chain is projection's own (first frame fitted
-alone, each next one refitted from the previous layout); its exact graph is replaced by
-``neighbour_graph`` here, as the one-line wiring in core/analysis/umap_runtime.py would.
+alone, each next one refitted from the previous layout), on the graph ``fit_umap`` uses
+(``neighbour_graph``: approximate above 10,000 words).
 """
 from __future__ import annotations
 
@@ -55,7 +55,6 @@ def main() -> None:
     cfg = projection.ProjectionConfig(n_words=min(args.words, 50_000))
     print("graph (one frame):", graph_times(data[0], cfg.n_neighbors, not args.no_exact),
           flush=True)
-    umap_runtime.exact_knn = knn.neighbour_graph  # the wiring, for this process only
     start = time.perf_counter()
     coords = [projection.first_layout(data[0], cfg)]
     print(f"frame 0: {time.perf_counter() - start:.1f} s", flush=True)

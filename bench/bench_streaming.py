@@ -5,7 +5,8 @@ million rows and the peak RSS of a fresh process, for growing row counts.
 
 Files are written by bench/make_texts.py (4 classes, 20,000-word vocabulary, 6-16 words a
 text) and kept in --dir for a second run. One fresh process per size prepares the file into
-a memory-mapped corpus; its ru_maxrss is the peak RSS.
+a memory-mapped corpus; its VmHWM is the peak RSS (ru_maxrss would carry the parent's size
+over exec).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 _PREPARE = """
-import json, resource, shutil, sys, time
+import json, shutil, sys, time
 from pathlib import Path
 from core.data.mapped import open_mapped, prepare
 source, out = Path(sys.argv[1]), Path(sys.argv[2])
@@ -29,7 +30,7 @@ start = time.perf_counter()
 prepare(source, out)
 seconds = time.perf_counter() - start
 meta = open_mapped(out).meta
-print(json.dumps({"seconds": seconds, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+print(json.dumps({"seconds": seconds, "peak_rss": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 1024,
                   "n_rows": meta["n_rows"], "n_tokens": meta["n_tokens"]}))
 shutil.rmtree(out)
 """

@@ -57,7 +57,7 @@ def test_layout_on_the_approximate_graph_is_as_trustworthy_as_on_the_exact(monke
     x = _clusters(1500, d=32, n_clusters=60, seed=1)
     cfg = projection.ProjectionConfig(n_epochs=60)
     exact_layout = projection.first_layout(x, cfg)
-    monkeypatch.setattr(umap_runtime, "exact_knn",
+    monkeypatch.setattr(umap_runtime, "neighbour_graph",
                         lambda v, k: knn.neighbour_graph(v, k, exact_max=0))
     approx_layout = projection.first_layout(x, cfg)
     assert not np.allclose(exact_layout, approx_layout)  # the graph did change
@@ -67,11 +67,15 @@ def test_layout_on_the_approximate_graph_is_as_trustworthy_as_on_the_exact(monke
     assert score[1] >= score[0] - 0.02, score
 
 
-def test_below_the_threshold_the_graph_is_the_projections_exact_graph():
-    """So wiring ``neighbour_graph`` in place of ``umap_runtime.exact_knn`` changes nothing
-    for the layouts of today's sizes."""
+def test_below_the_threshold_the_graph_is_exact():
+    """Up to ``EXACT_MAX_WORDS`` the projection's graph is every row's true cosine
+    neighbours (brute force here), so today's layouts are unchanged."""
     x = _clusters(600)
     idx, dist = knn.neighbour_graph(x, 15)
-    exact_idx, exact_dist = umap_runtime.exact_knn(x, 15)
-    assert np.array_equal(idx, exact_idx)
-    assert np.allclose(dist, exact_dist, atol=1e-6)
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, np.inf)  # itself first
+    brute = np.argsort(-sims, axis=1, kind="stable")[:, :15]
+    assert np.array_equal(idx, brute)
+    assert np.allclose(dist, np.clip(1.0 - np.take_along_axis(sims, brute, axis=1), 0, 2)
+                       * (brute != np.arange(600)[:, None]), atol=1e-5)

@@ -1,5 +1,5 @@
 """The UMAP runtime: numba's compile cache (so a new process does not compile umap again),
-the warm-up that fills it, the exact neighbour graph handed to umap, and one UMAP fit.
+the warm-up that fills it, and one UMAP fit on the neighbour graph of ``core.analysis.knn``.
 
 Nothing here imports ``umap`` at module import time (it costs ~20 s cold): every UMAP use
 imports it lazily, and a server calls ``configure_numba_cache`` then ``warm_up`` once, in the
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.analysis.knn import neighbour_graph
 from core.analysis.projection_config import ProjectionConfig
 
 # Below 4096 rows umap defaults to exact neighbours, whose transform is very slow for us (16k
@@ -94,25 +95,13 @@ def umap_kwargs(cfg: ProjectionConfig, n: int) -> dict:
     )
 
 
-def exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``k`` nearest rows by cosine distance, itself first (distance 0), as umap
-    expects a precomputed neighbour graph: (indices n x k int64, distances n x k float32)."""
-    from core.analysis.measures import nearest_neighbors, normalize_rows
-
-    others = nearest_neighbors(x, k - 1)
-    idx = np.concatenate([np.arange(len(x))[:, None], others], axis=1)
-    unit = normalize_rows(x)
-    dist = 1.0 - np.einsum("nd,nkd->nk", unit, unit[idx])
-    dist[:, 0] = 0.0
-    return idx, np.clip(dist, 0.0, 2.0).astype(np.float32)
-
-
 def fit_umap(x: np.ndarray, cfg: ProjectionConfig, init: np.ndarray | str = "spectral",
               n_epochs: int | None = None, learning_rate: float = 1.0,
               exact: bool = True):
     """One UMAP fit; returns the fitted model (``embedding_`` holds the layout).
 
-    With the cosine metric the neighbour graph is computed exactly here and handed to umap:
+    With the cosine metric the neighbour graph is computed here (``knn.neighbour_graph``: exact
+    up to 10,000 rows, approximate above) and handed to umap:
     pynndescent's neighbour search is a numba function that takes the metric as an argument,
     which numba cannot cache, so it cost every new process ~30 s of compiling. (Fitted models
     then cannot ``transform``; the chained evolution never needs to.)"""
@@ -120,7 +109,7 @@ def fit_umap(x: np.ndarray, cfg: ProjectionConfig, init: np.ndarray | str = "spe
 
     kwargs = umap_kwargs(cfg, len(x))
     if exact and cfg.metric == "cosine":
-        kwargs["precomputed_knn"] = exact_knn(x, kwargs["n_neighbors"])
+        kwargs["precomputed_knn"] = neighbour_graph(x, kwargs["n_neighbors"])
     model = umap.UMAP(**kwargs, init=init, n_jobs=1, learning_rate=learning_rate,
                       n_epochs=n_epochs if n_epochs is not None else cfg.n_epochs)
     with warnings.catch_warnings():

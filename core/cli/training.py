@@ -86,8 +86,10 @@ def train(args: argparse.Namespace) -> int:
     from core.store.datasets import job_info
 
     config = train_config_from_args(args)
-    dataset = load_data(args)
     store = RunStore(args.store)
+    if (streamed := _streamed(store, args.data)) is not None:
+        return _train_streamed(args, store, streamed, config)
+    dataset = load_data(args)
     record = register_file(store, dataset, args)  # the file becomes a data set of the store
     # the run's row exists (and names its data set) before training starts; this process
     # holds its writer lock from here on
@@ -100,6 +102,25 @@ def train(args: argparse.Namespace) -> int:
     from core.store.headline import headline  # the epoch the Runs list names too
 
     emit_json({**summary.to_dict(), "headline": headline(store.get_run(run_id))})
+    return 0 if summary.status == "done" else 1
+
+
+def _streamed(store, ref: str):
+    """The streamed data set ``ref`` names (its id or registered path), else None."""
+    from core.store.streamed import resolve
+    return resolve(store, ref)
+
+
+def _train_streamed(args: argparse.Namespace, store, record, config: TrainConfig) -> int:
+    """Train on a streamed data set: batches are read from its memory-mapped corpus."""
+    from core.jobs.process import sigterm_stops
+    from core.training.mapped_prep import train_streamed
+
+    with sigterm_stops() as stopped:
+        summary = train_streamed(store, record.dataset_id, config, should_stop=stopped,
+                                 callback=_with_size_warning(None if args.quiet
+                                                             else ProgressBar()))
+    emit_json(summary.to_dict())
     return 0 if summary.status == "done" else 1
 
 

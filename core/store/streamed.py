@@ -134,3 +134,12 @@ def open_corpus(store: RunStore, dataset_id: str) -> MappedCorpus:
         raise StoreError(f"The file of data set '{record.name}' ({record.path}) is missing or "
                          "changed since it was added; add it again.")
     return open_mapped(_folder(store) / dataset_id)
+
+
+def resolve(store: RunStore, ref: str) -> StreamedRecord | None:
+    """The streamed data set ``ref`` names: its id, or the path it was registered from
+    (None when it names none, e.g. a file to load in memory)."""
+    if len(ref) == 64 and all(c in "0123456789abcdef" for c in ref):
+        return get(store, ref)
+    path = Path(ref).expanduser().resolve()
+    return next((r for r in list_streamed(store) if Path(r.path) == path), None)

@@ -27,6 +27,35 @@ class FlatTexts:
         return self.ids.index_select(0, where.add_(torch.arange(total))), offsets
 
 
+class EpochInput:
+    """An epoch's flat input, ``texts`` in ``order``, gathered a block at a time: the whole
+    epoch for ``FlatTexts`` (one gather, then each batch is a slice), ``texts.block_rows``
+    texts for a corpus read from disk (``mapped_prep.MappedTexts``)."""
+
+    def __init__(self, texts, order: torch.Tensor, labels: torch.Tensor, n_classes: int) -> None:
+        self.texts, self.order, self.all_labels, self.n_classes = texts, order, labels, n_classes
+        self.block = getattr(texts, "block_rows", None) or max(len(order), 1)
+        self.lo = self.hi = 0
+
+    def _load(self, lo: int) -> None:
+        self.lo, self.hi = lo, min(lo + self.block, len(self.order))
+        rows = self.order[self.lo:self.hi]
+        self.ids, self.offsets = self.texts.gather(rows)
+        self.bounds = self.offsets.tolist() + [len(self.ids)]
+        self.lengths = torch.diff(self.offsets, append=torch.tensor([len(self.ids)])
+                                  ).to(torch.float32).unsqueeze(1)
+        self.labels = self.all_labels[rows]
+        self.onehot = F.one_hot(self.labels, self.n_classes).to(torch.float32)
+
+    def batch(self, lo: int, hi: int) -> tuple[torch.Tensor, ...]:
+        """``bag_update``'s input for the epoch's texts lo..hi-1 (never across a block)."""
+        if not self.lo <= lo < self.hi:
+            self._load(lo)
+        a, b = lo - self.lo, hi - self.lo
+        return (self.ids[self.bounds[a]:self.bounds[b]], self.offsets[a:b] - self.bounds[a],
+                self.lengths[a:b], self.labels[a:b], self.onehot[a:b])
+
+
 class DistinctRows:
     """A batch's distinct ids, sorted, and each id's place among them: what
     ``torch.unique(ids, return_inverse=True)`` returns, from a mark per vocabulary row

@@ -36,6 +36,17 @@ class Prepared:
     # no reporting part, every validation row does both (see core.training.reporting).
     report_mask: np.ndarray | None = None
 
+    def bag_input(self, batch_size: int):
+        """The bag's flat input (``bag.FlatTexts``: every text's ids in memory)."""
+        from core.training.bag import FlatTexts
+        return FlatTexts(self.flat, self.lengths)
+
+    def epoch_order(self, generator, batch_size: int):
+        """One epoch's training rows, shuffled (a torch tensor)."""
+        import torch
+        train_idx = torch.from_numpy(self.train_idx)
+        return train_idx[torch.randperm(len(train_idx), generator=generator)]
+
     @functools.cached_property
     def n_unseen(self) -> np.ndarray:
         """Per text, how many of its tokens never occur in a training text (the document

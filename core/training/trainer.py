@@ -14,13 +14,12 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from core.data.text import PAD_ID
 from core.errors import CancelledError, StoreError
 from core.store.disk import RunSize
 from core.store.runstore import RunStore, new_run_id
-from core.training.bag import BagAdam, DistinctRows, FlatTexts, bag_update
+from core.training.bag import BagAdam, DistinctRows, EpochInput, bag_update
 from core.training.config import (ModelConfig, TrainConfig, effective_batch_size,
                                   planned_snapshot_count)
 from core.training.corpus import TokenisedCorpus, tokenised
@@ -101,12 +100,12 @@ class _Trainer:
         self.loss_fn = nn.CrossEntropyLoss()
         # The bag trains on flat input through BagAdam (see bag.bag_update); cnn/gru use
         # torch.optim on the padded table.
-        self.flat = FlatTexts(prep.flat, prep.lengths) if config.arch == "bag" else None
+        self.batch_size = effective_batch_size(config, len(prep.train_idx))
+        self.flat = prep.bag_input(self.batch_size) if config.arch == "bag" else None
         self.table = _padded(prep.flat, prep.lengths) if self.flat is None else None
         self.adam = BagAdam(config.lr) if self.flat is not None else None
         self.distinct = DistinctRows(len(prep.vocab)) if self.flat is not None else None
         self.optimizers = _optimizers(model, config.lr) if self.adam is None else []
-        self.batch_size = effective_batch_size(config, len(prep.train_idx))
         self.emitted_at = 0.0
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
@@ -127,24 +126,18 @@ class _Trainer:
 
     def train_epoch(self, epoch: int) -> float:
         self.model.train()
-        train_idx = torch.from_numpy(self.prep.train_idx)
-        order = train_idx[torch.randperm(len(train_idx), generator=self.generator)]
         size = self.batch_size
+        order = self.prep.epoch_order(self.generator, size)
         total, n_batches = 0.0, (len(order) + size - 1) // size
-        if self.flat is not None:  # gather the epoch once; each batch is then a slice
-            ids, offsets = self.flat.gather(order)
-            bounds = offsets.tolist() + [len(ids)]
-            lengths = self.flat.lens[order].to(torch.float32).unsqueeze(1)
-            labels = self.labels[order]
-            onehot = F.one_hot(labels, self.model.out.out_features).to(torch.float32)
+        if self.flat is not None:  # gathered by blocks; each batch is then a slice
+            epoch_input = EpochInput(self.flat, order, self.labels, self.model.out.out_features)
         for b in range(n_batches):
             if self.should_stop is not None and self.should_stop():
                 raise CancelledError("Training was cancelled.")
             lo, hi = b * size, min((b + 1) * size, len(order))
             rows = order[lo:hi]
             if self.flat is not None:
-                loss = self.update(rows, ids[bounds[lo]:bounds[hi]], offsets[lo:hi] - bounds[lo],
-                                   lengths[lo:hi], labels[lo:hi], onehot[lo:hi])
+                loss = self.update(rows, *epoch_input.batch(lo, hi))
             else:
                 loss = self.update(rows)
             self.step += 1
@@ -229,7 +222,8 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
               tokens: list[list[str]] | None = None,
               doc_idx: np.ndarray | None = None,
               corpus: TokenisedCorpus | None = None,
-              report_idx: np.ndarray | None = None) -> RunSummary:
+              report_idx: np.ndarray | None = None,
+              prepared: Prepared | None = None) -> RunSummary:
     """Train one model, snapshotting the embedding at step 0 and after every epoch.
 
     ``run_id`` may name a run created beforehand (e.g. queued by a job runner); otherwise a
@@ -256,13 +250,9 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
         started = time.perf_counter()
         try:
             stage = _stage_reporter(callback, run_id)
-            if corpus is None and tokens is None:
-                corpus = tokenised(dataset, store, fingerprint, stage=stage)
-            from core.training.run_init import run_vectors
-
-            prep = prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
-                           corpus=corpus, init_vectors=run_vectors(store, config.init),
-                           report_idx=report_idx, stage=stage)
+            prep = prepared or _prepare(dataset, config, store, fingerprint, split=split,
+                                        tokens=tokens, doc_idx=doc_idx, corpus=corpus,
+                                        report_idx=report_idx, stage=stage)
             if config.objective != "classify":
                 return _word2vec_run(dataset, prep, config, store, run_id, callback,
                                      should_stop, started)
@@ -283,6 +273,18 @@ def _stage_reporter(callback, run_id: str) -> Callable[..., None]:
         if callback is not None:
             callback(TrainEvent("stage", run_id, 0, 0, {"stage": name, "fraction": fraction}))
     return stage
+
+
+def _prepare(dataset, config: TrainConfig, store: RunStore, fingerprint: str, *, split,
+             tokens, doc_idx, corpus, report_idx, stage) -> Prepared:
+    """``prepare`` on the texts' tokens, from the store's tokenised-corpus cache unless given."""
+    if corpus is None and tokens is None:
+        corpus = tokenised(dataset, store, fingerprint, stage=stage)
+    from core.training.run_init import run_vectors
+
+    return prepare(dataset, config, split=split, tokens=tokens, doc_idx=doc_idx,
+                   corpus=corpus, init_vectors=run_vectors(store, config.init),
+                   report_idx=report_idx, stage=stage)
 
 
 def _word2vec_run(dataset, prep: Prepared, config: TrainConfig, store: RunStore, run_id: str,
