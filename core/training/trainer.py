@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from core.data.text import PAD_ID
 from core.errors import CancelledError, StoreError
