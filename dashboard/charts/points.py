@@ -6,32 +6,12 @@ from typing import Sequence
 import numpy as np
 
 
-def _robust_box(xy: np.ndarray, tail: float, margin: float) -> tuple[np.ndarray, np.ndarray]:
-    """One frame's box: its ``tail``-th to (100 - ``tail``)-th percentiles per axis, widened
-    by ``margin`` of that spread, never past its farthest point."""
-    low, high = np.percentile(xy, tail, axis=0), np.percentile(xy, 100 - tail, axis=0)
-    spread = high - low
-    return (np.maximum(xy.min(axis=0), low - margin * spread),
-            np.minimum(xy.max(axis=0), high + margin * spread))
-
-
-def stable_ranges(coords: np.ndarray, tail: float = 1.0,
-                  margin: float = 0.25) -> tuple[list[float], list[float]]:
-    """One pair of axis ranges for every frame of ``coords`` (frames x points x 2), so a
-    slider does not rescale the picture, fitted to most frames rather than to the widest:
-    the median over frames of each frame's robust box (``_robust_box``: a few far points do
-    not count), grown to hold the last frame's box (the picture a page opens on), padded by
-    4 %. A start that is much more spread out than the rest (a random init's cloud, before
-    the layout tightens) then reaches past the edges instead of shrinking every later frame
-    into the middle."""
-    frames = np.asarray(coords, dtype=float)
-    frames = frames.reshape(-1, *frames.shape[-2:]) if frames.ndim >= 2 else frames
-    boxes = [_robust_box(f[np.isfinite(f).all(axis=1)], tail, margin) for f in frames
-             if np.isfinite(f).all(axis=1).any()]
-    if not boxes:
-        return [-1.0, 1.0], [-1.0, 1.0]
-    lo = np.minimum(np.median([b[0] for b in boxes], axis=0), boxes[-1][0])
-    hi = np.maximum(np.median([b[1] for b in boxes], axis=0), boxes[-1][1])
+def stable_ranges(coords: np.ndarray) -> tuple[list[float], list[float]]:
+    """Axis ranges covering every point of every frame (padded by 4 %), so a slider does not
+    rescale the picture and no point is ever outside the view (a random start's wide cloud
+    included: hiding part of a frame would misstate it). A page showing one frame at a time
+    whose frames differ in scale passes that frame alone (``coords[t][None]``) instead."""
+    lo, hi = np.nanmin(coords, axis=(0, 1)), np.nanmax(coords, axis=(0, 1))
     pad = (hi - lo) * 0.04 + 1e-6
     return [float(lo[0] - pad[0]), float(hi[0] + pad[0])], [float(lo[1] - pad[1]),
                                                             float(hi[1] + pad[1])]

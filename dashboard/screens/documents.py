@@ -36,14 +36,15 @@ texts = [truncate(x) for x in docs.docs["text"]]
 left, right = st.columns(2)
 left.plotly_chart(maps.document_map(
     docs.learned[t], doc_labels, classes, texts, f"Learned: after the embedding — {labels[t]}",
-    ranges=points.stable_ranges(docs.learned), sizes=run.info.get("class_sizes")),
+    ranges=points.stable_ranges(docs.learned[t][None]), sizes=run.info.get("class_sizes")),
     key="docs_learned")
 right.plotly_chart(maps.document_map(
     docs.pretrained, doc_labels, classes, texts, "Pretrained: mean of GloVe vectors",
     sizes=run.info.get("class_sizes")),
     key="docs_pretrained")
 st.caption(f"{len(doc_labels):,} validation texts, {docs.method.upper()} layout; hover a "
-           "point to read it.")
+           "point to read it. The learned panel's axes fit the snapshot shown (a random start "
+           "is far more spread out than the trained layers).")
 
 comp = services.show_errors(run_reads.comparison, run.run_id)
 if comp is None:
