@@ -313,7 +313,7 @@ def evolution_colours(tables: list[pd.DataFrame], n_frames: int, classes: Sequen
     return out
 
 
-CLASS_COLOURING = "class: the one whose training texts over-use the word most"
+CLASS_COLOURING = "class of each word (see below)"
 _FULL_Z = 8.0  # z at which a word's class colour is full; weaker ones are paler
 
 
