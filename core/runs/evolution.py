@@ -120,11 +120,12 @@ def _coming(run, live: bool, views: str) -> str:
 def _partial(store: RunStore, run_id: str, found, extra_words: tuple[str, ...]) -> WordFrames:
     """The cached head of the chain as ``WordFrames`` (not yet scored: no trust), with the
     user's words placed among their neighbours frame by frame."""
+    from core.analysis.projection import Projection
     from core.runs.projections import RunProjection, with_extra_words
 
     name, rows, tokens, frames = found
-    base = RunProjection(rows, [tokens[i] for i in rows], tuple(frames), (), 0.0,
-                         f"{name}:chained")
+    base = RunProjection(rows, [tokens[i] for i in rows],
+                         Projection(tuple(frames), (), 0.0, f"{name}:chained"))
     got = with_extra_words(store, run_id, base, tokens, extra_words)
     return WordFrames(got.rows, got.words, np.stack(got.coords), (), got.method)
 

@@ -81,16 +81,18 @@ def cached_lookup(cache: DiskCache, config: ProjectionConfig, key: str) -> Proje
 
 @dataclass(frozen=True, eq=False)
 class RunProjection:
-    """Projected vocabulary rows of every snapshot: ``coords[i]`` is n x 2 for snapshot i."""
+    """Projected vocabulary rows of every snapshot: ``layout`` (a ``Projection``) of the
+    words ``words`` (vocabulary ``rows``); its fields read through, so ``coords[i]`` is n x 2
+    for snapshot i and ``trust``, ``method``, ... are the layout's."""
 
     rows: np.ndarray
     words: list[str]
-    coords: tuple[np.ndarray, ...]
-    trust: tuple[float, ...]
-    seconds: float
-    method: str
-    trust_final: tuple[float, ...] = ()
-    trust_previous: tuple[float, ...] = ()
+    layout: Projection
+
+    def __getattr__(self, name: str):
+        if name == "layout":  # not set yet (copy/unpickle): no recursion through it
+            raise AttributeError(name)
+        return getattr(self.layout, name)
 
 
 EVOLUTION_UNSEEN = 500  # never-seen words shown beside the most frequent training words
@@ -217,9 +219,7 @@ def project_run(store: RunStore, run_id: str, config: Any = None, *,
                                       _write, _read)
         store.save_array(run_id, f"cache/projection_{config.method}_rows", rows)
         store.save_array(run_id, f"cache/projection_{config.method}_coords", result.stacked)
-    out = RunProjection(rows, [tokens[i] for i in rows], result.coords, result.trust,
-                        result.seconds, result.method, result.trust_final,
-                        result.trust_previous)
+    out = RunProjection(rows, [tokens[i] for i in rows], result)
     return with_extra_words(store, run_id, out, tokens, extra_words)
 
 
@@ -241,7 +241,8 @@ def with_extra_words(store: RunStore, run_id: str, base: RunProjection, tokens: 
                                    [m[extra] for m in tables])
     coords = tuple(np.concatenate([c, p]) for c, p in zip(base.coords, placed))
     return dataclasses.replace(base, rows=np.concatenate([base.rows, extra]),
-                               words=base.words + new, coords=coords)
+                               words=base.words + new,
+                               layout=dataclasses.replace(base.layout, coords=coords))
 
 
 def latest_projection(store: RunStore, run_id: str, method: str
