@@ -25,12 +25,17 @@ def test_data_page_opens_on_the_sample(page, app_url):
     screenshot(page, "01-data-sample")
 
 
-def finished_run(root) -> str:
-    """A second, finished run written straight into the server's store (no second training)."""
+def finished_run(root, like: str | None = None) -> str:
+    """A second, finished run written straight into the server's store (no second training),
+    on the data set of run ``like`` when given (a comparison pairs runs of one data set)."""
     from core.store.runstore import RunStore
 
     store = RunStore(root)
     run_id = store.create_run({"arch": "bag", "init": "random", "epochs": 2}, status="running")
+    if like is not None:
+        info = store.get_run(like).info
+        store.update_info(run_id, **{k: info[k] for k in ("dataset_id", "dataset_name")
+                                     if k in info})
     for epoch, acc in ((1, 0.93), (2, 0.95)):
         store.add_epoch(run_id, epoch, {"train_loss": 0.3 / epoch, "val_loss": 0.35 / epoch,
                                         "val_accuracy": acc})
@@ -80,7 +85,7 @@ def test_upload_train_reload_and_list(page, app_url, store_dir, clickbait_csv, c
     no_errors(page)
     screenshot(page, "06-train-done")
 
-    other = finished_run(store_dir)
+    other = finished_run(store_dir, like=run_id)
     go_to(page, "Runs", "runs")
     page.get_by_test_id("stDataFrame").first.wait_for()
     assert page.get_by_text(run_id).count() > 0 and page.get_by_text(other).count() > 0
