@@ -122,7 +122,7 @@ def _read_parsed(source: Path | str | bytes, filename: str | None,
 
 
 
-def _as_label(value: object) -> str | None:
+def as_label(value: object) -> str | None:
     """Labels as strings; 1.0 (ints read next to a blank cell become floats) reads as "1"."""
     if missing(value):
         return None
@@ -132,7 +132,8 @@ def _as_label(value: object) -> str | None:
     return text or None
 
 
-def _as_text(value: object) -> str:
+def as_text(value: object) -> str:
+    """A text cell as a stripped string ("" when missing); the streamed reader shares it."""
     return "" if missing(value) else str(value).strip()
 
 
@@ -144,7 +145,7 @@ def _clean(texts: pd.Series, labels: pd.Series,
         dropped["duplicate"] = 0
     kept_t, kept_l, seen = [], [], set()
     for raw_t, raw_l in zip(texts.tolist(), labels.tolist()):
-        text, label = _as_text(raw_t), _as_label(raw_l)
+        text, label = as_text(raw_t), as_label(raw_l)
         if not text:
             dropped["empty text"] += 1
         elif label is None:
@@ -162,7 +163,7 @@ def _clean(texts: pd.Series, labels: pd.Series,
 _WORD = re.compile(r"\S+")
 
 
-def _cut(text: str, max_words: int, max_chars: int) -> str:
+def cut_text(text: str, max_words: int, max_chars: int) -> str:
     text = text[:max_chars]
     if len(text) <= max_words:  # fewer characters than the cap: fewer words too
         return text
@@ -175,7 +176,7 @@ def _cut(text: str, max_words: int, max_chars: int) -> str:
 def _truncate(texts: list[str], max_words: int, max_chars: int) -> tuple[list[str], int]:
     """Texts cut after ``max_words`` whitespace-separated words (and ``max_chars``
     characters), and how many were cut."""
-    cut = [_cut(t, max_words, max_chars) for t in texts]
+    cut = [cut_text(t, max_words, max_chars) for t in texts]
     n = sum(len(a) != len(b) for a, b in zip(cut, texts))
     return (cut if n else texts), n
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.common.checks import bounded, check_fields
-from core.data.loading import LoadConfig, _as_label, _as_text, _cut, detect_columns
+from core.data.loading import LoadConfig, as_label, as_text, cut_text, detect_columns
 from core.errors import DataError
 
 # Formats with a streaming reader; the others (xlsx, fastText, a JSON array) are read whole,
@@ -168,8 +168,8 @@ def _clean(frame, columns: tuple[str, str], config: StreamConfig) -> Batch:
                      for c in columns)
     kept_t, kept_l = [], []
     for raw_t, raw_l in zip(texts, labels):
-        text, label = _as_text(raw_t), _as_label(raw_l)
+        text, label = as_text(raw_t), as_label(raw_l)
         if text and label is not None:
-            kept_t.append(_cut(text, config.max_text_tokens, config.max_text_chars))
+            kept_t.append(cut_text(text, config.max_text_tokens, config.max_text_chars))
             kept_l.append(label)
     return Batch(kept_t, kept_l, len(frame))
