@@ -13,14 +13,25 @@ def comparison(run_id: str, against: str = "glove"):
     disk once per server process and run state: its per-word tables took 1.5-2.7 s to read
     on every page load (bench/README.md, "Pages"). Shared by every session: read-only."""
     run = services.store().get_run(run_id)
-    return _comparison(run_id, against, run.n_snapshots, str(run.info.get("views")))
+    try:
+        return _comparison(run_id, against, run.n_snapshots, str(run.info.get("views")))
+    except _NotYet:
+        return None
+
+
+class _NotYet(Exception):
+    """Raised, not returned, so that "not computed yet" is never cached: the engine (or an
+    on-demand comparison) may write it without the run's state changing."""
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _comparison(run_id: str, against: str, n_snapshots: int, views: str):
     from core.runs import views as runviews
 
-    return runviews.comparison(services.store(), run_id, against=against)
+    found = runviews.comparison(services.store(), run_id, against=against)
+    if found is None:
+        raise _NotYet
+    return found
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

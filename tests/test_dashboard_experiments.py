@@ -255,3 +255,18 @@ def test_word_pairs_input_is_parsed_and_bad_input_is_an_error(with_experiment):
     at.text_input(key="w_sem_pairs").set_value("good-bad").run()
     assert not at.exception
     assert any("word/word" in e for e in texts(at.error))
+
+
+def test_a_comparison_not_computed_yet_is_not_remembered(with_experiment, app_store):
+    """The pages' once-per-server read of a comparison keeps a found one, never a "not yet":
+    the comparison may be written later without the run's state changing."""
+    from core.runs import views as runviews
+    from core.store.runstore import RunStore
+    from dashboard import run_reads
+
+    run_reads._comparison.clear()  # other tests' stores had runs of the same ids
+    store = RunStore(app_store)
+    run_id = store.list_runs()[0].run_id
+    assert run_reads.comparison(run_id) is None
+    runviews.comparison(store, run_id, cached_only=False)
+    assert run_reads.comparison(run_id) is not None
