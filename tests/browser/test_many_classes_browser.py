@@ -116,6 +116,9 @@ def test_class_colours_agree_on_evolution_train_and_documents(page, ten_classes)
     _shot(page, "ten-classes-documents")
 
     _open(page, url, "compare", run_id)
+    # the page updates by itself once the engine has the comparison (later under load)
+    page.get_by_text("Learned —").first.wait_for(timeout=180_000)
+    wait_idle(page)
     compare = _class_legend(_legends(page.main_frame), "Learned —")
     assert compare == evolution
     _shot(page, "ten-classes-learned-vs-pretrained")
