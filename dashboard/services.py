@@ -431,13 +431,20 @@ def live_preview(run_id: str):
     frame = latest_frame(store(), run_id)
     if frame is None:
         return None
+    seen, z = _word_facts(run_id)
+    return frame, seen[frame.rows], (z[frame.rows] if z.shape[1] else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _word_facts(run_id: str):
+    """Per vocabulary row: seen in training, and the class association z (rows x classes,
+    no columns without class counts). Fixed for a run (its vocabulary is written before its
+    first snapshot), so the live panel's polls read and compute them once."""
     from core.runs.comparison import class_association
     from core.runs.projections import ranking_counts  # a run without counts: all seen
     vocab = store().load_vocab(run_id)
-    train_counts = ranking_counts(vocab)[1]
     classes = [str(c) for c in store().get_run(run_id).info.get("classes") or []]
-    z = class_association(vocab, classes).to_numpy()  # no columns without class counts
-    return frame, train_counts[frame.rows] > 0, (z[frame.rows] if z.shape[1] else None)
+    return ranking_counts(vocab)[1] > 0, class_association(vocab, classes).to_numpy()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -25,10 +25,6 @@ class WordClasses:
     strength: np.ndarray
     threshold: float
 
-    @property
-    def n_assigned(self) -> int:
-        return int((self.cls != NO_CLASS).sum())
-
 
 def word_classes(z: np.ndarray, threshold: float = Z_SIGNIFICANT) -> WordClasses:
     """Each word's most over-used class from a (words x classes) z matrix (NaN rows allowed:
