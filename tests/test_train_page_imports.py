@@ -58,7 +58,9 @@ def _ours(globals_: dict | None) -> bool:
     """The import statement runs in the product's code (core, dashboard, the page scripts),
     not in a library or a test."""
     path = str((globals_ or {}).get("__file__") or "")
-    return path.startswith(str(REPO)) and not path.startswith(str(REPO / "tests"))
+    # a clean clone keeps its .venv inside the checkout: torch's files live under REPO too
+    return (path.startswith(str(REPO)) and not path.startswith(str(REPO / "tests"))
+            and "site-packages" not in path)
 
 
 def _importable(name: str) -> bool:
@@ -91,3 +93,11 @@ def test_train_page_opens_without_importing_torch(app_store):
     assert "core.training.config" in seen  # the page's own imports were recorded
     assert not {m for m in seen if m == "torch" or m.startswith("torch.")}, "the page imports torch"
     assert not _loads_torch({m for m in seen if _importable(m)})
+
+
+def test_only_the_products_own_files_count_as_its_imports():
+    """A clean clone's .venv sits inside the checkout: its libraries are not the product."""
+    assert _ours({"__file__": str(REPO / "dashboard" / "screens" / "train.py")})
+    assert not _ours({"__file__": str(REPO / "tests" / "conftest.py")})
+    lib = REPO / ".venv" / "lib" / "python3.11" / "site-packages" / "torch" / "_dynamo" / "x.py"
+    assert not _ours({"__file__": str(lib)})

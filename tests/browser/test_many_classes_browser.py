@@ -3,8 +3,11 @@ Evolution map opens coloured by class with a legend of ten entries, a class has 
 colour on Evolution, the Train page's live map and Documents; page addresses load without
 404s (``/data`` included); a tab opened on a run shows that run's data set; Enter in the
 highlight box adds the word typed, not every word it prefixes. Screenshots of the pictures
-go to docs/screenshots/ (small PNGs: ``SHOTS``)."""
+go to the test artifacts, and to docs/screenshots/ with ``UPDATE_SCREENSHOTS=1`` (small
+PNGs: ``SHOTS``)."""
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -72,6 +75,15 @@ def _legends(frame) -> dict[str, dict[str, str]]:
     return {fig["title"]: dict(fig["legend"]) for fig in frame.evaluate(LEGEND)}
 
 
+def _wait_chart(page, title_part: str, timeout: int = 60_000) -> None:
+    """Until a plotly chart whose title holds ``title_part`` has its legend drawn (a page
+    draws its charts after its first paint; under load that is seconds later)."""
+    page.wait_for_function(
+        f"(part) => ({LEGEND})().some(f => f.title.includes(part) && f.legend.length)",
+        arg=title_part, timeout=timeout)
+    wait_idle(page)
+
+
 def _class_legend(legends: dict, title_part: str) -> dict[str, str]:
     found = next(v for t, v in legends.items() if title_part in t)
     return {name: colour for name, colour in found.items() if name in TOPICS}
@@ -85,8 +97,12 @@ def _evolution_frame(page):
 
 def _shot(page, name: str):
     """A full-page screenshot, kept small (an 8-colour PNG is not possible from Chromium:
-    the page is shot at 1100 px wide instead) in docs/screenshots/."""
+    the page is shot at 1100 px wide instead) in the test artifacts; with
+    ``UPDATE_SCREENSHOTS=1`` also into docs/screenshots/ (a plain test run leaves the
+    tracked pictures alone)."""
     path = screenshot(page, name)
+    if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+        return path
     SHOTS.mkdir(parents=True, exist_ok=True)
     target = SHOTS / f"{name}.png"
     target.write_bytes(path.read_bytes())
@@ -105,20 +121,20 @@ def test_class_colours_agree_on_evolution_train_and_documents(page, ten_classes)
     _shot(page, "ten-classes-evolution")
 
     _open(page, url, "train", run_id)
-    page.get_by_text("Word vectors now").first.wait_for()
+    _wait_chart(page, "Word vectors now")
     train = _class_legend(_legends(page.main_frame), "Word vectors now")
     assert train == evolution
     _shot(page, "ten-classes-train")
 
     _open(page, url, "documents", run_id)
+    _wait_chart(page, "Learned: after the embedding")
     documents = _class_legend(_legends(page.main_frame), "Learned: after the embedding")
     assert documents == evolution
     _shot(page, "ten-classes-documents")
 
     _open(page, url, "compare", run_id)
     # the page updates by itself once the engine has the comparison (later under load)
-    page.get_by_text("Learned —").first.wait_for(timeout=180_000)
-    wait_idle(page)
+    _wait_chart(page, "Learned —", timeout=180_000)
     compare = _class_legend(_legends(page.main_frame), "Learned —")
     assert compare == evolution
     _shot(page, "ten-classes-learned-vs-pretrained")

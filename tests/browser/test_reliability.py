@@ -74,9 +74,20 @@ def alerts(page) -> str:
 
 
 def upload(page, case: corpus.Case, input_index: int = 0) -> None:
-    page.get_by_test_id("stFileUploaderDropzoneInput").nth(input_index).set_input_files(
-        files=[{"name": case.filename, "mimeType": "application/octet-stream",
-                "buffer": case.bytes()}])
+    """Upload ``case`` and return once the uploader holds it (its chip shows the file name):
+    a file set while the previous upload's rerun still ran could be dropped by the widget."""
+    chip = page.get_by_test_id("stFileChipName").filter(has_text=case.filename)
+    for attempt in range(2):
+        wait_idle(page)
+        page.get_by_test_id("stFileUploaderDropzoneInput").nth(input_index).set_input_files(
+            files=[{"name": case.filename, "mimeType": "application/octet-stream",
+                    "buffer": case.bytes()}])
+        try:
+            chip.first.wait_for(timeout=10_000)
+            break
+        except Exception:
+            if attempt:
+                raise
     wait_idle(page)
 
 
