@@ -118,3 +118,42 @@ def test_pages_read_a_runs_comparison_from_disk_once(tmp_path, monkeypatch):
     for name in ("evolution", "compare", "documents", "semantics", "evolution"):
         open_page(at, name)
     assert len(reads) == 1
+
+
+def test_all_words_are_served_from_the_engines_chain_not_pca(store, tiny_dataset_x3,
+                                                             monkeypatch):
+    """A vocabulary larger than the default picture (here 10 words): "all words" is a PCA
+    preview, labelled so, until the engine has laid out the all-words chain; then it is that
+    chain (frame t from snapshot t), with every word, never PCA again."""
+    run_id = _run(store, tiny_dataset_x3)
+    engine = Engine(store, warm=False, method="pca", n_words=10)
+    engine.tick()  # the default picture and the finished run's views first
+    assert chain.has_more_words(store, run_id, 10)
+    preview = chain.frames_so_far(store, run_id, all_words=True, n_words=10)
+    assert preview.preview and "laying out all" in preview.coming and not preview.complete
+    rows, _ = evolution_rows(store, run_id, chain.ALL_WORDS, max_unseen=None)
+    assert len(preview.frames.words) == len(rows) > 10
+    while engine.tick():  # one all-words frame per quiet tick
+        pass
+    assert store.get_run(run_id).info["all_words_method"] == "pca"
+    got = chain.frames_so_far(store, run_id, all_words=True, n_words=10)
+    assert got.complete and not got.preview and got.coming == ""
+    expected = projection.chained_coords(_snapshots(store, run_id, rows), PCA)
+    assert got.frames.coords.shape == (4, len(rows), 2)
+    for t, e in enumerate(expected):  # the chain, not a whole-sequence PCA
+        np.testing.assert_allclose(got.frames.coords[t], e, atol=1e-5)
+    # a page's PCA preview caches frames too: they never pass for the engine's chain
+    store.update_info(run_id, all_words_method="umap")
+    assert chain.cached_chain(store, run_id, 10, all_words=True) is None
+    # the engine's UMAP chain (its layouts stood in by known ones: no numba compile here)
+    known = [np.full((len(rows), 2), t, dtype=np.float32) for t in range(4)]
+    def fake(frames, config, start):  # frame t is filled with t: it resumes from ``start``
+        first = 0 if start is None else int(start[0][0, 0]) + 1
+        return (known[first + i] for i, _ in enumerate(frames))
+
+    monkeypatch.setattr(projection, "chain_layouts", fake)
+    for snap in store.get_run(run_id).snapshots:
+        chain.extend(store, run_id, snap["idx"], use_umap=True, n_words=10, all_words=True)
+    umap = chain.frames_so_far(store, run_id, all_words=True, n_words=10)
+    assert umap.frames.method == "umap:chained" and not umap.preview
+    np.testing.assert_array_equal(umap.frames.coords, np.stack(known))

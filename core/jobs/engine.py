@@ -49,6 +49,7 @@ class Engine:
         self.store, self.method, self.n_words = store, method, n_words
         self.warm = _Warm() if warm else None
         self.live_done: dict[str, int] = {}
+        self.all_done: dict[str, int] = {}  # frames of each run's all-words chain so far
 
     @property
     def umap_ready(self) -> bool:
@@ -66,7 +67,38 @@ class Engine:
             if run.status == "done" and run.info.get("views") in (None, "pending", "computing"):
                 self._finalize(run.run_id)
                 return work + 1
-        return work
+        if work:  # the default pictures first: the all-words chain waits for a quiet tick
+            return work
+        return self._all_words(runs)
+
+    def _all_words(self, runs) -> int:
+        """One more frame of one run's all-words chain (every vocabulary word, when that is
+        more than the default picture): a 50,000-word frame takes a while, so one per tick
+        lets a new snapshot's default frame and a finished run's views go first. UMAP only
+        once warm (PCA if UMAP is unusable); 1 if a frame was computed, else 0."""
+        if self.method == "umap" and (self.warm is None or not self.warm.ready.is_set()):
+            return 0
+        use_umap = self.umap_ready and self.method == "umap"
+        for run in runs:
+            done = self.all_done.get(run.run_id)
+            if run.n_snapshots == 0 or run.status not in ("running", "done") or (
+                    done is not None and done >= run.n_snapshots):
+                continue
+            if done is None and not chain.has_more_words(self.store, run.run_id, self.n_words):
+                self.all_done[run.run_id] = 1 << 30  # the default chain holds every word
+                continue
+            if done is None:
+                found = chain.cached_chain(self.store, run.run_id, self.n_words, True)
+                done = 0 if found is None else len(found[3])
+                if done >= run.n_snapshots:
+                    self.all_done[run.run_id] = done
+                    continue
+            method = chain.extend(self.store, run.run_id, run.snapshots[done]["idx"],
+                                  use_umap, self.n_words, all_words=True)
+            self.store.update_info(run.run_id, all_words_method=method)
+            self.all_done[run.run_id] = done + 1
+            return 1
+        return 0
 
     def _live(self, run) -> int:
         done = self.live_done.get(run.run_id, -1)
