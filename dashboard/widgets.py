@@ -114,7 +114,7 @@ def load_layout(run, reader: Callable[..., Any], **kw: Any) -> tuple[Any, bool]:
     return services.show_errors(reader, store, run.run_id, "pca", cached_only=True, **kw), pending
 
 
-def follow_frames(run_id: str, coming: str) -> None:
+def follow_frames(run_id: str, coming: str, all_words: bool = False) -> None:
     """While more evolution frames are ``coming``, poll the store (like the Train page's live
     panel) and rerun the page when a frame arrives or the run's state changes; nothing polls
     once the run's frames are complete (the fragment is not drawn then)."""
@@ -124,11 +124,11 @@ def follow_frames(run_id: str, coming: str) -> None:
         return
     st.caption(f":material/hourglass_top: {escape_markdown(coming)}; the page updates by "
                "itself.")
-    seen = services.show_errors(progress_token, services.store(), run_id)
+    seen = services.show_errors(progress_token, services.store(), run_id, all_words)
 
     @st.fragment(run_every=POLL_SECONDS)
     def poll() -> None:
-        if services.show_errors(progress_token, services.store(), run_id) != seen:
+        if services.show_errors(progress_token, services.store(), run_id, all_words) != seen:
             st.rerun()
 
     poll()

@@ -27,6 +27,7 @@ LAYERS = {"errors": 0, "common": 0, "vectors": 1, "data": 2, "analysis": 2, "sto
 # registers the screens.
 DASHBOARD_LAYERS = {"text": 0, "hosts": 0, "pagebase": 0, "charts": 1, "state": 2, "services": 3,
                     "widgets": 4, "components": 4, "word2vec_panel": 4, "run_reads": 4,
+                    "evolution_picture": 5,
                     "progress_panel": 4, "library": 5, "live": 5, "importing": 5, "sentences": 5,
                     "experiment_results": 5, "screens": 6,
                     "app": 7, "serve": 7, "__init__": 7}

@@ -149,7 +149,7 @@ def test_evolution_all_words_added_words_and_trustworthiness(app, ready_store):
     assert "trustworthiness 0." in fig["layout"]["title"]["text"]  # per frame, own and last
     assert "against the last one" in fig["frames"][0]["layout"]["title"]["text"]
     assert any("Trustworthiness" in c.value for c in app.caption)
-    app.radio(key="w_evo_scope").set_value("all words (PCA)").run()
+    app.radio(key="w_evo_scope").set_value("all words (up to 50,000)").run()
     assert not app.exception
     assert any(c.value.startswith("PCA layout") for c in app.caption)
     root, run_id = ready_store
@@ -162,6 +162,25 @@ def test_evolution_all_words_added_words_and_trustworthiness(app, ready_store):
     hover = points(evolution(app)["figure"]["data"])[0]
     assert any(h.startswith("<b>himalayas</b>") for h in hover)
     assert len(hover) >= n_top
+
+
+def test_evolution_picture_is_built_once_per_run_state(app, monkeypatch):
+    """A switch back to Evolution reuses the figure and payload built on the first visit
+    (kept per server process); other words shown make another one."""
+    from dashboard import evolution_picture
+    from dashboard.components import evolution_chart
+
+    evolution_picture._picture.clear()
+    built, real = [], evolution_chart.payload
+    monkeypatch.setattr(evolution_chart, "payload",
+                        lambda *a, **kw: built.append(1) or real(*a, **kw))
+    open_page(app, "evolution")
+    first = evolution(app)["figure"]
+    open_page(app, "lookup")
+    open_page(app, "evolution")
+    assert len(built) == 1 and evolution(app)["figure"] == first
+    app.text_input(key="w_evo_add").set_value("himalayas").run()
+    assert len(built) == 2
 
 
 def test_evolution_colour_choices(app):

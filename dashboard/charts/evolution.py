@@ -243,6 +243,19 @@ def evolution_figure(coords: np.ndarray, words: Sequence[str], labels: Sequence[
     return fig
 
 
+def frame_positions(coords: np.ndarray, hover: Sequence[Sequence[str]], under: np.ndarray,
+                    labels: Sequence[str], trust=None) -> dict:
+    """What a snapshot switch changes in a figure that is not animated (too many words for
+    plotly's frames): per snapshot the word points' ``x`` and ``y`` (float32), the hover
+    text and the title, and which words are drawn grey underneath (``under``). The browser
+    keeps them and moves the drawn WebGL points in place (dashboard/components/
+    evolution_chart), so a switch re-sends and re-plots nothing else."""
+    xy = np.asarray(coords, dtype=np.float32)
+    return dict(x=list(xy[:, :, 0]), y=list(xy[:, :, 1]),
+                under=np.asarray(under, dtype=np.int32), hover=[list(h) for h in hover],
+                titles=[_frame_title(labels[t], trust, t) for t in range(len(xy))])
+
+
 def _animate(fig: go.Figure, data: list, n_animated: int, labels: Sequence[str], trust,
              frame: int, shapes: list) -> None:
     """Frames (the points; the highlighted words' circles and labels as each frame's layout

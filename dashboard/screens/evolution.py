@@ -6,14 +6,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core.analysis.faithfulness import trust_sample_size
-from core.runs import views as runviews
-from core.runs.comparison import class_association
-from core.runs.evolution import frames_so_far
-from core.runs.updates import updates_per_frame
-from core.runs import naming
-from dashboard import run_reads, services, state, widgets
+from core.runs.evolution import ALL_WORDS as ALL_WORDS_CAP
+from dashboard import evolution_picture, run_reads, services, state, widgets
 from dashboard.charts import evolution, style
-from dashboard.text import escape_html, escape_markdown, join_words
+from dashboard.text import escape_markdown
 from dashboard.components import evolution_chart
 
 st.title("Evolution")
@@ -27,7 +23,7 @@ store = services.store()
 vocab = services.show_errors(store.load_vocab, run.run_id)
 if vocab is None:
     st.stop()
-ALL_WORDS = "all words (PCA)"
+ALL_WORDS = f"all words (up to {ALL_WORDS_CAP:,})"
 top, add = st.columns([1, 2])
 scope = top.radio("Words", ["most frequent", ALL_WORDS], horizontal=True, key=state.W_EVO_SCOPE)
 typed = add.text_input("Add words to the picture (comma-separated)", key=state.W_EVO_ADD)
@@ -37,91 +33,55 @@ extra = tuple(w for w in asked if w in known)
 if len(extra) < len(asked):
     add.caption("Not in this run's vocabulary: "
                 + ", ".join(escape_markdown(w) for w in asked if w not in known))
-if scope == ALL_WORDS:
-    evo, coming = services.show_errors(runviews.evolution, store, run.run_id, "pca",
-                                       all_words=True, extra_words=extra), ""
-else:  # the service decides: the scored run, the frames so far, or PCA (core.runs.evolution)
-    got = services.show_errors(frames_so_far, store, run.run_id, extra)
-    evo, coming = (got.frames, got.coming) if got is not None else (None, "")
-widgets.follow_frames(run.run_id, coming)
-if evo is None:
+# the service decides (core.runs.evolution): the scored run, the frames so far, the engine's
+# all-words chain, or PCA as a labelled preview; built once per run state (evolution_picture)
+found = services.show_errors(evolution_picture.picture, run.run_id, scope == ALL_WORDS, extra)
+got, pic = found if found is not None else (None, None)
+coming = got.coming if got is not None else ""
+widgets.follow_frames(run.run_id, coming, scope == ALL_WORDS)
+if pic is None:
     if coming:
         st.info("The first frame of this run's evolution is being computed.")
     st.stop()
+if got.preview:
+    st.warning(f"Preview: a PCA of all {len(pic.evo.words):,} words (each snapshot on its own "
+               "axes, aligned to the previous), shown until the engine's UMAP chain of every "
+               "word is ready. It is not the faithful layout.")
 pending = bool(coming)
 comp = services.show_errors(run_reads.comparison, run.run_id)
-labels = naming.epoch_labels(run)[: len(evo.coords)]
-words, n_frames = evo.words, len(evo.coords)
-best = run.best()  # the epoch with the lowest validation loss, marked on the slider
-for i, snap in enumerate(run.snapshots[:n_frames]):
-    if best and snap["idx"] == best["snapshot"]:
-        labels[i] += " (best)"
-counts = vocab.set_index("token")["train_count"].reindex(words).fillna(0).to_numpy(int)
-known = run.info.get("counts_known", True)  # a tracked run may not have given its counts
-seen = counts > 0 if known else counts >= 0
-classes = [str(c) for c in run.info.get("classes", [])]
-tables = [] if comp is None else [t.set_index("word").reindex(words) for t in comp.words]
-shown = [escape_html(w) for w in words]
-
-
-def hover(t: int) -> list[str]:
-    """Per frame: each word's nearest words in THIS snapshot."""
-    near = tables[min(t, len(tables) - 1)]["neighbors"] if tables else [None] * len(words)
-    return [f"nearest now: {escape_html(join_words(nb, 3))}" if isinstance(nb, list)
-            else "" for nb in near]
-
-
-once = [f"<b>{w}</b> · " + (f"trained on {c:,}×" if known else "training count not recorded")
-        for w, c in zip(shown, counts)]
-
-
-updates = updates_per_frame(store, run.run_id, evo.rows, n_frames)
-association = class_association(vocab, classes).set_index(vocab["token"].astype(str))
-options = evolution.evolution_colours(tables, n_frames, classes, seen, counts, updates,
-                                      run.info.get("class_sizes"), association.reindex(words),
-                                      known)
-layers = {name: evolution.colour_layer(colour, len(words)) for name, colour in options.items()}
-under = evolution.no_value(list(layers.values()))  # grey underneath, whatever the colouring
-texts = [hover(t) for t in range(n_frames)]
-animate = len(words) <= evolution.MAX_ANIMATED and n_frames > 1
-trust = (evo.trust, evo.trust_final, evo.trust_previous)
-sent: dict[int, tuple[str, bytes]] = {}  # per snapshot drawn: built once per page run
-
-
-def figure(colour: str, focus: list[int], frame: int):
-    return evolution.evolution_figure(evo.coords, shown, labels, texts, layers[colour], focus,
-                                   frame=frame, animate=animate, trust=trust,
-                                   static_hover=once, under=under)
+evo, words, labels, n_frames = pic.evo, pic.evo.words, pic.labels, len(pic.evo.coords)
+best = run.best()
 
 
 @st.fragment
 def picture() -> None:
     """Colour, highlights and snapshot rerun only this part of the page, and the browser
-    keeps the figure: a change sends the highlight overlay, not the figure (< 0.5 s)."""
+    keeps the figure: a change sends the highlight overlay, the colouring's or the
+    snapshot's number, not the figure (< 0.5 s)."""
     left, right = st.columns([1, 2])
-    colour_name = left.selectbox("Colour by", list(options), key=state.W_EVO_COLOR)
-    focus = widgets.highlight_picker(right, words, counts)
+    colour_name = left.selectbox("Colour by", pic.options, key=state.W_EVO_COLOR)
+    colour = pic.options.index(colour_name)
+    focus = widgets.highlight_picker(right, words, pic.counts)
     frame = -1
-    if not animate and n_frames > 1:
+    if not pic.animate and n_frames > 1:
         frame = labels.index(st.select_slider("Snapshot", labels, value=labels[-1],
                                               key=state.W_EVO_EPOCH))
-    if frame not in sent:
-        sent[frame] = evolution_chart.payload(figure(next(iter(layers)), [], frame),
-                                              list(layers.values()), frame % n_frames)
-    overlay = evolution.evolution_overlay(evo.coords, shown, labels, focus)
-    evolution_chart.evolution_chart(sent[frame], list(options).index(colour_name), overlay,
-                                    key=state.W_EVO_MAP)
+    overlay = evolution.evolution_overlay(evo.coords, pic.shown, labels, focus)
+    evolution_chart.evolution_chart(pic.base, colour, overlay, key=state.W_EVO_MAP,
+                                    frame=frame)
     a, b = st.columns(2)
     a.download_button("Download coordinates (coords.csv)",
                       services.export_download(run.run_id, "coords"),
                       file_name=f"{run.run_id}-coords.csv", key="evo_coords")
     b.download_button("Download this figure (interactive HTML)",
-                      style.html_download(lambda: figure(colour_name, focus, frame)),
+                      style.html_download(lambda: pic.figure(colour, focus, frame)),
                       file_name=f"{run.run_id}-evolution.html", key="evo_html")
 
 
 picture()
 init = str(run.config.get("init"))
+seen, known = pic.seen, run.info.get("counts_known", True)
+classes = [str(c) for c in run.info.get("classes", [])]
 unseen_note = ("no gradient ever reaches their rows, so they stay where they started"
                + ("" if init in ("random", "unknown") else
                   ", which is where the pretrained vectors put them"))
@@ -133,15 +93,17 @@ st.caption(f"{evo.method.split(':')[0].upper()} layout of {len(words):,} words, 
               f"computed on a sample of {trust_sample_size(len(words)):,} of the words; each "
               "frame's title gives its own, and against the previous snapshot (a frame that "
               "lags) and the last one (a frame that borrows). " if evo.trust else
-              f"is scored once the run's frames are complete ({n_frames} of them so far). ")
+              ("is not scored for the all-words layout (the most frequent words' is). "
+               if scope == ALL_WORDS and not pending else
+               f"is scored once the run's frames are complete ({n_frames} of them so far). "))
            + (f"{(~seen).sum():,} of the words were never seen in "
            f"training" + (f": {unseen_note}." if (~seen).any() else ".") if known else "This run did not record how often each "
            "word occurred in training: its words are taken in vocabulary order.")
            + evolution.class_note(classes, run.info.get("class_sizes"))
            + " Added words are placed among their nearest words in each snapshot. "
            + ("Press ▶ Play or drag the slider; hover a point for its nearest words then."
-              if animate else "Too many words to animate: pick a snapshot above.")
-           + ("" if updates is not None else " This run did not record which rows each step "
+              if pic.animate else "Too many words to animate: pick a snapshot above.")
+           + ("" if pic.has_updates else " This run did not record which rows each step "
               "touched, so it cannot be coloured by the updates each word received.")
            + (f" \"(best)\" on the slider marks the epoch with the lowest validation loss "
               f"(epoch {best['epoch']})."

@@ -64,23 +64,38 @@ def _layer_json(layer: dict) -> dict:
                 legend=layer["legend"])
 
 
-def payload(figure, layers: list[dict], frame: int) -> tuple[str, bytes]:
+def _positions_json(positions: dict | None) -> str:
+    """``evolution.frame_positions`` for the browser: coordinates as typed arrays."""
+    if positions is None:
+        return "null"
+    out = dict(positions, under=to_typed_array_spec(positions["under"]))
+    for axis in ("x", "y"):
+        out[axis] = [to_typed_array_spec(np.ascontiguousarray(v)) for v in positions[axis]]
+    return json.dumps(out, cls=plotly.utils.PlotlyJSONEncoder)
+
+
+def payload(figure, layers: list[dict], frame: int, positions: dict | None = None
+            ) -> tuple[str, bytes]:
     """(id, bytes) of what the browser keeps: the figure (built with the first colouring and
-    no highlight), every colouring's layer (in the selectbox's order: the browser is told a
-    position, never a user-derived name) and the snapshot drawn when not animated."""
+    no highlight, at snapshot ``frame``), every colouring's layer (in the selectbox's order:
+    the browser is told a position, never a user-derived name) and, for a figure too big to
+    animate, every snapshot's ``positions`` (``evolution.frame_positions``): a snapshot
+    switch then sends only the snapshot's number."""
     colours = json.dumps([_layer_json(layer) for layer in layers],
                          cls=plotly.utils.PlotlyJSONEncoder)
-    body = (f'{{"frame":{int(frame)},"figure":{figure.to_json()},"colours":{colours}}}'
-            ).encode("utf-8")
+    body = (f'{{"frame":{int(frame)},"figure":{figure.to_json()},"colours":{colours},'
+            f'"positions":{_positions_json(positions)}}}').encode("utf-8")
     return hashlib.sha256(body).hexdigest()[:16], body
 
 
-def evolution_chart(base: tuple[str, bytes], colour: int, overlay: dict, key: str) -> None:
-    """Draw (or update in place) the map: ``base`` from ``payload``, the colouring's position
-    and ``evolution.evolution_overlay`` of the highlighted words. The figure's bytes go only to a
-    page that does not hold them yet: the browser reports the id it holds as the component's
-    value (under ``key``), and asks again (reports none) if it lost them."""
+def evolution_chart(base: tuple[str, bytes], colour: int, overlay: dict, key: str,
+                    frame: int = -1) -> None:
+    """Draw (or update in place) the map: ``base`` from ``payload``, the colouring's position,
+    ``evolution.evolution_overlay`` of the highlighted words and, for a figure sent with its
+    positions, the snapshot to show (``frame``). The figure's bytes go only to a page that
+    does not hold them yet: the browser reports the id it holds as the component's value
+    (under ``key``), and asks again (reports none) if it lost them."""
     held = st.session_state.get(key) == base[0]
     _component(figure_id=base[0], figure=None if held else base[1], colour=colour,
                overlay=json.dumps(overlay, cls=plotly.utils.PlotlyJSONEncoder), key=key,
-               default=None)
+               frame=int(frame), default=None)

@@ -4,7 +4,10 @@
 // - a highlight is layout shapes (circles, labels, trails) over the WebGL points: a relayout
 //   that does not redraw the points; the trails' hover points follow in a second step;
 // - a colouring restyles the points' marker (one WebGL redraw);
-// - every animation frame gets the same changes, so Play and the slider keep them.
+// - every animation frame gets the same changes, so Play and the slider keep them;
+// - a figure too big to animate comes with every snapshot's positions: a snapshot switch
+//   (Streamlit's slider) sends only its number, and the drawn WebGL traces are moved in
+//   place (new x/y arrays, one redraw), not re-sent or re-built.
 // No maths here: every piece comes built from dashboard/charts.py.
 "use strict";
 const gd = document.getElementById("chart");
@@ -13,6 +16,7 @@ const CONFIG = { displaylogo: false, responsive: true };
 let base = null;      // {id, frame, figure, colours (a list)}: the payload last parsed
 let frames = [];      // the animation frames as last given to plotly
 let shown = { id: null, colour: null, overlay: null };
+let current = null;   // the snapshot on screen when the figure is not animated
 let queue = Promise.resolve();
 let reported;        // the figure id last told to Python (undefined: nothing yet)
 
@@ -37,6 +41,15 @@ function parse(id, bytes) {
     layer.marker.opacity = typed(layer.marker.opacity);
   }
   doc.figure.data = doc.figure.data.filter((t) => t.meta !== "legend");  // legend: in HTML
+  const p = doc.positions;
+  if (p) {  // decoded once; the grey points' subsets too, so a switch only hands arrays over
+    p.x = p.x.map(typed);
+    p.y = p.y.map(typed);
+    const under = typed(p.under);
+    const subset = (all) => Float32Array.from(under, (i) => all[i]);
+    p.ux = p.x.map(subset);
+    p.uy = p.y.map(subset);
+  }
   doc.id = id;
   return doc;
 }
@@ -48,7 +61,26 @@ const pick = (layer, t) => layer.values[Math.min(t, layer.values.length - 1)];
 // the snapshot on screen: the slider follows Play and clicks (plotly keeps `active` current)
 function frameShown() {
   const slider = ((gd.layout || base.figure.layout).sliders || [])[0];
-  return slider && Number.isInteger(slider.active) ? slider.active : base.frame;
+  if (slider && Number.isInteger(slider.active)) return slider.active;
+  return current === null ? base.frame : current;
+}
+
+// a figure sent with its positions: move the drawn points to snapshot t (one redraw)
+async function showFrame(t, layer, overlay) {
+  const p = base.positions;
+  const data = gd.data.map((tr) => (
+    tr.meta === "points" ? Object.assign({}, tr, { x: p.x[t], y: p.y[t], hovertext: p.hover[t],
+                                                   marker: Object.assign({}, tr.marker, { color: pick(layer, t) }) })
+      : tr.meta === "under" ? Object.assign({}, tr, { x: p.ux[t], y: p.uy[t] }) : tr));
+  const layout = Object.assign({}, gd.layout, {
+    title: Object.assign({}, gd.layout.title, { text: p.titles[t] }),
+    shapes: overlay.trails.concat(overlay.frames[t] || []),
+  });
+  current = t;
+  await Plotly.react(gd, { data: data, layout: layout, frames: frames, config: CONFIG });
+  await new Promise((done) => requestAnimationFrame(() => done()));
+  gd.dataset.frame = String(t);  // for tests: the snapshot drawn now
+  mark("frame " + t);
 }
 
 function marker(layer, t) {
@@ -101,6 +133,7 @@ async function apply(args) {
   const overlay = JSON.parse(args.overlay);
   frames = framesFor(layer, overlay);
   if (fresh) {
+    current = null;
     await Plotly.react(gd, fullFigure(layer, overlay));
   } else if (args.overlay !== shown.overlay) {  // shapes: no WebGL redraw
     await Plotly.addFrames(gd, frames);
@@ -110,11 +143,17 @@ async function apply(args) {
     await Plotly.addFrames(gd, frames);
     await Plotly.restyle(gd, { marker: [marker(layer, frameShown())] }, [index("points")]);
   }
+  if (base.positions) {
+    const n = base.positions.x.length;
+    const want = ((Number(args.frame) % n) + n) % n;
+    if (want !== frameShown() || (fresh && want !== base.frame)) await showFrame(want, layer, overlay);
+  }
   drawLegend(layer, overlay);
   mark("drawn");
   const before = shown.overlay;
   shown = { id: base.id, colour: args.colour, overlay: args.overlay };
   gd.dataset.colour = String(args.colour);  // for tests: the colouring drawn now
+  gd.dataset.frame = String(frameShown());
   report(base.id);
   if (!fresh && args.overlay !== before) {  // the trails' hover points, after the picture
     await new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)));
