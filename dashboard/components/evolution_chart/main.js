@@ -65,19 +65,18 @@ function frameShown() {
   return current === null ? base.frame : current;
 }
 
-// a figure sent with its positions: move the drawn points to snapshot t (one redraw)
+// a figure sent with its positions: move the drawn points to snapshot t, one update (one
+// redraw) of the traces already drawn: new x/y arrays, no new traces, no re-sent figure
 async function showFrame(t, layer, overlay) {
   const p = base.positions;
-  const data = gd.data.map((tr) => (
-    tr.meta === "points" ? Object.assign({}, tr, { x: p.x[t], y: p.y[t], hovertext: p.hover[t],
-                                                   marker: Object.assign({}, tr.marker, { color: pick(layer, t) }) })
-      : tr.meta === "under" ? Object.assign({}, tr, { x: p.ux[t], y: p.uy[t] }) : tr));
-  const layout = Object.assign({}, gd.layout, {
-    title: Object.assign({}, gd.layout.title, { text: p.titles[t] }),
-    shapes: overlay.trails.concat(overlay.frames[t] || []),
-  });
+  const traces = [index("points"), index("under")].filter((i) => i >= 0);
+  await Plotly.update(gd, {
+    x: [p.x[t], p.ux[t]], y: [p.y[t], p.uy[t]],
+    hovertext: [p.hover[t], undefined], "marker.color": [pick(layer, t), undefined],
+  }, {
+    "title.text": p.titles[t], shapes: overlay.trails.concat(overlay.frames[t] || []),
+  }, traces);
   current = t;
-  await Plotly.react(gd, { data: data, layout: layout, frames: frames, config: CONFIG });
   await new Promise((done) => requestAnimationFrame(() => done()));
   gd.dataset.frame = String(t);  // for tests: the snapshot drawn now
   mark("frame " + t);
