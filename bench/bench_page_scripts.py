@@ -25,7 +25,8 @@ PAGES = ("train", "evolution", "lookup", "compare", "documents", "semantics", "s
          "data")
 
 
-def page_times(app: Path, store: Path) -> dict[str, tuple[float, float]]:
+def page_times(app: Path, store: Path, pages: tuple[str, ...] = PAGES
+               ) -> dict[str, tuple[float, float]]:
     """In this process: the dashboard of ``app`` over ``store``, each page timed."""
     from streamlit.testing.v1 import AppTest
 
@@ -36,7 +37,7 @@ def page_times(app: Path, store: Path) -> dict[str, tuple[float, float]]:
     at.query_params["run"] = RunStore(store).list_runs()[0].run_id
     at.run()
     out = {}
-    for name in PAGES:
+    for name in pages:
         seconds = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -51,12 +52,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--app", type=Path, action="append")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench_pages")
+    parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES)
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)  # a child: app,store
     args = parser.parse_args()
     if args.one:
         app, store = str(args.one).split(",")
         sys.path.insert(0, app)  # that checkout's core and dashboard, not this one's
-        for name, (first, then) in page_times(Path(app), Path(store)).items():
+        for name, (first, then) in page_times(Path(app), Path(store),
+                                              tuple(args.pages)).items():
             print(f"{name} {first:.3f} {then:.3f}")
         return
     from bench.bench_pages import trained_store
@@ -73,9 +76,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:  # each checkout reads its own copy
             store = Path(tmp) / "runs"
             shutil.copytree(ready, store)
-            out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--one",
-                                  f"{app.resolve()},{store}"], check=True, text=True,
-                                 capture_output=True, cwd=app.resolve()).stdout
+            done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--one",
+                                   f"{app.resolve()},{store}", "--pages", *args.pages],
+                                  text=True, capture_output=True, cwd=app.resolve())
+            if done.returncode:
+                sys.exit(f"{app}: {done.stderr[-3000:]}")
+            out = done.stdout
         for line in out.splitlines():
             name, first, then = line.split()
             rows.setdefault(name, []).extend([first, then])

@@ -133,7 +133,9 @@ async function apply(args) {
   frames = framesFor(layer, overlay);
   if (fresh) {
     current = null;
-    await Plotly.react(gd, fullFigure(layer, overlay));
+    // a new figure is drawn anew: Plotly.react kept the previous figure's points when a
+    // figure with animation frames gave way to one without (the scope switch to all words)
+    await Plotly.newPlot(gd, fullFigure(layer, overlay));
   } else if (args.overlay !== shown.overlay) {  // shapes: no WebGL redraw
     await Plotly.addFrames(gd, frames);
     await Plotly.relayout(gd, { shapes: overlay.trails.concat(overlay.frames[frameShown()] || []) });
