@@ -11,6 +11,11 @@ resolves). Above, a switch is a key press on Streamlit's snapshot slider: the fr
 on the server, the component gets the snapshot's number and updates x/y of the drawn WebGL
 traces; timed from the key press to the requestAnimationFrame after that update (the
 component's "frame N" mark). Prints a markdown table.
+
+    .venv/bin/python bench/bench_evolution_browser.py --store /tmp/bench_pages/runs-pca
+
+``--store``: the real Evolution page instead, "all words" of the store's newest run (a copy
+of the store is served, and the engine's all-words chain is computed first, PCA, if missing).
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, IDLE, stop  # noqa: E402
+from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, IDLE, serve, stop  # noqa: E402
 from tests.browser.test_evolution_switch import serve_chart  # noqa: E402
 
 EVO = "iframe[title*=evolution_chart]"
@@ -96,12 +101,59 @@ def measure(words: int, frames: int, repeat: int) -> dict:
                 worst=max(total))
 
 
+def measure_page(store: Path, repeat: int) -> dict:
+    """The real Evolution page, "all words" of the newest run of a copy of ``store``."""
+    import shutil
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from core.jobs.engine import Engine
+    from core.runs.evolution import ALL_WORDS
+    from core.store.runstore import RunStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "runs"
+        shutil.copytree(store, root)
+        engine = Engine(RunStore(root), warm=False, method="pca")
+        while engine.tick():
+            pass
+        run = RunStore(root).list_runs()[0]
+        proc, url = serve(root, ARTIFACTS / "bench-evolution-page.log", warm_up=False)
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(600_000)
+                _open(page, f"{url}/evolution?run={run.run_id}")
+                page.get_by_text(f"all words (up to {ALL_WORDS:,})").click()
+                page.wait_for_timeout(500)
+                page.wait_for_selector(IDLE)
+                chart = next(f for f in page.frames if "evolution_chart" in f.url)
+                chart.wait_for_function("() => document.getElementById('chart')._fullData"
+                                        ".some((t) => t.meta === 'points' && t.x.length > 5500)")
+                words = chart.evaluate("() => document.getElementById('chart')._fullData"
+                                       ".find((t) => t.meta === 'points').x.length")
+                total, local = _slider_switches(page, chart, run.n_snapshots, repeat)
+                browser.close()
+        finally:
+            stop(proc)
+    return dict(words=words, frames=run.n_snapshots, total=statistics.median(total),
+                worst=max(total), local=statistics.median(local))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, nargs="+", default=[5000, 50000])
     parser.add_argument("--frames", type=int, default=11)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--store", type=Path, help="the real page over this store's newest run")
     args = parser.parse_args()
+    if args.store:
+        r = measure_page(args.store, args.repeat)
+        print(f"| the Evolution page, all words: {r['words']:,} x {r['frames']} | "
+              f"{r['total']:.3f} / {r['worst']:.3f} | {r['local']:.3f} |")
+        return
     rows = [measure(w, args.frames, args.repeat) for w in args.words]
     print("| words x snapshots | switch by | first load s | payload MB (per snapshot) | "
           "switch s, input to painted (median / worst) | of which in the browser s |\n"
