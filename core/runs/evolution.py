@@ -6,6 +6,8 @@ Every frame comes from the one chain (``core.runs.projections.chain_frames`` ove
 ``core.analysis.projection.chain_layouts``): frame t is fitted on snapshot t, starting from
 frame t-1, and cached as it is computed, so the finished run's evolution reuses the frames
 the live map showed. Pages never choose between the cache and PCA: ``frames_so_far`` does.
+"All words" is a second chain of the same rule over every vocabulary word (up to
+``ALL_WORDS``), computed by the engine when that is more than the default picture.
 """
 from __future__ import annotations
 
