@@ -36,13 +36,14 @@ def built(n_words: int, n_frames: int) -> tuple[tuple[str, bytes], np.ndarray, l
     labels = ["start"] + [f"epoch {t}" for t in range(1, n_frames)]
     words = [f"w{i}" for i in range(n_words)]
     hover = [["" for _ in words] for _ in range(n_frames)]
+    values = np.where(rng.random(n_words) < 0.1, np.nan, rng.random(n_words))  # 10 % grey
     layers = [evolution.colour_layer(evolution.Colour(
-        "f", np.tile(rng.random(n_words), (n_frames, 1)), mid=None), n_words)]
+        "f", np.tile(values, (n_frames, 1)), mid=None), n_words)]
+    under = evolution.no_value(layers)
     animate = n_words <= evolution.MAX_ANIMATED
     figure = evolution.evolution_figure(coords, words, labels, hover, layers[0],
-                                        animate=animate, static_hover=words)
-    positions = None if animate else evolution.frame_positions(coords, hover, np.zeros(0, int),
-                                                               labels)
+                                        animate=animate, static_hover=words, under=under)
+    positions = None if animate else evolution.frame_positions(coords, hover, under, labels)
     base = evolution_chart.payload(figure, layers, n_frames - 1, positions)
     return base, coords, labels, animate, time.perf_counter() - t0
 

@@ -17,7 +17,9 @@ APP = REPO / "tests" / "browser" / "evolution_chart_app.py"
 EVO = "iframe[title*=evolution_chart]"
 POINTS = """() => { const gd = document.getElementById('chart');
   const t = gd._fullData.find((d) => d.meta === 'points');
+  const grey = gd._fullData.find((d) => d.meta === 'under');
   return {type: t.type, x: Array.from(t.x.slice(0, 20)), n: t.x.length,
+          grey: Array.from(grey.x.slice(0, 20)),
           height: gd.getBoundingClientRect().height,
           frame: gd.dataset.frame, marks: window.evolutionMarks.map((m) => m[0])}; }"""
 
@@ -69,9 +71,11 @@ def test_snapshot_switch_moves_the_webgl_points_without_resending_the_figure(pag
     assert after["type"] == "scattergl" and after["n"] == 6000
     assert after["height"] == before["height"] > 300  # still drawn, at its size
     assert after["x"] != before["x"], "the points did not move to the other snapshot"
+    assert after["grey"] != before["grey"]  # the words without a colour value move too
     # the switch sent no figure (the frontend may hand the first render's args over twice)
     assert after["marks"].count("figure arrived") == before["marks"].count("figure arrived")
     assert "frame 1" in after["marks"]
     assert "epoch 1" in chart.evaluate(
         "() => document.querySelector('#chart .gtitle').textContent")
     screenshot(page, "evolution-switch-6000")
+
