@@ -7,7 +7,6 @@ optional ``should_stop`` is polled between batches to cancel.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -21,9 +20,10 @@ from core.errors import CancelledError, StoreError
 from core.store.disk import RunSize
 from core.store.runstore import RunStore, new_run_id
 from core.training.bag import BagAdam, DistinctRows, EpochInput, bag_update
-from core.training.config import (ModelConfig, TrainConfig, effective_batch_size,
+from core.training.config import (TrainConfig, effective_batch_size,
                                   planned_snapshot_count)
 from core.training.corpus import TokenisedCorpus, tokenised
+from core.training.loop_parts import build_model, optimizers, padded, threads
 from core.training.model import EmbeddingClassifier
 from core.training.preparation import Prepared, prepare
 from core.training.progress import TRAINING
@@ -66,26 +66,6 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-@contextmanager
-def _threads(n: int | None):
-    """Run with ``n`` intra-op threads (None: leave as is), then restore the previous count."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _padded(flat: np.ndarray, lengths: np.ndarray) -> torch.Tensor:
-    """The texts as a (texts x longest) table, 0 (padding) after each text's ids."""
-    table = np.zeros((len(lengths), max(int(lengths.max()), 1)), dtype=np.int64)
-    text_of = np.repeat(np.arange(len(lengths)), lengths)
-    table[text_of, np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = flat
-    return torch.from_numpy(table)
-
-
 class _Trainer:
     """One run's loop. Small methods; state is the model, optimisers and counters; what is
     written to the store goes through ``recorder`` (snapshots, update counts, the best epoch)."""
@@ -104,10 +84,10 @@ class _Trainer:
         # torch.optim on the padded table.
         self.batch_size = effective_batch_size(config, len(prep.train_idx))
         self.flat = prep.bag_input(self.batch_size) if config.arch == "bag" else None
-        self.table = _padded(prep.flat, prep.lengths) if self.flat is None else None
+        self.table = padded(prep.flat, prep.lengths) if self.flat is None else None
         self.adam = BagAdam(config.lr) if self.flat is not None else None
         self.distinct = DistinctRows(len(prep.vocab)) if self.flat is not None else None
-        self.optimizers = _optimizers(model, config.lr) if self.adam is None else []
+        self.optimizers = optimizers(model, config.lr) if self.adam is None else []
         self.emitted_at = 0.0
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
@@ -230,16 +210,6 @@ class _Trainer:
                          self.updates.numpy().copy())
 
 
-def _optimizers(model: EmbeddingClassifier, lr: float) -> list[torch.optim.Optimizer]:
-    # The sparse embedding gradient needs SparseAdam; everything else uses plain Adam.
-    emb = [p for p in model.embedding.parameters() if p.requires_grad]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("embedding.")]
-    opts: list[torch.optim.Optimizer] = [torch.optim.Adam(rest, lr=lr)]
-    if emb:
-        opts.append(torch.optim.SparseAdam(emb, lr=lr))
-    return opts
-
-
 def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | None = None,
               callback: Callable[[TrainEvent], None] | None = None,
               should_stop: Callable[[], bool] | None = None,
@@ -349,16 +319,10 @@ def _check_size(store: RunStore, prep: Prepared, config: TrainConfig, model) -> 
     return {"estimated_bytes": size.bytes, **({"size_warning": warning} if warning else {})}
 
 
-def _model(prep: Prepared, config: TrainConfig, n_classes: int) -> EmbeddingClassifier:
-    mconf = ModelConfig(arch=config.arch, vocab_size=len(prep.vocab), dim=prep.weights.shape[1],
-                        n_classes=n_classes, hidden=config.hidden)
-    return EmbeddingClassifier(mconf, prep.weights, freeze=config.freeze)
-
-
 def _train_prepared(dataset, prep: Prepared, config: TrainConfig, store: RunStore,
                     run_id: str, callback, should_stop, started: float,
                     group=None) -> RunSummary:
-    model = _model(prep, config, len(dataset.classes))
+    model = build_model(prep, config, len(dataset.classes))
     info = {**start_info(dataset, prep, model.embedding.weight.shape[1]),
             **_check_size(store, prep, config, model)}
     store.update_info(run_id, **info)
@@ -374,7 +338,7 @@ def _train_prepared(dataset, prep: Prepared, config: TrainConfig, store: RunStor
     # The bag's operations are small. On these shared 2-core machines, with other jobs
     # running, a second intra-op thread made its epochs ~20x slower (threads waiting for each
     # other at every operation); one thread does not wait (bench/README.md).
-    with _threads(1 if config.arch == "bag" else None):
+    with threads(1 if config.arch == "bag" else None):
         epoch = _epochs(trainer, config, store, run_id)
     save_predictions(store, run_id, prep, dataset.labels, trainer.recorder.best.predictions)
     seconds = time.perf_counter() - started
@@ -412,9 +376,9 @@ def follow_run(group, shared: tuple) -> None:
     labels, class count, config), the same model, its part of every batch; writes nothing."""
     prep, labels, n_classes, config = shared
     torch.manual_seed(config.seed)
-    trainer = _Trainer(_model(prep, config, n_classes), prep, labels, config, None, "", None,
+    trainer = _Trainer(build_model(prep, config, n_classes), prep, labels, config, None, "", None,
                        None, group)
-    with _threads(1 if config.arch == "bag" else None):
+    with threads(1 if config.arch == "bag" else None):
         for epoch in range(1, config.epochs + 1):
             trainer.train_epoch(epoch)
             if group.decide():
