@@ -5,46 +5,74 @@ rank (a clickbait half-batch of 512 headlines holds ~2,200 distinct words, measu
 
     python bench/bench_row_exchange.py
 """
-import os, sys, time, datetime, torch, torch.distributed as dist
+from __future__ import annotations
+
+import datetime
+import time
+
+import torch
+import torch.distributed as dist
 import torch.multiprocessing as mp
 
-def work(rank, world, port, q):
-    store = dist.TCPStore("127.0.0.1", port, world, is_master=False, timeout=datetime.timedelta(seconds=60), wait_for_workers=False) if rank else None
-    run(rank, world, store, q)
+ROWS, DIM, TOUCHED, STEPS = 20_000, 50, 3_000, 60
+TIMEOUT = datetime.timedelta(seconds=60)
 
-def run(rank, world, store, q):
+
+def _dense(rows: torch.Tensor, values: torch.Tensor) -> None:
+    table = torch.zeros(ROWS, DIM + 1)
+    table[rows, :-1] = values
+    table[rows, -1] = 1.0  # the touched-row mark, as core/training/shared_steps.py sends
+    dist.all_reduce(table)
+
+
+def _sparse(rows: torch.Tensor, values: torch.Tensor, world: int) -> None:
+    counts = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
+    dist.all_gather(counts, torch.tensor([len(rows)]))
+    longest = int(max(c.item() for c in counts))
+    mine = torch.zeros(longest, DIM + 1)
+    mine[:len(rows), 0], mine[:len(rows), 1:] = rows.to(torch.float32), values
+    gathered = [torch.zeros(longest, DIM + 1) for _ in range(world)]
+    dist.all_gather(gathered, mine)
+    table = torch.zeros(ROWS, DIM)
+    for part, count in zip(gathered, counts):
+        n = int(count)
+        table.index_add_(0, part[:n, 0].long(), part[:n, 1:])
+
+
+def _measure(rank: int, world: int, store) -> None:
     dist.init_process_group("gloo", store=store, rank=rank, world_size=world)
     torch.set_num_threads(1)
-    V, d, used = 20000, 50, 3000
-    g = torch.Generator().manual_seed(rank)
-    dense = torch.zeros(V, d + 1)
-    rows = torch.randperm(V, generator=g)[:used]
-    vals = torch.randn(used, d)
-    res = {}
-    for name in ("dense", "sparse"):
+    gen = torch.Generator().manual_seed(rank)
+    rows = torch.randperm(ROWS, generator=gen)[:TOUCHED]
+    values = torch.randn(TOUCHED, DIM, generator=gen)
+    medians = {}
+    for name, step in (("dense all-reduce", lambda: _dense(rows, values)),
+                       ("all_gather of rows", lambda: _sparse(rows, values, world))):
         times = []
-        for i in range(60):
+        for _ in range(STEPS):
             dist.barrier()
-            t = time.perf_counter()
-            if name == "dense":
-                dense.zero_(); dense[rows, :-1] = vals; dense[rows, -1] = 1
-                dist.all_reduce(dense)
-            else:
-                n = torch.tensor([used]); ns = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
-                dist.all_gather(ns, n)
-                m = int(max(x.item() for x in ns))
-                buf = torch.zeros(m, d + 1); buf[:used, 0] = rows.float(); buf[:used, 1:] = vals
-                out = [torch.zeros(m, d + 1) for _ in range(world)]
-                dist.all_gather(out, buf)
-                acc = torch.zeros(V, d); 
-                for o, k in zip(out, ns):
-                    k = int(k); acc.index_add_(0, o[:k, 0].long(), o[:k, 1:])
-            times.append(time.perf_counter() - t)
-        times.sort(); res[name] = times[len(times)//2] * 1000
-    if rank == 0: print(res)
+            start = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - start)
+        medians[name] = sorted(times)[len(times) // 2] * 1000
+    if rank == 0:
+        print(", ".join(f"{name}: {ms:.2f} ms" for name, ms in medians.items()))
     dist.destroy_process_group()
 
+
+def _child(rank: int, world: int, port: int) -> None:
+    store = dist.TCPStore("127.0.0.1", port, world, is_master=False, timeout=TIMEOUT)
+    _measure(rank, world, store)
+
+
+def main() -> None:
+    store = dist.TCPStore("127.0.0.1", 0, 2, is_master=True, timeout=TIMEOUT,
+                          wait_for_workers=False)
+    child = mp.get_context("spawn").Process(target=_child, args=(1, 2, store.port))
+    child.start()
+    _measure(0, 2, store)
+    child.join()
+
+
 if __name__ == "__main__":
-    store = dist.TCPStore("127.0.0.1", 0, 2, is_master=True, timeout=datetime.timedelta(seconds=60), wait_for_workers=False)
-    p = mp.get_context("spawn").Process(target=work, args=(1, 2, store.port, None)); p.start()
-    run(0, 2, store, None); p.join()
+    main()
