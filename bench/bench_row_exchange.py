@@ -1,5 +1,6 @@
 """The bag's row gradients between 2 processes: a dense all-reduce of the (rows x dim+1)
-table against an all_gather of each rank's touched rows (ids + gradients), median ms a
+table (into a buffer kept across steps, as core/training/shared_steps.py does, or a new one
+each step) against an all_gather of each rank's touched rows (ids + gradients), median ms a
 step over 60 (gloo, loopback, one thread each). 20,000 x 50 table, 3,000 touched rows a
 rank (a clickbait half-batch of 512 headlines holds ~2,200 distinct words, measured).
 
@@ -18,8 +19,11 @@ ROWS, DIM, TOUCHED, STEPS = 20_000, 50, 3_000, 60
 TIMEOUT = datetime.timedelta(seconds=60)
 
 
-def _dense(rows: torch.Tensor, values: torch.Tensor) -> None:
-    table = torch.zeros(ROWS, DIM + 1)
+def _dense(rows: torch.Tensor, values: torch.Tensor, table: torch.Tensor | None = None) -> None:
+    if table is None:
+        table = torch.zeros(ROWS, DIM + 1)
+    else:
+        table.zero_()
     table[rows, :-1] = values
     table[rows, -1] = 1.0  # the touched-row mark, as core/training/shared_steps.py sends
     dist.all_reduce(table)
@@ -46,7 +50,9 @@ def _measure(rank: int, world: int, store) -> None:
     rows = torch.randperm(ROWS, generator=gen)[:TOUCHED]
     values = torch.randn(TOUCHED, DIM, generator=gen)
     medians = {}
-    for name, step in (("dense all-reduce", lambda: _dense(rows, values)),
+    kept = torch.zeros(ROWS, DIM + 1)
+    for name, step in (("dense all-reduce, kept buffer", lambda: _dense(rows, values, kept)),
+                       ("dense all-reduce, new buffer", lambda: _dense(rows, values)),
                        ("all_gather of rows", lambda: _sparse(rows, values, world))):
         times = []
         for _ in range(STEPS):

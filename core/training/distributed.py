@@ -79,6 +79,13 @@ class Group:
             flat.copy_(on_device.cpu())
         return flat
 
+    def gather(self, tensor: torch.Tensor) -> list[torch.Tensor]:
+        """Every rank's ``tensor`` (same shape on every rank), in rank order."""
+        mine = tensor.to(self.device)
+        out = [torch.empty_like(mine) for _ in range(self.world)]
+        self._call(dist.all_gather, out, mine)
+        return [t.cpu() for t in out]
+
     def share(self, obj: Any = None) -> Any:
         """Rank 0's ``obj``, on every rank (pickled)."""
         box = [obj]

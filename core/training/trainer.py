@@ -76,6 +76,7 @@ class _Trainer:
                  should_stop: Callable[[], bool] | None, group=None) -> None:
         self.model, self.prep, self.config = model, prep, config
         self.group = group  # distributed.Group: one of several processes; None: the only one
+        self.exchange = None  # shared_steps.Exchange: the buffer a shared step sums
         self.store, self.run_id = store, run_id
         self.callback, self.should_stop = callback, should_stop
         self.labels = torch.from_numpy(np.array(labels, dtype=np.int64))  # writable copy
