@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from conftest import REPO
 
@@ -92,6 +93,22 @@ def test_a_two_process_cli_run_matches_the_one_process_run(generated, tmp_path):
     acc1, acc2 = run1.epochs[-1]["val_accuracy"], run2.epochs[-1]["val_accuracy"]
     assert acc1 > 0.7  # it learned something, so equal accuracies mean something
     assert abs(acc2 - acc1) <= 1 / 120 + 1e-9
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--processes", "0"], "processes must be"),
+    (["--processes", "2", "--objective", "skipgram"], "several processes train the classifier"),
+    pytest.param(["--device", "cuda"], "device: 'cuda'", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="this host has CUDA")),
+], ids=["no-processes", "word2vec", "no-cuda"])
+def test_bad_distributed_options_exit_2_with_one_line(tmp_path, capsys, extra, message):
+    from core.cli import main
+
+    data = tmp_path / "texts.csv"
+    data.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in zip(*_texts(40))))
+    assert main(["train", str(data), "--store", str(tmp_path / "runs"), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
 
 
 def broken_rank(group) -> None:

@@ -93,6 +93,7 @@ def train(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
     dconfig = DistributedConfig(processes=args.processes, device=args.device,
                                 timeout=args.timeout)
+    distributed.resolve_device(dconfig.device)  # refuses cuda where torch sees none
     several = dconfig.processes > 1 or distributed.torchrun_ranks() is not None
     if several and config.objective != "classify":
         from core.errors import ExplorerError
@@ -101,8 +102,12 @@ def train(args: argparse.Namespace) -> int:
     if (distributed.torchrun_ranks() or (0, 1))[0] > 0:  # torchrun's rank 1..N-1: no writes
         distributed.follow_environment(dconfig)
         return 0
-    with distributed.ranks(dconfig) as group:
-        return _train_leader(args, config, group)
+    try:
+        with distributed.ranks(dconfig) as group:
+            return _train_leader(args, config, group)
+    except distributed.RankFailed as exc:  # the run is recorded failed with this line
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
 
 
 def _train_leader(args: argparse.Namespace, config: TrainConfig, group) -> int:
