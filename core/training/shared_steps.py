@@ -5,9 +5,10 @@ the step one process takes on the whole batch (up to the order of float addition
 
 The bag (``shared_bag_update``) gathers each rank's touched rows and their gradients and
 sums them per row (the rows any rank touched are exactly the rows the 1-process lazy Adam
-moves): on clickbait's 20,000 x 50 table that took 3.0-4.0 ms a step against 4.5-7.6 ms for
-a dense all-reduce of the whole table gradient (bench/bench_row_exchange.py, 2 processes,
-under load), and it grows with the batch rather than with the table. cnn/gru (autograd,
+moves): on a 20,000 x 50 table that took 3.0-4.3 ms a step against 3.5-7.6 ms for a dense
+all-reduce of the whole table gradient, as fast or faster in 6 runs of 7
+(bench/bench_row_exchange.py, 2 processes, under load), and it grows with the batch rather
+than with the table. cnn/gru (autograd,
 ``shared_autograd_update``) sum every gradient in one all-reduce of a flat buffer
 (``Exchange``), with a mark per table row the rank's texts hold, the rank's share of the loss
 and rank 0's cancel flag.
