@@ -163,10 +163,20 @@ def from_environment(config: DistributedConfig) -> Group:
 
 def _spawned_rank(rank: int, world: int, port: int, config: DistributedConfig,
                   target=None) -> None:
-    """A spawn child's life: join, follow rank 0 (``target``: another follower), leave."""
+    """A spawn child's life: join, follow rank 0 (``target``: another follower), leave.
+    Ctrl-C and SIGTERM reach the whole process group: only rank 0 acts on them (its cancel
+    travels with the next step), so every rank stops at the same step. A broken connection
+    means rank 0 ended: it reports, this rank just leaves."""
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     group = _join(rank, world, "127.0.0.1", port, config)
     try:
         follow(group, target)
+    except RankFailed:
+        sys.exit(1)
     finally:
         group.close()
 
