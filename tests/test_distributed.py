@@ -1,5 +1,5 @@
 """One run on several processes (core.training.distributed): the summed gradients give the
-1-process step, the CLI's 2-process run matches the 1-process run, a failing rank fails the
+1-process step (in memory and streamed), the CLI's 2-process run matches the 1-process run, a failing rank fails the
 run with its message and a cancel stops every rank. Generated data (two classes told apart
 by a few cue words among filler words): small enough for a few seconds a run, and not
 trivially separable after one step, so a wrong gradient shows in the tables."""
@@ -64,6 +64,26 @@ def test_one_update_on_two_processes_equals_the_one_process_update(generated, tm
     np.testing.assert_allclose(b, a, atol=1e-6, rtol=0)
     np.testing.assert_allclose(two.load_array(r2.run_id, "snapshots/out_0001"),
                                one.load_array(r1.run_id, "snapshots/out_0001"), atol=1e-6)
+
+
+def test_a_streamed_data_set_on_two_processes_takes_the_one_process_update(tmp_path):
+    """Rank 1 reads the same memory-mapped row-id file rank 0 prepared (the path travels
+    in the shared preparation): one update equals 1 process's."""
+    from core.store import streamed
+    from core.training.mapped_prep import train_streamed
+
+    data = tmp_path / "texts.csv"
+    data.write_text("text,label\n" + "".join(f"{t},{lab}\n" for t, lab in zip(*_texts())))
+    store = RunStore(tmp_path / "store")
+    dataset_id = streamed.add(store, data).dataset_id
+    config = TrainConfig(epochs=1, batch_size=4096, dim=8, doc_sample=10, early_stopping=False)
+    r1 = train_streamed(store, dataset_id, config)
+    with distributed.spawned(TWO) as group:
+        r2 = train_streamed(store, dataset_id, config, group=group)
+    assert r1.status == r2.status == "done"
+    a, b = store.load_snapshot(r1.run_id, 1), store.load_snapshot(r2.run_id, 1)
+    assert np.abs(a - store.load_snapshot(r1.run_id, 0)).max() > 1e-3
+    np.testing.assert_allclose(b, a, atol=1e-6, rtol=0)
 
 
 def test_a_two_process_cli_run_matches_the_one_process_run(generated, tmp_path):
