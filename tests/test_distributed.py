@@ -1,8 +1,9 @@
 """One run on several processes (core.training.distributed): the summed gradients give the
-1-process step (in memory and streamed), the CLI's 2-process run matches the 1-process run, a failing rank fails the
-run with its message and a cancel stops every rank. Generated data (two classes told apart
-by a few cue words among filler words): small enough for a few seconds a run, and not
-trivially separable after one step, so a wrong gradient shows in the tables."""
+1-process step (in memory and streamed), the CLI's 2-process run matches the 1-process run,
+a failing rank fails the run with its message and a cancel stops every rank. Generated data
+(two classes told apart by a few cue words among filler words): small enough for a few
+seconds a run, and not trivially separable after one step, so a wrong gradient shows in the
+tables."""
 from __future__ import annotations
 
 import subprocess
