@@ -3,7 +3,8 @@ once (warm-up in the background at start) and then keeps every run's views compu
 
 Training workers only train; the engine watches the store. While a run trains it projects
 each new snapshot for the live view (PCA until UMAP is warm, then UMAP started from the
-previous layout); when a run is done it computes the stable evolution, the aligned pretrained
+previous layout) and computes the snapshot's part of the comparison measures
+(core.runs.comparison_parts); when a run is done it computes the stable evolution, the aligned pretrained
 view, the document views and the comparison measures (core.runs.views.finalize). A file lock
 makes sure only one engine serves a store; the dashboard starts it with ``ensure_engine``.
 """
@@ -75,11 +76,14 @@ class Engine:
         if done < 0 and run.status != "running" and "live_method" in run.info:
             self.live_done[run.run_id] = run.snapshots[-1]["idx"]  # served before a restart
             return 0
+        from core.runs import comparison_parts as parts
+
         method = "pca"
         for snap in run.snapshots:  # catch up in order: each frame starts from the previous
             if snap["idx"] > done:
                 method = chain.extend(self.store, run.run_id, snap["idx"], self.umap_ready,
                                       self.n_words)
+                parts.extend(self.store, run.run_id, snap["idx"])  # the comparison's share
         self.live_done[run.run_id] = run.snapshots[-1]["idx"]
         self.store.update_info(run.run_id, live_method=method)
         return 1

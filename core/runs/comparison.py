@@ -323,28 +323,22 @@ def _directions(learned: np.ndarray, out_weight: np.ndarray | None, z_cols: list
 
 
 def _compute(store: RunStore, run_id: str, config: CompareConfig,
-             progress: Progress | None) -> RunComparison:
+             progress: Progress | None, use_cache: bool = True) -> RunComparison:
+    """Every snapshot's part (``core.runs.comparison_parts``: cached ones are read, the
+    engine computes them as snapshots arrive), assembled with what only the whole run knows."""
+    from core.runs.comparison_parts import part, prepared
+
     t0 = time.perf_counter()
-    inputs, reference = _prepare(store, run_id, config)
+    inputs, reference = prepared(store, run_id, config)
     run = store.get_run(run_id)
-    rows, tables, previous = [], [], None
-    start = np.asarray(store.load_snapshot(run_id, 0)[inputs.rows], dtype=np.float64)
+    rows, tables = [], []
     for n, snap in enumerate(run.snapshots):
-        ts = time.perf_counter()
-        i = snap["idx"]
-        table_now = store.load_snapshot(run_id, i)
-        learned = np.asarray(table_now[inputs.rows], dtype=np.float64)
-        out_w = _optional(store, run_id, f"snapshots/out_{i:04d}")
-        docs = _optional(store, run_id, f"snapshots/doc_{i:04d}")
-        row, table = _snapshot_measures(inputs, learned, start, previous, out_w, docs, config)
-        row.update(_benchmarks(inputs.pairs, table_now))
-        row.update(snapshot=i, epoch=snap["epoch"], step=snap["step"],
+        row, table = part(store, run_id, config, n, use_cache)
+        row.update(snapshot=snap["idx"], epoch=snap["epoch"], step=snap["step"],
                    knn_pretrained=reference["knn"], silhouette_pretrained=reference["silhouette"],
-                   val_accuracy=run.val_accuracy_at(snap), n_words=len(inputs.words),
-                   seconds=time.perf_counter() - ts)
+                   val_accuracy=run.val_accuracy_at(snap), n_words=len(inputs.words))
         rows.append(row)
         tables.append(table)
-        previous = learned
         if progress is not None:
             progress(n + 1, run.n_snapshots)
     frame = pd.DataFrame(rows)[GLOBAL_COLUMNS]
@@ -387,12 +381,19 @@ def cache_key(store: RunStore, run_id: str, config: CompareConfig) -> str:
     """Hash of the settings, the snapshot count and (for a vectors file) its identity."""
     settings: dict[str, Any] = {"version": CACHE_VERSION, **asdict(config),
                                 "snapshots": store.get_run(run_id).n_snapshots}
-    if config.against not in BUILTIN_AGAINST:
-        path = Path(config.against).resolve()
-        stat = path.stat() if path.is_file() else None
-        settings["against"] = [str(path), stat and stat.st_size, stat and stat.st_mtime_ns]
+    settings["against"] = against_identity(config)
     text = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def against_identity(config: CompareConfig) -> Any:
+    """The compared space as a cache key part: its name, or a vectors file's path, size and
+    modification time."""
+    if config.against in BUILTIN_AGAINST:
+        return config.against
+    path = Path(config.against).resolve()
+    stat = path.stat() if path.is_file() else None
+    return [str(path), stat and stat.st_size, stat and stat.st_mtime_ns]
 
 
 def _write_cache(result: RunComparison, folder: Path) -> None:
@@ -459,8 +460,17 @@ def compare_run(store: RunStore, run_id: str, config: CompareConfig = CompareCon
         hit = cache.get(key, _read_cache)
         if hit is not None or cached_only:
             return hit
-    result = _compute(store, run_id, config, progress)
+    result = _compute(store, run_id, config, progress, use_cache)
     if not use_cache:
         return replace(result, words=tuple(_lists(t) for t in result.words))
     cache.put(key, result, _write_cache)
     return replace(_read_cache(cache.path(key)), cached=False)
+
+
+def ensure_cached(store: RunStore, run_id: str, config: CompareConfig = CompareConfig()) -> None:
+    """The engine's step at a run's end: the comparison in the cache, not read back (a page
+    reads it when it needs it)."""
+    cache = DiskCache(store.cache_dir(run_id))
+    key = f"compare-{cache_key(store, run_id, config)}"
+    if not cache.path(key).is_dir():
+        cache.put(key, _compute(store, run_id, config, None), _write_cache)

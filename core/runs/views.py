@@ -191,6 +191,12 @@ def comparison(store: RunStore, run_id: str, cached_only: bool = True, progress=
                        progress=progress)
 
 
+def _ensure_comparison(store: RunStore, run_id: str, against: str) -> None:
+    from core.runs.comparison import CompareConfig, ensure_cached
+
+    ensure_cached(store, run_id, CompareConfig(against=against))
+
+
 def compares_with_init(store: RunStore, run_id: str) -> bool:
     """Runs that started from vectors of their own (word2vec on the texts, a user's file) are
     also compared with those, not only with GloVe."""
@@ -206,10 +212,9 @@ def finalize(store: RunStore, run_id: str, method: str = "umap",
              ("pretrained", lambda: pretrained_view(store, run_id, method, cached_only=False,
                                                     n_words=n_words)),
              ("documents", lambda: document_views(store, run_id, method, cached_only=False)),
-             ("comparison", lambda: comparison(store, run_id, cached_only=False))]
+             ("comparison", lambda: _ensure_comparison(store, run_id, "glove"))]
     if compares_with_init(store, run_id):
-        steps.append(("comparison_init", lambda: comparison(store, run_id, cached_only=False,
-                                                            against="init")))
+        steps.append(("comparison_init", lambda: _ensure_comparison(store, run_id, "init")))
     seconds: dict[str, float] = {}
     store.update_info(run_id, views="computing", views_method=method)
     for name, step in steps:
