@@ -4,7 +4,8 @@ once (warm-up in the background at start) and then keeps every run's views compu
 Training workers only train; the engine watches the store. While a run trains it projects
 each new snapshot for the live view (PCA until UMAP is warm, then UMAP started from the
 previous layout) and computes the snapshot's part of the comparison measures
-(core.runs.comparison_parts); when a run is done it computes the stable evolution, the aligned pretrained
+(core.runs.comparison_parts), and once per run the pretrained side's
+fits (core.runs.static_fits); when a run is done it computes the stable evolution, the aligned pretrained
 view, the document views and the comparison measures (core.runs.views.finalize). A file lock
 makes sure only one engine serves a store; the dashboard starts it with ``ensure_engine``.
 """
@@ -50,6 +51,7 @@ class Engine:
         self.store, self.method, self.n_words = store, method, n_words
         self.warm = _Warm() if warm else None
         self.live_done: dict[str, int] = {}
+        self.fitted: set[str] = set()  # runs whose pretrained fits are made (static_fits)
 
     @property
     def umap_ready(self) -> bool:
@@ -86,7 +88,20 @@ class Engine:
                 parts.extend(self.store, run.run_id, snap["idx"])  # the comparison's share
         self.live_done[run.run_id] = run.snapshots[-1]["idx"]
         self.store.update_info(run.run_id, live_method=method)
+        if method == "umap" and run.run_id not in self.fitted:
+            self._fit_static(run.run_id)
         return 1
+
+    def _fit_static(self, run_id: str) -> None:
+        """The pretrained side of the finished-run views, fitted once while the run trains."""
+        from core.errors import ExplorerError
+        from core.runs import static_fits
+
+        try:
+            static_fits.prepare(self.store, run_id, "umap", self.n_words)
+        except ExplorerError:  # e.g. no GloVe words: finalize records what is missing
+            pass
+        self.fitted.add(run_id)
 
     def _finalize(self, run_id: str) -> None:
         if self.method == "umap" and self.warm is not None:

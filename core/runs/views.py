@@ -88,7 +88,7 @@ def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against:
     """The same words in the pretrained space, aligned (Procrustes with scaling on the shared
     words) to the final learned frame so a word sits in a comparable place in both pictures.
     Words the pretrained space lacks get NaN coordinates."""
-    from core.analysis.projection import project_pretrained
+    from core.runs.static_fits import aligned
 
     evo = evolution(store, run_id, method, cached_only, n_words=n_words)
     if evo is None:
@@ -96,10 +96,9 @@ def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against:
     def compute() -> np.ndarray:
         vectors, where = _pretrained_vectors(store, run_id, evo.words, against)
         coords = np.full((len(evo.words), 2), np.nan, dtype=np.float32)
-        if len(where) >= 3:
-            proj = project_pretrained(vectors, evo.coords[-1], _projection_config(method),
-                                      rows=(where, np.arange(len(where))))
-            coords[where] = proj.coords[0]
+        if len(where) >= 3:  # the fit is the engine's, made while the run trained
+            coords[where] = aligned(store, run_id, vectors, evo.coords[-1],
+                                    _projection_config(method), (where, np.arange(len(where))))
         return coords
     space = hashlib.sha256(against.encode()).hexdigest()[:12]
     coords = _cached_layout(store, run_id, f"pretrained-{space}-{method}-s{len(evo.coords)}"
@@ -173,12 +172,17 @@ def documents_missing(store: RunStore, run_id: str) -> str | None:
 
 def _mean_pretrained_docs(store: RunStore, run_id: str, docs: pd.DataFrame,
                           reference: np.ndarray, config) -> np.ndarray:
-    from core.analysis.projection import project_pretrained
+    from core.runs.static_fits import aligned
+
+    return aligned(store, run_id, _mean_glove(store, run_id, docs), reference, config)
+
+
+def _mean_glove(store: RunStore, run_id: str, docs: pd.DataFrame) -> np.ndarray:
+    """The documents as the mean of their GloVe vectors (float32, as projected)."""
     from core.runs.comparison import mean_vectors, pretrained_space
 
     space = pretrained_space(store, run_id, "glove", _tokens(store, run_id))
-    vectors = mean_vectors(docs["text"].astype(str).tolist(), space).astype(np.float32)
-    return np.asarray(project_pretrained(vectors, reference, config).coords[0])
+    return mean_vectors(docs["text"].astype(str).tolist(), space).astype(np.float32)
 
 
 def comparison(store: RunStore, run_id: str, cached_only: bool = True, progress=None,

@@ -1,0 +1,44 @@
+"""The pretrained side of the finished-run views fitted before the run ends (issue 21 item 3):
+the engine's fit, aligned at the end, is the view computed at once."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.analysis import projection
+from core.runs import static_fits
+from core.runs import views as runviews
+from core.training.config import TrainConfig
+from core.training.trainer import train_run
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    from core.store.runstore import RunStore
+    from tests.conftest import labelled
+
+    store = RunStore(tmp_path_factory.mktemp("fits") / "runs")
+    config = TrainConfig(epochs=2, batch_size=8, doc_sample=12)
+    return store, train_run(labelled(3), config, store).run_id
+
+
+def test_views_align_the_fit_made_before_the_end_and_equal_the_view_made_at_once(
+        finished, monkeypatch):
+    store, run_id = finished
+    static_fits.prepare(store, run_id, "pca", runviews.EVOLUTION_WORDS)  # while training
+    fits = []
+    original = projection.project_static
+    monkeypatch.setattr(projection, "project_static",
+                        lambda *a, **kw: fits.append(1) or original(*a, **kw))
+    view = runviews.pretrained_view(store, run_id, "pca", cached_only=False)
+    docs = runviews.document_views(store, run_id, "pca", cached_only=False)
+    assert fits == []  # both pretrained layouts were the engine's fits, only aligned now
+    config = runviews._projection_config("pca")
+    vectors, where = runviews._pretrained_vectors(store, run_id, view.words, "glove")
+    evo = runviews.evolution(store, run_id, "pca")
+    at_once = original(vectors, config).coords[0]
+    expected = projection.align_layout(evo.coords[-1], at_once, (where, np.arange(len(where))))
+    np.testing.assert_array_equal(view.coords[0][where], expected)
+    mean = runviews._mean_glove(store, run_id, docs.docs)
+    expected_docs = projection.align_layout(docs.learned[-1], original(mean, config).coords[0])
+    np.testing.assert_array_equal(docs.pretrained, expected_docs)
