@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -323,17 +324,20 @@ def _directions(learned: np.ndarray, out_weight: np.ndarray | None, z_cols: list
 
 
 def _compute(store: RunStore, run_id: str, config: CompareConfig,
-             progress: Progress | None, use_cache: bool = True) -> RunComparison:
+             progress: Progress | None, use_cache: bool = True,
+             as_files: bool = False) -> RunComparison:
     """Every snapshot's part (``core.runs.comparison_parts``: cached ones are read, the
-    engine computes them as snapshots arrive), assembled with what only the whole run knows."""
-    from core.runs.comparison_parts import part, prepared
+    engine computes them as snapshots arrive), assembled with what only the whole run knows.
+    ``as_files``: each snapshot's table as its cached part's file (``_write_cache`` copies it)."""
+    from core.runs.comparison_parts import part, part_file, prepared
 
     t0 = time.perf_counter()
     inputs, reference = prepared(store, run_id, config)
     run = store.get_run(run_id)
     rows, tables = [], []
     for n, snap in enumerate(run.snapshots):
-        row, table = part(store, run_id, config, n, use_cache)
+        row, table = (part_file(store, run_id, config, n) if as_files
+                      else part(store, run_id, config, n, use_cache))
         row.update(snapshot=snap["idx"], epoch=snap["epoch"], step=snap["step"],
                    knn_pretrained=reference["knn"], silhouette_pretrained=reference["silhouette"],
                    val_accuracy=run.val_accuracy_at(snap), n_words=len(inputs.words))
@@ -399,7 +403,10 @@ def against_identity(config: CompareConfig) -> Any:
 def _write_cache(result: RunComparison, folder: Path) -> None:
     result.snapshots.to_parquet(folder / "global.parquet", index=False)
     for n, table in enumerate(result.words):
-        table.to_parquet(folder / f"words_{n:04d}.parquet", index=False)
+        if isinstance(table, Path):  # a cached part's table, already written
+            shutil.copyfile(table, folder / f"words_{n:04d}.parquet")
+        else:
+            table.to_parquet(folder / f"words_{n:04d}.parquet", index=False)
     meta = {"reference": _plain_tree(result.reference), "seconds": result.seconds,
             "config": asdict(result.config), "n_snapshots": len(result.words),
             "run_id": result.run_id}
@@ -473,4 +480,4 @@ def ensure_cached(store: RunStore, run_id: str, config: CompareConfig = CompareC
     cache = DiskCache(store.cache_dir(run_id))
     key = f"compare-{cache_key(store, run_id, config)}"
     if not cache.path(key).is_dir():
-        cache.put(key, _compute(store, run_id, config, None), _write_cache)
+        cache.put(key, _compute(store, run_id, config, None, as_files=True), _write_cache)

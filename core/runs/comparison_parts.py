@@ -73,6 +73,16 @@ def part(store: RunStore, run_id: str, config: rc.CompareConfig, position: int,
     return _read(cache.path(key))
 
 
+def part_file(store: RunStore, run_id: str, config: rc.CompareConfig, position: int
+              ) -> tuple[dict[str, Any], Path]:
+    """``part``'s row and the file its table is cached in (made if missing), the table not
+    read: the finished comparison copies it."""
+    cache, key = _entry(store, run_id, config, position)
+    if not cache.path(key).is_dir():
+        part(store, run_id, config, position)
+    return _row(cache.path(key)), cache.path(key) / "words.parquet"
+
+
 def _entry(store: RunStore, run_id: str, config: rc.CompareConfig, position: int
            ) -> tuple[DiskCache, str]:
     snaps = store.get_run(run_id).snapshots
@@ -110,8 +120,11 @@ def _write(found: tuple[dict[str, Any], pd.DataFrame], folder: Path) -> None:
 
 
 def _read(folder: Path) -> tuple[dict[str, Any], pd.DataFrame]:
-    row = pd.read_parquet(folder / "row.parquet").to_dict(orient="records")[0]
-    return row, rc._read_words(folder / "words.parquet")
+    return _row(folder), rc._read_words(folder / "words.parquet")
+
+
+def _row(folder: Path) -> dict[str, Any]:
+    return pd.read_parquet(folder / "row.parquet").to_dict(orient="records")[0]
 
 
 def configs(store: RunStore, run_id: str) -> list[rc.CompareConfig]:
