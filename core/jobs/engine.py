@@ -126,11 +126,22 @@ def run_engine(store: RunStore, poll: float = 0.5, warm: bool = True,
     lock = try_lock(store.root / LOCK_NAME)
     if lock is None:
         return False
+    one_blas_thread()
     try:
         Engine(store, warm=warm, n_words=n_words).serve(poll, should_stop)
     finally:
         lock.close()
     return True
+
+
+def one_blas_thread() -> None:
+    """BLAS on one thread in this process. The engine's products are small (5,000 x 50) and
+    numba's UMAP threads run beside them: with two BLAS threads on a 2-core machine under
+    load, a snapshot's comparison part took ~3x longer (bench/README.md, "Views ready")."""
+    import scipy.linalg  # noqa: F401 - load scipy's own BLAS too, so the limit covers it
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def engine_running(store: RunStore) -> bool:

@@ -61,26 +61,25 @@ def part(store: RunStore, run_id: str, config: rc.CompareConfig, position: int,
          use_cache: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
     """(global row, per-word table) of the run's snapshot at ``position``; the row lacks
     what only the whole run knows (validation accuracy, the reference's scores)."""
-    cache, key = _entry(store, run_id, config, position)
-    if use_cache:
-        hit = cache.get(key, _read)
-        if hit is not None:
-            return hit
-    found = _compute(store, run_id, config, position)
     if not use_cache:
-        return found
-    cache.put(key, found, _write)
-    return _read(cache.path(key))
+        return _compute(store, run_id, config, position)
+    return _read(_ensure(store, run_id, config, position))
 
 
 def part_file(store: RunStore, run_id: str, config: rc.CompareConfig, position: int
               ) -> tuple[dict[str, Any], Path]:
     """``part``'s row and the file its table is cached in (made if missing), the table not
     read: the finished comparison copies it."""
+    folder = _ensure(store, run_id, config, position)
+    return _row(folder), folder / "words.parquet"
+
+
+def _ensure(store: RunStore, run_id: str, config: rc.CompareConfig, position: int) -> Path:
+    """The part's cache folder, computed and written if missing (not read back)."""
     cache, key = _entry(store, run_id, config, position)
     if not cache.path(key).is_dir():
-        part(store, run_id, config, position)
-    return _row(cache.path(key)), cache.path(key) / "words.parquet"
+        cache.put(key, _compute(store, run_id, config, position), _write)
+    return cache.path(key)
 
 
 def _entry(store: RunStore, run_id: str, config: rc.CompareConfig, position: int
@@ -146,9 +145,7 @@ def extend(store: RunStore, run_id: str, idx: int) -> int:
     for config in configs(store, run_id):
         try:
             for position in range(positions.index(idx) + 1):
-                cache, key = _entry(store, run_id, config, position)
-                if not cache.path(key).is_dir():
-                    part(store, run_id, config, position)
+                _ensure(store, run_id, config, position)
         except ExplorerError:
             continue
         done += 1
