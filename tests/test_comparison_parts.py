@@ -27,7 +27,7 @@ def finished(tmp_path_factory):
 
 
 def _part_dirs(store, run_id) -> list[str]:
-    folder = store.cache_dir(run_id) / parts.PARTS
+    folder = store.cache_dir(run_id) / runcompare.PARTS
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 

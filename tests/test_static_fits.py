@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.analysis import projection
-from core.runs import static_fits
+from core.jobs.engine import Engine
 from core.runs import views as runviews
 from core.training.config import TrainConfig
 from core.training.trainer import train_run
@@ -22,10 +22,16 @@ def finished(tmp_path_factory):
     return store, train_run(labelled(3), config, store).run_id
 
 
+real_config = runviews.projection_config
+
+
 def test_views_align_the_fit_made_before_the_end_and_equal_the_view_made_at_once(
         finished, monkeypatch):
     store, run_id = finished
-    static_fits.prepare(store, run_id, "pca", runviews.EVOLUTION_WORDS)  # while training
+    monkeypatch.setattr(runviews, "projection_config",  # a PCA engine fitting as UMAP's would
+                        lambda method, n_words=runviews.EVOLUTION_WORDS: real_config("pca", n_words))
+    Engine(store, warm=False)._fit_static(run_id)  # while the run trains
+    monkeypatch.undo()
     fits = []
     original = projection.project_static
     monkeypatch.setattr(projection, "project_static",
@@ -33,12 +39,12 @@ def test_views_align_the_fit_made_before_the_end_and_equal_the_view_made_at_once
     view = runviews.pretrained_view(store, run_id, "pca", cached_only=False)
     docs = runviews.document_views(store, run_id, "pca", cached_only=False)
     assert fits == []  # both pretrained layouts were the engine's fits, only aligned now
-    config = runviews._projection_config("pca")
-    vectors, where = runviews._pretrained_vectors(store, run_id, view.words, "glove")
+    config = runviews.projection_config("pca")
+    vectors, where = runviews.pretrained_vectors(store, run_id, view.words, "glove")
     evo = runviews.evolution(store, run_id, "pca")
     at_once = original(vectors, config).coords[0]
     expected = projection.align_layout(evo.coords[-1], at_once, (where, np.arange(len(where))))
     np.testing.assert_array_equal(view.coords[0][where], expected)
-    mean = runviews._mean_glove(store, run_id, docs.docs)
+    mean = runviews.mean_glove(store, run_id, docs.docs)
     expected_docs = projection.align_layout(docs.learned[-1], original(mean, config).coords[0])
     np.testing.assert_array_equal(docs.pretrained, expected_docs)

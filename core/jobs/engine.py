@@ -93,12 +93,25 @@ class Engine:
         return 1
 
     def _fit_static(self, run_id: str) -> None:
-        """The pretrained side of the finished-run views, fitted once while the run trains."""
+        """The pretrained side of the finished-run views (the evolution's words in GloVe, the
+        documents as mean GloVe vectors), fitted once while the run trains; at the end
+        ``views.finalize`` only aligns them (core.runs.static_fits)."""
         from core.errors import ExplorerError
-        from core.runs import static_fits
+        from core.runs.projections import evolution_rows
+        from core.runs.static_fits import fitted
 
+        config = runviews.projection_config("umap")
         try:
-            static_fits.prepare(self.store, run_id, "umap", self.n_words)
+            rows, tokens = evolution_rows(self.store, run_id, self.n_words)
+            words = [tokens[i] for i in rows]
+            vectors, _ = runviews.pretrained_vectors(self.store, run_id, words, "glove")
+            if len(vectors) >= 3:
+                fitted(self.store, run_id, vectors, config)
+            if runviews.documents_missing(self.store, run_id) is None:
+                docs = self.store.load_docs(run_id)
+                if len(docs) >= 5:
+                    fitted(self.store, run_id, runviews.mean_glove(self.store, run_id, docs),
+                           config)
         except ExplorerError:  # e.g. no GloVe words: finalize records what is missing
             pass
         self.fitted.add(run_id)

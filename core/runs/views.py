@@ -39,7 +39,7 @@ class WordFrames:
     trust_previous: tuple[float, ...] = ()
 
 
-def _projection_config(method: str, n_words: int = EVOLUTION_WORDS):
+def projection_config(method: str, n_words: int = EVOLUTION_WORDS):
     from core.analysis.projection import ProjectionConfig
 
     return ProjectionConfig(method=method, n_words=n_words)
@@ -60,7 +60,7 @@ def evolution(store: RunStore, run_id: str, method: str = "umap",
     words). Words the user adds are placed among their neighbours in every frame."""
     from core.runs.projections import EVOLUTION_UNSEEN, project_run
 
-    result = project_run(store, run_id, _projection_config(method, n_words),
+    result = project_run(store, run_id, projection_config(method, n_words),
                          max_unseen=None if all_words else EVOLUTION_UNSEEN,
                          cached_only=cached_only and method != "pca", extra_words=extra_words)
     if result is None:
@@ -69,7 +69,7 @@ def evolution(store: RunStore, run_id: str, method: str = "umap",
                       result.method, result.trust_final, result.trust_previous)
 
 
-def _pretrained_vectors(store: RunStore, run_id: str, words: list[str], against: str
+def pretrained_vectors(store: RunStore, run_id: str, words: list[str], against: str
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(vectors of the words the space has, their positions in ``words``)."""
     from core.runs.comparison import pretrained_space
@@ -94,11 +94,11 @@ def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against:
     if evo is None:
         return None
     def compute() -> np.ndarray:
-        vectors, where = _pretrained_vectors(store, run_id, evo.words, against)
+        vectors, where = pretrained_vectors(store, run_id, evo.words, against)
         coords = np.full((len(evo.words), 2), np.nan, dtype=np.float32)
         if len(where) >= 3:  # the fit is the engine's, made while the run trained
             coords[where] = aligned(store, run_id, vectors, evo.coords[-1],
-                                    _projection_config(method), (where, np.arange(len(where))))
+                                    projection_config(method), (where, np.arange(len(where))))
         return coords
     space = hashlib.sha256(against.encode()).hexdigest()[:12]
     coords = _cached_layout(store, run_id, f"pretrained-{space}-{method}-s{len(evo.coords)}"
@@ -110,14 +110,9 @@ def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against:
 
 def _cached_layout(store: RunStore, run_id: str, key: str, compute: Callable[[], np.ndarray],
                    cached_only: bool) -> np.ndarray | None:
-    """One 2-D layout through the run's disk cache; with ``cached_only``, None on a miss."""
-    from core.runs.projections import read_layout, write_layout
+    from core.runs.static_fits import cached_layout
 
-    cache = DiskCache(store.cache_dir(run_id) / "views")
-    hit = cache.get(key, read_layout)
-    if hit is not None or cached_only:
-        return hit
-    return cache.get_or_compute(key, compute, write_layout, read_layout)
+    return cached_layout(store, run_id, key, compute, cached_only)
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,7 +137,7 @@ def document_views(store: RunStore, run_id: str, method: str = "umap",
     docs = store.load_docs(run_id)
     if len(docs) < 5:
         return None
-    config = _projection_config(method)
+    config = projection_config(method)
     name = f"docs-pretrained-{method}-s{run.n_snapshots}"
     pre = _cached_layout(store, run_id, name, None, True)  # read once, hit or miss
     if pre is None and cached_only and method != "pca":
@@ -174,10 +169,10 @@ def _mean_pretrained_docs(store: RunStore, run_id: str, docs: pd.DataFrame,
                           reference: np.ndarray, config) -> np.ndarray:
     from core.runs.static_fits import aligned
 
-    return aligned(store, run_id, _mean_glove(store, run_id, docs), reference, config)
+    return aligned(store, run_id, mean_glove(store, run_id, docs), reference, config)
 
 
-def _mean_glove(store: RunStore, run_id: str, docs: pd.DataFrame) -> np.ndarray:
+def mean_glove(store: RunStore, run_id: str, docs: pd.DataFrame) -> np.ndarray:
     """The documents as the mean of their GloVe vectors (float32, as projected)."""
     from core.runs.comparison import mean_vectors, pretrained_space
 
