@@ -2,6 +2,8 @@
 the engine's fit, aligned at the end, is the view computed at once."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,23 @@ def test_views_align_the_fit_made_before_the_end_and_equal_the_view_made_at_once
     mean = runviews.mean_glove(store, run_id, docs.docs)
     expected_docs = projection.align_layout(docs.learned[-1], original(mean, config).coords[0])
     np.testing.assert_array_equal(docs.pretrained, expected_docs)
+
+
+def test_the_engine_fits_once_per_run_as_soon_as_its_frames_are_umap(finished, monkeypatch):
+    """While frames are PCA (UMAP not warm) nothing is fitted; the first UMAP pass fits, once."""
+    from core.runs import evolution as chain
+
+    store, run_id = finished
+    engine = Engine(store, warm=False)
+    fitted, method = [], {"name": "pca"}
+    monkeypatch.setattr(chain, "extend", lambda *a, **kw: method["name"])
+    monkeypatch.setattr(engine, "_fit_static", fitted.append)
+    run = dataclasses.replace(store.get_run(run_id), status="running")
+    engine._live(run)
+    assert fitted == []
+    method["name"] = "umap"
+    engine.live_done.clear()
+    engine._live(run)
+    engine.live_done.clear()
+    engine._live(run)
+    assert fitted == [run_id]

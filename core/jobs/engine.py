@@ -89,6 +89,7 @@ class Engine:
         self.live_done[run.run_id] = run.snapshots[-1]["idx"]
         self.store.update_info(run.run_id, live_method=method)
         if method == "umap" and run.run_id not in self.fitted:
+            self.fitted.add(run.run_id)
             self._fit_static(run.run_id)
         return 1
 
@@ -114,7 +115,6 @@ class Engine:
                            config)
         except ExplorerError:  # e.g. no GloVe words: finalize records what is missing
             pass
-        self.fitted.add(run_id)
 
     def _finalize(self, run_id: str) -> None:
         if self.method == "umap" and self.warm is not None:
