@@ -22,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/python dashboard/serve.py --server.port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs --durations=25
+	$(BIN)/python -m pytest -q -rs --durations=25 -n auto --dist loadfile
 
 clean:
 	rm -rf $(VENV) .cache runs .pytest_cache

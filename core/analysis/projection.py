@@ -219,16 +219,18 @@ def place_rows(base_frames: Sequence[np.ndarray], base_coords: Sequence[np.ndarr
 
 def project_pretrained(vectors: np.ndarray, reference: np.ndarray,
                        config: ProjectionConfig = ProjectionConfig(),
-                       rows: tuple[np.ndarray, np.ndarray] | np.ndarray | None = None
-                       ) -> Projection:
+                       rows: tuple[np.ndarray, np.ndarray] | np.ndarray | None = None,
+                       fit: np.ndarray | None = None) -> Projection:
     """Project a pretrained space (n x d2) and align it onto a learned layout (k x 2).
 
     ``rows`` names the shared words as ``(reference_rows, vector_rows)`` (default: the same n
     words in the same order). Alignment is orthogonal Procrustes with scaling on the 2-D
-    coordinates of those words, so the two pictures can be shown side by side.
+    coordinates of those words, so the two pictures can be shown side by side. ``fit``: the
+    vectors' own layout (``project_static``) made earlier; only the alignment is then done.
     """
     t0 = time.perf_counter()
-    single = project_static(vectors, config)
+    single = (project_static(vectors, config) if fit is None
+              else Projection((np.asarray(fit),), (), 0.0, config.method))
     aligned = _readonly(align_layout(reference, single.coords[0], rows))
     return Projection((aligned,), single.trust, time.perf_counter() - t0, single.method)
 

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from core.cli.common import Command, ProgressBar, add_config_options, emit_json
-from core.training.config import ARCHS, OBJECTIVES, W2V_ALGORITHMS, TrainConfig
+from core.training.config import (ARCHS, DEVICES, OBJECTIVES, W2V_ALGORITHMS,
+                                  DistributedConfig, TrainConfig)
 
 TRAIN_OPTIONS = {
     "init": "random|glove|word2vec|run:RUN_ID (a finished run's table: its best epoch, else "
@@ -20,6 +21,12 @@ TRAIN_OPTIONS = {
     "early_stopping": "stop when the validation loss has not improved for --patience epochs",
     "patience": "epochs without improvement before early stopping",
     "min_delta": "smallest drop of the validation loss that counts as an improvement",
+}
+
+DISTRIBUTED_OPTIONS = {
+    "processes": "processes training the run together (torch.distributed; under torchrun "
+                 "its world size counts instead)",
+    "timeout": "seconds a process waits for the others at a step",
 }
 
 
@@ -57,6 +64,9 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
                         "(skipgram|cbow, labels optional)")
     p.add_argument("--w2v-algorithm", default=TrainConfig.w2v_algorithm, choices=W2V_ALGORITHMS)
     add_config_options(p, TrainConfig, TRAIN_OPTIONS)
+    add_config_options(p, DistributedConfig, DISTRIBUTED_OPTIONS)
+    p.add_argument("--device", default=DistributedConfig.device, choices=DEVICES,
+                   help="auto: CUDA when torch sees one, else the CPU")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -78,6 +88,30 @@ def _with_size_warning(callback):
 
 
 def train(args: argparse.Namespace) -> int:
+    from core.training import distributed
+
+    config = train_config_from_args(args)
+    dconfig = DistributedConfig(processes=args.processes, device=args.device,
+                                timeout=args.timeout)
+    distributed.resolve_device(dconfig.device)  # refuses cuda where torch sees none
+    several = dconfig.processes > 1 or distributed.torchrun_ranks() is not None
+    if several and config.objective != "classify":
+        from core.errors import ExplorerError
+        raise ExplorerError(f"processes: several processes train the classifier only, not "
+                            f"objective {config.objective!r}")
+    if (distributed.torchrun_ranks() or (0, 1))[0] > 0:  # torchrun's rank 1..N-1: no writes
+        distributed.follow_environment(dconfig)
+        return 0
+    try:
+        with distributed.ranks(dconfig) as group:
+            return _train_leader(args, config, group)
+    except distributed.RankFailed as exc:  # the run is recorded failed with this line
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+
+
+def _train_leader(args: argparse.Namespace, config: TrainConfig, group) -> int:
+    """The process that writes the run: the only one, or rank 0 of ``group``."""
     from core.jobs.process import sigterm_stops
     from core.store.runstore import RunStore
     from core.training.trainer import train_run
@@ -85,10 +119,9 @@ def train(args: argparse.Namespace) -> int:
     from core.cli.datasets import register_file
     from core.store.datasets import job_info
 
-    config = train_config_from_args(args)
     store = RunStore(args.store)
     if (streamed := _streamed(store, args.data)) is not None:
-        return _train_streamed(args, store, streamed, config)
+        return _train_streamed(args, store, streamed, config, group)
     dataset = load_data(args)
     record = register_file(store, dataset, args)  # the file becomes a data set of the store
     # the run's row exists (and names its data set) before training starts; this process
@@ -98,7 +131,8 @@ def train(args: argparse.Namespace) -> int:
     # SIGTERM (a shutdown, `kill`) ends the run "cancelled" after the current batch.
     with sigterm_stops() as stopped:
         summary = train_run(dataset, config, store, run_id=run_id, should_stop=stopped,
-                            callback=_with_size_warning(None if args.quiet else ProgressBar()))
+                            callback=_with_size_warning(None if args.quiet else ProgressBar()),
+                            group=group)
     from core.store.headline import headline  # the epoch the Runs list names too
 
     emit_json({**summary.to_dict(), "headline": headline(store.get_run(run_id))})
@@ -111,13 +145,15 @@ def _streamed(store, ref: str):
     return resolve(store, ref)
 
 
-def _train_streamed(args: argparse.Namespace, store, record, config: TrainConfig) -> int:
+def _train_streamed(args: argparse.Namespace, store, record, config: TrainConfig,
+                    group=None) -> int:
     """Train on a streamed data set: batches are read from its memory-mapped corpus."""
     from core.jobs.process import sigterm_stops
     from core.training.mapped_prep import train_streamed
 
     with sigterm_stops() as stopped:
         summary = train_streamed(store, record.dataset_id, config, should_stop=stopped,
+                                 group=group,
                                  callback=_with_size_warning(None if args.quiet
                                                              else ProgressBar()))
     emit_json(summary.to_dict())

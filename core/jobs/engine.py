@@ -3,7 +3,9 @@ once (warm-up in the background at start) and then keeps every run's views compu
 
 Training workers only train; the engine watches the store. While a run trains it projects
 each new snapshot for the live view (PCA until UMAP is warm, then UMAP started from the
-previous layout); when a run is done it computes the stable evolution, the aligned pretrained
+previous layout) and computes the snapshot's part of the comparison measures
+(core.runs.comparison_parts), and once per run the pretrained side's
+fits (core.runs.static_fits); when a run is done it computes the stable evolution, the aligned pretrained
 view, the document views and the comparison measures (core.runs.views.finalize). A file lock
 makes sure only one engine serves a store; the dashboard starts it with ``ensure_engine``.
 """
@@ -49,6 +51,7 @@ class Engine:
         self.store, self.method, self.n_words = store, method, n_words
         self.warm = _Warm() if warm else None
         self.live_done: dict[str, int] = {}
+        self.fitted: set[str] = set()  # runs whose pretrained fits are made (static_fits)
         self.all_done: dict[str, int] = {}  # frames of each run's all-words chain so far
 
     @property
@@ -107,14 +110,43 @@ class Engine:
         if done < 0 and run.status != "running" and "live_method" in run.info:
             self.live_done[run.run_id] = run.snapshots[-1]["idx"]  # served before a restart
             return 0
+        from core.runs import comparison_parts as parts
+
         method = "pca"
         for snap in run.snapshots:  # catch up in order: each frame starts from the previous
             if snap["idx"] > done:
                 method = chain.extend(self.store, run.run_id, snap["idx"], self.umap_ready,
                                       self.n_words)
+                parts.extend(self.store, run.run_id, snap["idx"])  # the comparison's share
         self.live_done[run.run_id] = run.snapshots[-1]["idx"]
         self.store.update_info(run.run_id, live_method=method)
+        if method == "umap" and run.run_id not in self.fitted:
+            self.fitted.add(run.run_id)
+            self._fit_static(run.run_id)
         return 1
+
+    def _fit_static(self, run_id: str) -> None:
+        """The pretrained side of the finished-run views (the evolution's words in GloVe, the
+        documents as mean GloVe vectors), fitted once while the run trains; at the end
+        ``views.finalize`` only aligns them (core.runs.static_fits)."""
+        from core.errors import ExplorerError
+        from core.runs.projections import evolution_rows
+        from core.runs.static_fits import fitted
+
+        config = runviews.projection_config("umap")
+        try:
+            rows, tokens = evolution_rows(self.store, run_id, self.n_words)
+            words = [tokens[i] for i in rows]
+            vectors, _ = runviews.pretrained_vectors(self.store, run_id, words, "glove")
+            if len(vectors) >= 3:
+                fitted(self.store, run_id, vectors, config)
+            if runviews.documents_missing(self.store, run_id) is None:
+                docs = self.store.load_docs(run_id)
+                if len(docs) >= 5:
+                    fitted(self.store, run_id, runviews.mean_glove(self.store, run_id, docs),
+                           config)
+        except ExplorerError:  # e.g. no GloVe words: finalize records what is missing
+            pass
 
     def _finalize(self, run_id: str) -> None:
         if self.method == "umap" and self.warm is not None:
@@ -139,11 +171,22 @@ def run_engine(store: RunStore, poll: float = 0.5, warm: bool = True,
     lock = try_lock(store.root / LOCK_NAME)
     if lock is None:
         return False
+    one_blas_thread()
     try:
         Engine(store, warm=warm, n_words=n_words).serve(poll, should_stop)
     finally:
         lock.close()
     return True
+
+
+def one_blas_thread() -> None:
+    """BLAS on one thread in this process. The engine's products are small (5,000 x 50) and
+    numba's UMAP threads run beside them: with two BLAS threads on a 2-core machine under
+    load, a snapshot's comparison part took ~3x longer (bench/README.md, "Views ready")."""
+    import scipy.linalg  # noqa: F401 - load scipy's own BLAS too, so the limit covers it
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def engine_running(store: RunStore) -> bool:

@@ -25,7 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -36,8 +38,9 @@ import pandas as pd
 from core.analysis import measures as compare
 from core.common.checks import bounded, check_fields
 from core.common.files import DiskCache
-from core.data.text import SPECIALS
 from core.errors import ExplorerError, StoreError
+from core.runs.comparison_words import (  # noqa: F401 - also this module's public names
+    PretrainedSpace, class_association, mean_vectors, pretrained_space, select_rows)
 from core.store.runstore import RunStore
 
 BUILTIN_AGAINST = ("glove", "init")
@@ -123,76 +126,6 @@ def _plain_tree(obj: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- inputs
-
-@dataclass(frozen=True)
-class PretrainedSpace:
-    """Which vocabulary rows the pretrained space has, and a token -> vector lookup."""
-
-    label: str
-    shared: np.ndarray  # bool per vocabulary row
-    index: dict[str, int]  # token -> row of ``vectors``
-    vectors: np.ndarray
-
-    def rows_for(self, tokens: list[str]) -> np.ndarray:
-        return np.asarray(self.vectors[[self.index[t] for t in tokens]], dtype=np.float64)
-
-
-def pretrained_space(store: RunStore, run_id: str, against: str,
-                     tokens: list[str]) -> PretrainedSpace:
-    """The space to compare with: bundled GloVe, the run's step-0 vectors, or a file."""
-    from core.vectors import pretrained
-    if against == "init":
-        start = store.load_snapshot(run_id, 0)
-        shared = np.asarray(start).any(axis=1)
-        shared &= ~np.isin(np.asarray(tokens, dtype=object), SPECIALS)
-        index = {t: i for i, t in enumerate(tokens) if shared[i]}
-        return PretrainedSpace("init", shared, index, start)
-    kv = pretrained.load_pretrained(against if against == "glove" else Path(against))
-    shared = np.array([t in kv.key_to_index and t not in SPECIALS for t in tokens], dtype=bool)
-    return PretrainedSpace(against, shared, kv.key_to_index, kv.vectors)
-
-
-def select_rows(vocab: pd.DataFrame, shared: np.ndarray, n_words: int,
-                max_unseen: int) -> np.ndarray:
-    """Vocabulary rows to compare: the ``n_words`` most frequent training words the pretrained
-    space has, then up to ``max_unseen`` shared words seen only outside training."""
-    from core.analysis.projection import select_words
-    from core.runs.projections import ranking_counts
-
-    # Zeroing the counts of words the pretrained space lacks keeps them out of both groups.
-    counts, train = ranking_counts(vocab)
-    train, counts = np.where(shared, train, 0), np.where(shared, counts, 0)
-    specials = np.flatnonzero(vocab["token"].isin(SPECIALS).to_numpy())
-    return select_words(counts, train, n_top=n_words, include_unseen=max_unseen > 0,
-                        in_pretrained=shared, max_unseen=max_unseen, skip=specials)
-
-
-def class_association(vocab: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
-    """Per-word log-odds z-scores (columns ``z_<class>``), one row per vocabulary row,
-    from the training counts of the whole vocabulary (NaN for <pad>/<unk>)."""
-    cols = [f"count_{c}" for c in range(len(classes))]
-    out = pd.DataFrame(index=vocab.index)
-    if len(classes) < 2 or not set(cols) <= set(vocab.columns):
-        return out
-    regular = ~vocab["token"].isin(SPECIALS).to_numpy()
-    z = np.full((len(vocab), len(classes)), np.nan)
-    z[regular] = compare.log_odds_z(vocab.loc[regular, cols].to_numpy(dtype=np.float64))
-    for c, name in enumerate(classes):
-        out[f"z_{name}"] = z[:, c]
-    return out
-
-
-def mean_vectors(texts: list[str], space: PretrainedSpace) -> np.ndarray:
-    """Each text as the mean of the pretrained vectors of its tokens (zero if none found)."""
-    from core.data.text import tokenize
-
-    out = np.zeros((len(texts), space.vectors.shape[1]))
-    for i, text in enumerate(texts):
-        found = [t for t in tokenize(text) if t in space.index and t not in SPECIALS]
-        if found:
-            out[i] = space.rows_for(found).mean(axis=0)
-    return out
-
 
 def _separation(X: np.ndarray, labels: np.ndarray, config: CompareConfig) -> tuple[float, float]:
     """(kNN accuracy, silhouette) of labels in X; NaN where the sample is too small."""
@@ -323,28 +256,26 @@ def _directions(learned: np.ndarray, out_weight: np.ndarray | None, z_cols: list
 
 
 def _compute(store: RunStore, run_id: str, config: CompareConfig,
-             progress: Progress | None) -> RunComparison:
+             progress: Progress | None, use_cache: bool = True,
+             as_files: bool = False) -> RunComparison:
+    """Every snapshot's part (``part``: cached ones are read, the engine computes them as
+    snapshots arrive), assembled with what only the whole run knows. ``as_files``: each
+    snapshot's table as its cached part's file."""
     t0 = time.perf_counter()
-    inputs, reference = _prepare(store, run_id, config)
+    inputs, reference = prepared(store, run_id, config)
     run = store.get_run(run_id)
-    rows, tables, previous = [], [], None
-    start = np.asarray(store.load_snapshot(run_id, 0)[inputs.rows], dtype=np.float64)
+    rows, tables = [], []
     for n, snap in enumerate(run.snapshots):
-        ts = time.perf_counter()
-        i = snap["idx"]
-        table_now = store.load_snapshot(run_id, i)
-        learned = np.asarray(table_now[inputs.rows], dtype=np.float64)
-        out_w = _optional(store, run_id, f"snapshots/out_{i:04d}")
-        docs = _optional(store, run_id, f"snapshots/doc_{i:04d}")
-        row, table = _snapshot_measures(inputs, learned, start, previous, out_w, docs, config)
-        row.update(_benchmarks(inputs.pairs, table_now))
-        row.update(snapshot=i, epoch=snap["epoch"], step=snap["step"],
+        if as_files:  # the part's table stays in its file: _write_cache copies it
+            folder = part_folder(store, run_id, config, n)
+            row, table = _part_row(folder), folder / "words.parquet"
+        else:
+            row, table = part(store, run_id, config, n, use_cache)
+        row.update(snapshot=snap["idx"], epoch=snap["epoch"], step=snap["step"],
                    knn_pretrained=reference["knn"], silhouette_pretrained=reference["silhouette"],
-                   val_accuracy=run.val_accuracy_at(snap), n_words=len(inputs.words),
-                   seconds=time.perf_counter() - ts)
+                   val_accuracy=run.val_accuracy_at(snap), n_words=len(inputs.words))
         rows.append(row)
         tables.append(table)
-        previous = learned
         if progress is not None:
             progress(n + 1, run.n_snapshots)
     frame = pd.DataFrame(rows)[GLOBAL_COLUMNS]
@@ -381,24 +312,115 @@ def _optional(store: RunStore, run_id: str, name: str) -> np.ndarray | None:
     return store.load_array(run_id, name) if store.has_array(run_id, name) else None
 
 
+# ----------------------------------------------------------------------------- parts
+# A snapshot's part needs only it, step 0, the snapshot before and the run's fixed inputs: the
+# engine computes it as the snapshot arrives (core.runs.comparison_parts); ``_compute`` assembles.
+
+PARTS = "compare-parts"
+_PREPARED: OrderedDict[tuple, tuple[_Inputs, dict]] = OrderedDict()  # a few MB per run
+
+
+def prepared(store: RunStore, run_id: str, config: CompareConfig) -> tuple[_Inputs, dict]:
+    """The run's fixed inputs and the reference's scores, prepared once per process."""
+    key = (str(store.root), run_id, fingerprint(store, run_id, config))
+    if key not in _PREPARED:
+        _PREPARED[key] = _prepare(store, run_id, config)
+        while len(_PREPARED) > 4:
+            _PREPARED.popitem(last=False)
+    return _PREPARED[key]
+
+
+def fingerprint(store: RunStore, run_id: str, config: CompareConfig) -> str:
+    """Settings and the identity (size, mtime) of the files the fixed inputs come from."""
+    files = {}
+    for name in ("vocab.parquet", "docs.parquet"):
+        path = store.run_dir(run_id) / name
+        stat = path.stat() if path.is_file() else None
+        files[name] = stat and [stat.st_size, stat.st_mtime_ns]
+    settings = {"version": CACHE_VERSION, **asdict(config), "files": files,
+                "against": against_identity(config)}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def part(store: RunStore, run_id: str, config: CompareConfig, position: int,
+         use_cache: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
+    """(global row, per-word table) of the snapshot at ``position``; the row lacks what only
+    the whole run knows (validation accuracy, the reference's scores)."""
+    if not use_cache:
+        return _part(store, run_id, config, position)
+    folder = part_folder(store, run_id, config, position)
+    return _part_row(folder), _read_words(folder / "words.parquet")
+
+
+def part_folder(store: RunStore, run_id: str, config: CompareConfig, position: int) -> Path:
+    """The part's cache folder, computed and written if missing (not read back)."""
+    snaps = store.get_run(run_id).snapshots
+    prev = snaps[position - 1]["idx"] if position else -1
+    cache = DiskCache(store.cache_dir(run_id) / PARTS)
+    key = f"{fingerprint(store, run_id, config)}-{snaps[position]['idx']:04d}-{prev}"
+    if not cache.path(key).is_dir():
+        cache.put(key, _part(store, run_id, config, position), _write_part)
+    return cache.path(key)
+
+
+def _part(store: RunStore, run_id: str, config: CompareConfig, position: int
+          ) -> tuple[dict[str, Any], pd.DataFrame]:
+    ts = time.perf_counter()
+    inputs, _ = prepared(store, run_id, config)
+    snaps = store.get_run(run_id).snapshots
+
+    def learned(idx: int) -> np.ndarray:
+        return np.asarray(store.load_snapshot(run_id, idx)[inputs.rows], dtype=np.float64)
+
+    i = snaps[position]["idx"]
+    table_now = store.load_snapshot(run_id, i)
+    previous = learned(snaps[position - 1]["idx"]) if position else None
+    row, table = _snapshot_measures(
+        inputs, np.asarray(table_now[inputs.rows], dtype=np.float64), learned(0), previous,
+        _optional(store, run_id, f"snapshots/out_{i:04d}"),
+        _optional(store, run_id, f"snapshots/doc_{i:04d}"), config)
+    row.update(_benchmarks(inputs.pairs, table_now))
+    row.update(seconds=time.perf_counter() - ts)
+    return row, table
+
+
+def _write_part(found: tuple[dict[str, Any], pd.DataFrame], folder: Path) -> None:
+    pd.DataFrame([found[0]]).to_parquet(folder / "row.parquet", index=False)
+    found[1].to_parquet(folder / "words.parquet", index=False)
+
+
+def _part_row(folder: Path) -> dict[str, Any]:
+    return pd.read_parquet(folder / "row.parquet").to_dict(orient="records")[0]
+
+
 # ----------------------------------------------------------------------------- cache
 
 def cache_key(store: RunStore, run_id: str, config: CompareConfig) -> str:
     """Hash of the settings, the snapshot count and (for a vectors file) its identity."""
     settings: dict[str, Any] = {"version": CACHE_VERSION, **asdict(config),
                                 "snapshots": store.get_run(run_id).n_snapshots}
-    if config.against not in BUILTIN_AGAINST:
-        path = Path(config.against).resolve()
-        stat = path.stat() if path.is_file() else None
-        settings["against"] = [str(path), stat and stat.st_size, stat and stat.st_mtime_ns]
+    settings["against"] = against_identity(config)
     text = json.dumps(settings, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def against_identity(config: CompareConfig) -> Any:
+    """The compared space as a cache key part: its name, or a vectors file's path, size and
+    modification time."""
+    if config.against in BUILTIN_AGAINST:
+        return config.against
+    path = Path(config.against).resolve()
+    stat = path.stat() if path.is_file() else None
+    return [str(path), stat and stat.st_size, stat and stat.st_mtime_ns]
 
 
 def _write_cache(result: RunComparison, folder: Path) -> None:
     result.snapshots.to_parquet(folder / "global.parquet", index=False)
     for n, table in enumerate(result.words):
-        table.to_parquet(folder / f"words_{n:04d}.parquet", index=False)
+        if isinstance(table, Path):  # a cached part's table, already written
+            shutil.copyfile(table, folder / f"words_{n:04d}.parquet")
+        else:
+            table.to_parquet(folder / f"words_{n:04d}.parquet", index=False)
     meta = {"reference": _plain_tree(result.reference), "seconds": result.seconds,
             "config": asdict(result.config), "n_snapshots": len(result.words),
             "run_id": result.run_id}
@@ -459,8 +481,17 @@ def compare_run(store: RunStore, run_id: str, config: CompareConfig = CompareCon
         hit = cache.get(key, _read_cache)
         if hit is not None or cached_only:
             return hit
-    result = _compute(store, run_id, config, progress)
+    result = _compute(store, run_id, config, progress, use_cache)
     if not use_cache:
         return replace(result, words=tuple(_lists(t) for t in result.words))
     cache.put(key, result, _write_cache)
     return replace(_read_cache(cache.path(key)), cached=False)
+
+
+def ensure_cached(store: RunStore, run_id: str, config: CompareConfig = CompareConfig()) -> None:
+    """The engine's step at a run's end: the comparison in the cache, not read back (a page
+    reads it when it needs it)."""
+    cache = DiskCache(store.cache_dir(run_id))
+    key = f"compare-{cache_key(store, run_id, config)}"
+    if not cache.path(key).is_dir():
+        cache.put(key, _compute(store, run_id, config, None, as_files=True), _write_cache)

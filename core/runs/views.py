@@ -39,7 +39,7 @@ class WordFrames:
     trust_previous: tuple[float, ...] = ()
 
 
-def _projection_config(method: str, n_words: int = EVOLUTION_WORDS):
+def projection_config(method: str, n_words: int = EVOLUTION_WORDS):
     from core.analysis.projection import ProjectionConfig
 
     return ProjectionConfig(method=method, n_words=n_words)
@@ -60,7 +60,7 @@ def evolution(store: RunStore, run_id: str, method: str = "umap",
     words). Words the user adds are placed among their neighbours in every frame."""
     from core.runs.projections import EVOLUTION_UNSEEN, project_run
 
-    result = project_run(store, run_id, _projection_config(method, n_words),
+    result = project_run(store, run_id, projection_config(method, n_words),
                          max_unseen=None if all_words else EVOLUTION_UNSEEN,
                          cached_only=cached_only and method != "pca", extra_words=extra_words)
     if result is None:
@@ -69,7 +69,7 @@ def evolution(store: RunStore, run_id: str, method: str = "umap",
                       result.method, result.trust_final, result.trust_previous)
 
 
-def _pretrained_vectors(store: RunStore, run_id: str, words: list[str], against: str
+def pretrained_vectors(store: RunStore, run_id: str, words: list[str], against: str
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(vectors of the words the space has, their positions in ``words``)."""
     from core.runs.comparison import pretrained_space
@@ -88,18 +88,17 @@ def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against:
     """The same words in the pretrained space, aligned (Procrustes with scaling on the shared
     words) to the final learned frame so a word sits in a comparable place in both pictures.
     Words the pretrained space lacks get NaN coordinates."""
-    from core.analysis.projection import project_pretrained
+    from core.runs.static_fits import aligned
 
     evo = evolution(store, run_id, method, cached_only, n_words=n_words)
     if evo is None:
         return None
     def compute() -> np.ndarray:
-        vectors, where = _pretrained_vectors(store, run_id, evo.words, against)
+        vectors, where = pretrained_vectors(store, run_id, evo.words, against)
         coords = np.full((len(evo.words), 2), np.nan, dtype=np.float32)
-        if len(where) >= 3:
-            proj = project_pretrained(vectors, evo.coords[-1], _projection_config(method),
-                                      rows=(where, np.arange(len(where))))
-            coords[where] = proj.coords[0]
+        if len(where) >= 3:  # the fit is the engine's, made while the run trained
+            coords[where] = aligned(store, run_id, vectors, evo.coords[-1],
+                                    projection_config(method), (where, np.arange(len(where))))
         return coords
     space = hashlib.sha256(against.encode()).hexdigest()[:12]
     coords = _cached_layout(store, run_id, f"pretrained-{space}-{method}-s{len(evo.coords)}"
@@ -111,14 +110,9 @@ def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against:
 
 def _cached_layout(store: RunStore, run_id: str, key: str, compute: Callable[[], np.ndarray],
                    cached_only: bool) -> np.ndarray | None:
-    """One 2-D layout through the run's disk cache; with ``cached_only``, None on a miss."""
-    from core.runs.projections import read_layout, write_layout
+    from core.runs.static_fits import cached_layout
 
-    cache = DiskCache(store.cache_dir(run_id) / "views")
-    hit = cache.get(key, read_layout)
-    if hit is not None or cached_only:
-        return hit
-    return cache.get_or_compute(key, compute, write_layout, read_layout)
+    return cached_layout(store, run_id, key, compute, cached_only)
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +137,7 @@ def document_views(store: RunStore, run_id: str, method: str = "umap",
     docs = store.load_docs(run_id)
     if len(docs) < 5:
         return None
-    config = _projection_config(method)
+    config = projection_config(method)
     name = f"docs-pretrained-{method}-s{run.n_snapshots}"
     pre = _cached_layout(store, run_id, name, None, True)  # read once, hit or miss
     if pre is None and cached_only and method != "pca":
@@ -173,12 +167,17 @@ def documents_missing(store: RunStore, run_id: str) -> str | None:
 
 def _mean_pretrained_docs(store: RunStore, run_id: str, docs: pd.DataFrame,
                           reference: np.ndarray, config) -> np.ndarray:
-    from core.analysis.projection import project_pretrained
+    from core.runs.static_fits import aligned
+
+    return aligned(store, run_id, mean_glove(store, run_id, docs), reference, config)
+
+
+def mean_glove(store: RunStore, run_id: str, docs: pd.DataFrame) -> np.ndarray:
+    """The documents as the mean of their GloVe vectors (float32, as projected)."""
     from core.runs.comparison import mean_vectors, pretrained_space
 
     space = pretrained_space(store, run_id, "glove", _tokens(store, run_id))
-    vectors = mean_vectors(docs["text"].astype(str).tolist(), space).astype(np.float32)
-    return np.asarray(project_pretrained(vectors, reference, config).coords[0])
+    return mean_vectors(docs["text"].astype(str).tolist(), space).astype(np.float32)
 
 
 def comparison(store: RunStore, run_id: str, cached_only: bool = True, progress=None,
@@ -189,6 +188,12 @@ def comparison(store: RunStore, run_id: str, cached_only: bool = True, progress=
 
     return compare_run(store, run_id, CompareConfig(against=against), cached_only=cached_only,
                        progress=progress)
+
+
+def _ensure_comparison(store: RunStore, run_id: str, against: str) -> None:
+    from core.runs.comparison import CompareConfig, ensure_cached
+
+    ensure_cached(store, run_id, CompareConfig(against=against))
 
 
 def compares_with_init(store: RunStore, run_id: str) -> bool:
@@ -206,10 +211,9 @@ def finalize(store: RunStore, run_id: str, method: str = "umap",
              ("pretrained", lambda: pretrained_view(store, run_id, method, cached_only=False,
                                                     n_words=n_words)),
              ("documents", lambda: document_views(store, run_id, method, cached_only=False)),
-             ("comparison", lambda: comparison(store, run_id, cached_only=False))]
+             ("comparison", lambda: _ensure_comparison(store, run_id, "glove"))]
     if compares_with_init(store, run_id):
-        steps.append(("comparison_init", lambda: comparison(store, run_id, cached_only=False,
-                                                            against="init")))
+        steps.append(("comparison_init", lambda: _ensure_comparison(store, run_id, "init")))
     seconds: dict[str, float] = {}
     store.update_info(run_id, views="computing", views_method=method)
     for name, step in steps:

@@ -3,6 +3,8 @@ lazy Adam, written out instead of autograd + ``torch.optim`` (why: ``BagAdam``, 
 cnn/gru train through ``torch.optim`` in the loop (``trainer.py``)."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -151,13 +153,27 @@ class BagAdam:
             self._fused([param], [grad], [self._moments(param)])
 
 
+class BagGrads(NamedTuple):
+    """One batch's gradients of the bag (``bag_grads``): ``used`` rows of the table, their
+    values ``sub`` and gradient ``rows`` (None when the table is frozen), the output layer's
+    ``weight`` and ``bias`` gradients, and the batch's mean ``loss``."""
+
+    loss: torch.Tensor
+    used: torch.Tensor
+    sub: torch.Tensor
+    rows: torch.Tensor | None
+    weight: torch.Tensor
+    bias: torch.Tensor
+
+
 @torch.no_grad()
-def bag_update(model, adam: BagAdam, distinct: DistinctRows, updates: torch.Tensor,
-               ids: torch.Tensor, offsets: torch.Tensor, lengths: torch.Tensor,
-               labels: torch.Tensor, onehot: torch.Tensor) -> torch.Tensor:
-    """One step of the bag ``model`` on the texts ``ids``/``offsets`` (their ``lengths``,
-    column; ``labels`` and as ``onehot`` rows), on a copy of just the rows the batch uses;
-    adds one to ``updates`` for each distinct row the step moved. Returns the batch's loss.
+def bag_grads(model, distinct: DistinctRows, ids: torch.Tensor, offsets: torch.Tensor,
+              lengths: torch.Tensor, labels: torch.Tensor, onehot: torch.Tensor,
+              n_total: int | None = None) -> BagGrads:
+    """The bag ``model``'s gradients on the texts ``ids``/``offsets`` (their ``lengths``,
+    column; ``labels`` and as ``onehot`` rows), of the mean loss over ``n_total`` texts
+    (default: these; a process's share of a larger batch passes the batch's size, so the
+    shares' gradients add up to the batch's).
 
     The model is the bag's forward (mean of rows, linear, cross-entropy), computed here
     with its gradients written out: d loss/d logits = (softmax - onehot) / n, and the
@@ -170,12 +186,25 @@ def bag_update(model, adam: BagAdam, distinct: DistinctRows, updates: torch.Tens
     docs = F.embedding_bag(inverse, sub, offsets, mode="mean")
     log_p = F.log_softmax(F.linear(docs, out.weight, out.bias), dim=1)
     loss = F.nll_loss(log_p, labels)  # = the cross-entropy the model's loss_fn computes
-    d_logits = log_p.exp_().sub_(onehot).div_(len(labels))
-    adam.tick()
+    d_logits = log_p.exp_().sub_(onehot).div_(n_total or len(labels))
+    rows = None
     if table.requires_grad:
         d_docs = (d_logits @ out.weight).div_(lengths)
-        adam.step_rows(table, used, sub, mean_grad(inverse, offsets, d_docs, len(used)))
+        rows = mean_grad(inverse, offsets, d_docs, len(used))
+    return BagGrads(loss, used, sub, rows, d_logits.t() @ docs, d_logits.sum(0))
+
+
+@torch.no_grad()
+def bag_update(model, adam: BagAdam, distinct: DistinctRows, updates: torch.Tensor,
+               *batch: torch.Tensor) -> torch.Tensor:
+    """One step of the bag ``model`` on a ``batch`` (``bag_grads``' texts), on a copy of
+    just the rows the batch uses; adds one to ``updates`` for each distinct row the step
+    moved. Returns the batch's loss."""
+    grads = bag_grads(model, distinct, *batch)
+    adam.tick()
+    if grads.rows is not None:
+        adam.step_rows(model.embedding.weight, grads.used, grads.sub, grads.rows)
         updates += distinct.mark  # once per distinct row, never padding
-    adam.step_dense(out.weight, d_logits.t() @ docs)
-    adam.step_dense(out.bias, d_logits.sum(0))
-    return loss
+    adam.step_dense(model.out.weight, grads.weight)
+    adam.step_dense(model.out.bias, grads.bias)
+    return grads.loss

@@ -95,6 +95,24 @@ class TrainConfig:
         return cls(**data)
 
 
+DEVICES = ("auto", "cpu", "cuda")  # auto: CUDA when torch sees one, else the CPU
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    """How many processes train one run (``core.training.distributed``) and on which device.
+    ``timeout``: seconds a process waits for the others at a collective (a rank that dies
+    is noticed at once by its peers; this bounds a rank that hangs)."""
+
+    processes: int = bounded(1, 1, 64)
+    device: str = "auto"
+    timeout: float = bounded(1800.0, 1.0, 86400.0)
+
+    def __post_init__(self) -> None:
+        check_choice("device", self.device, DEVICES)
+        check_fields(self)
+
+
 def effective_batch_size(config: TrainConfig, n_train: int) -> int:
     """The configured batch size, or by default about 20 updates per epoch, between 16 and
     1024 rows per batch."""

@@ -7,7 +7,6 @@ optional ``should_stop`` is polled between batches to cancel.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -21,9 +20,10 @@ from core.errors import CancelledError, StoreError
 from core.store.disk import RunSize
 from core.store.runstore import RunStore, new_run_id
 from core.training.bag import BagAdam, DistinctRows, EpochInput, bag_update
-from core.training.config import (ModelConfig, TrainConfig, effective_batch_size,
+from core.training.config import (TrainConfig, effective_batch_size,
                                   planned_snapshot_count)
 from core.training.corpus import TokenisedCorpus, tokenised
+from core.training.loop_parts import build_model, optimizers, padded, threads
 from core.training.model import EmbeddingClassifier
 from core.training.preparation import Prepared, prepare
 from core.training.progress import TRAINING
@@ -66,26 +66,6 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-@contextmanager
-def _threads(n: int | None):
-    """Run with ``n`` intra-op threads (None: leave as is), then restore the previous count."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _padded(flat: np.ndarray, lengths: np.ndarray) -> torch.Tensor:
-    """The texts as a (texts x longest) table, 0 (padding) after each text's ids."""
-    table = np.zeros((len(lengths), max(int(lengths.max()), 1)), dtype=np.int64)
-    text_of = np.repeat(np.arange(len(lengths)), lengths)
-    table[text_of, np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = flat
-    return torch.from_numpy(table)
-
-
 class _Trainer:
     """One run's loop. Small methods; state is the model, optimisers and counters; what is
     written to the store goes through ``recorder`` (snapshots, update counts, the best epoch)."""
@@ -93,8 +73,10 @@ class _Trainer:
     def __init__(self, model: EmbeddingClassifier, prep: Prepared, labels: np.ndarray,
                  config: TrainConfig, store: RunStore, run_id: str,
                  callback: Callable[[TrainEvent], None] | None,
-                 should_stop: Callable[[], bool] | None) -> None:
+                 should_stop: Callable[[], bool] | None, group=None) -> None:
         self.model, self.prep, self.config = model, prep, config
+        self.group = group  # distributed.Group: one of several processes; None: the only one
+        self.exchange = None  # shared_steps.Exchange: the buffer a shared step sums
         self.store, self.run_id = store, run_id
         self.callback, self.should_stop = callback, should_stop
         self.labels = torch.from_numpy(np.array(labels, dtype=np.int64))  # writable copy
@@ -103,10 +85,10 @@ class _Trainer:
         # torch.optim on the padded table.
         self.batch_size = effective_batch_size(config, len(prep.train_idx))
         self.flat = prep.bag_input(self.batch_size) if config.arch == "bag" else None
-        self.table = _padded(prep.flat, prep.lengths) if self.flat is None else None
+        self.table = padded(prep.flat, prep.lengths) if self.flat is None else None
         self.adam = BagAdam(config.lr) if self.flat is not None else None
         self.distinct = DistinctRows(len(prep.vocab)) if self.flat is not None else None
-        self.optimizers = _optimizers(model, config.lr) if self.adam is None else []
+        self.optimizers = optimizers(model, config.lr) if self.adam is None else []
         self.emitted_at = 0.0
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step = 0
@@ -133,11 +115,14 @@ class _Trainer:
         if self.flat is not None:  # gathered by blocks; each batch is then a slice
             epoch_input = EpochInput(self.flat, order, self.labels, self.model.out.out_features)
         for b in range(n_batches):
-            if self.should_stop is not None and self.should_stop():
+            if self.group is None and self.stopping():
                 raise CancelledError("Training was cancelled.")
             lo, hi = b * size, min((b + 1) * size, len(order))
             rows = order[lo:hi]
-            if self.flat is not None:
+            if self.group is not None:
+                loss = self.shared_update(epoch_input if self.flat is not None else None,
+                                          order, lo, hi)
+            elif self.flat is not None:
                 loss = self.update(rows, *epoch_input.batch(lo, hi))
             else:
                 loss = self.update(rows)
@@ -145,9 +130,29 @@ class _Trainer:
             value = loss.item()  # on the CPU this is a read, not a device sync
             total += value * len(rows)
             self.report_batch(epoch, value, b + 1, n_batches)
-            if self.config.snapshot_every and self.step % self.config.snapshot_every == 0:
+            if self.writes and self.config.snapshot_every and (
+                    self.step % self.config.snapshot_every == 0):
                 self.recorder.snapshot(epoch)
         return total / max(len(order), 1)
+
+    @property
+    def writes(self) -> bool:
+        """Whether this process writes the run (the only one, or rank 0 of several)."""
+        return self.group is None or self.group.leader
+
+    def stopping(self) -> bool:
+        return self.should_stop is not None and self.should_stop()
+
+    def shared_update(self, epoch_input, order: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+        """One step on the global batch lo..hi-1 of ``order``, shared with the other ranks
+        (``core.training.shared_steps``); rank 0's cancel travels with the gradients."""
+        from core.training import shared_steps
+
+        if epoch_input is not None:
+            return shared_steps.shared_bag_update(self, self.group, epoch_input, lo, hi,
+                                                  self.stopping())
+        return shared_steps.shared_autograd_update(self, self.group, order[lo:hi],
+                                                   self.stopping())
 
     def report_batch(self, epoch: int, loss: float, batch: int, n_batches: int) -> None:
         # At most ~20 events a second: a progress bar needs no more, and a callback that
@@ -206,16 +211,6 @@ class _Trainer:
                          self.updates.numpy().copy())
 
 
-def _optimizers(model: EmbeddingClassifier, lr: float) -> list[torch.optim.Optimizer]:
-    # The sparse embedding gradient needs SparseAdam; everything else uses plain Adam.
-    emb = [p for p in model.embedding.parameters() if p.requires_grad]
-    rest = [p for n, p in model.named_parameters() if not n.startswith("embedding.")]
-    opts: list[torch.optim.Optimizer] = [torch.optim.Adam(rest, lr=lr)]
-    if emb:
-        opts.append(torch.optim.SparseAdam(emb, lr=lr))
-    return opts
-
-
 def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | None = None,
               callback: Callable[[TrainEvent], None] | None = None,
               should_stop: Callable[[], bool] | None = None,
@@ -224,7 +219,7 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
               doc_idx: np.ndarray | None = None,
               corpus: TokenisedCorpus | None = None,
               report_idx: np.ndarray | None = None,
-              prepared: Prepared | None = None) -> RunSummary:
+              prepared: Prepared | None = None, group=None) -> RunSummary:
     """Train one model, snapshotting the embedding at step 0 and after every epoch.
 
     ``run_id`` may name a run created beforehand (e.g. queued by a job runner); otherwise a
@@ -238,6 +233,8 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
     would not fit on the store's disk is refused before its first snapshot. With
     ``config.early_stopping`` training ends once the validation loss has not improved for
     ``config.patience`` epochs; the best epoch is in ``run.info`` (``RunInfo.best``).
+    ``group``: this process is rank 0 of several (``core.training.distributed``): it
+    prepares, shares the prepared data and writes; the others train their part of each batch.
     """
     torch.manual_seed(config.seed)
     new = run_id is None
@@ -258,7 +255,7 @@ def train_run(dataset, config: TrainConfig, store: RunStore, *, run_id: str | No
                 return _word2vec_run(dataset, prep, config, store, run_id, callback,
                                      should_stop, started)
             return _train_prepared(dataset, prep, config, store, run_id, callback,
-                                   should_stop, started)
+                                   should_stop, started, group)
         except CancelledError:
             store.set_status(run_id, "cancelled")
             return _summary(store, run_id, time.perf_counter() - started)
@@ -324,15 +321,17 @@ def _check_size(store: RunStore, prep: Prepared, config: TrainConfig, model) -> 
 
 
 def _train_prepared(dataset, prep: Prepared, config: TrainConfig, store: RunStore,
-                    run_id: str, callback, should_stop, started: float) -> RunSummary:
-    dim = prep.weights.shape[1]
-    mconf = ModelConfig(arch=config.arch, vocab_size=len(prep.vocab), dim=dim,
-                        n_classes=len(dataset.classes), hidden=config.hidden)
-    model = EmbeddingClassifier(mconf, prep.weights, freeze=config.freeze)
-    info = {**start_info(dataset, prep, dim), **_check_size(store, prep, config, model)}
+                    run_id: str, callback, should_stop, started: float,
+                    group=None) -> RunSummary:
+    model = build_model(prep, config, len(dataset.classes))
+    info = {**start_info(dataset, prep, model.embedding.weight.shape[1]),
+            **_check_size(store, prep, config, model)}
     store.update_info(run_id, **info)
     save_inputs(store, run_id, dataset, prep)
-    trainer = _Trainer(model, prep, dataset.labels, config, store, run_id, callback, should_stop)
+    if group is not None:  # the other ranks build the same model from the same data
+        group.share((prep, np.asarray(dataset.labels), len(dataset.classes), config))
+    trainer = _Trainer(model, prep, dataset.labels, config, store, run_id, callback,
+                       should_stop, group)
     trainer.emit("start", 0, **info, epochs=config.epochs)
     trainer.emit("stage", 0, stage="snapshot")
     trainer.recorder.snapshot(0)  # step 0: before any update
@@ -340,7 +339,7 @@ def _train_prepared(dataset, prep: Prepared, config: TrainConfig, store: RunStor
     # The bag's operations are small. On these shared 2-core machines, with other jobs
     # running, a second intra-op thread made its epochs ~20x slower (threads waiting for each
     # other at every operation); one thread does not wait (bench/README.md).
-    with _threads(1 if config.arch == "bag" else None):
+    with threads(1 if config.arch == "bag" else None):
         epoch = _epochs(trainer, config, store, run_id)
     save_predictions(store, run_id, prep, dataset.labels, trainer.recorder.best.predictions)
     seconds = time.perf_counter() - started
@@ -366,9 +365,25 @@ def _epochs(trainer: _Trainer, config: TrainConfig, store: RunStore, run_id: str
             metrics["stopped_early"] = epoch < config.epochs
         store.add_epoch(run_id, epoch, metrics)
         trainer.emit("epoch", epoch, **metrics)
+        if trainer.group is not None:  # rank 0 decides for every rank
+            trainer.group.decide(last)
         if last:
             return epoch
     return config.epochs
+
+
+def follow_run(group, shared: tuple) -> None:
+    """A rank other than 0 (``distributed.follow``): rank 0's ``shared`` (prepared data,
+    labels, class count, config), the same model, its part of every batch; writes nothing."""
+    prep, labels, n_classes, config = shared
+    torch.manual_seed(config.seed)
+    trainer = _Trainer(build_model(prep, config, n_classes), prep, labels, config, None, "", None,
+                       None, group)
+    with threads(1 if config.arch == "bag" else None):
+        for epoch in range(1, config.epochs + 1):
+            trainer.train_epoch(epoch)
+            if group.decide():
+                return
 
 
 def _summary(store: RunStore, run_id: str, seconds: float) -> RunSummary:

@@ -11,6 +11,9 @@ from .conftest import screenshot, serve, stop, wait_idle
 from .test_reliability import Guarded
 
 pytestmark = pytest.mark.browser
+# every plotly chart on the page has laid out its figure and drawn its svg (legend included)
+PLOTTED = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .every(gd => gd._fullLayout && gd.querySelector('.main-svg .legend, .main-svg .xy'))"""
 
 
 def test_hostile_labels_make_no_request_off_the_machine(browser, tmp_path):
@@ -24,7 +27,7 @@ def test_hostile_labels_make_no_request_off_the_machine(browser, tmp_path):
         for name in ("data", *PAGES):
             page.goto(f"{url}/{name}?run={run_id}")
             wait_idle(page)
-            page.wait_for_timeout(1500)  # plotly draws legends and hover layers after load
+            page.wait_for_function(PLOTTED)  # plotly draws after the page's script ends
             if name in ("evolution", "documents"):
                 page.locator(".js-plotly-plot").first.wait_for()
                 screenshot(page, f"label-injection-{name}")

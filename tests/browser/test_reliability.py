@@ -74,9 +74,10 @@ def alerts(page) -> str:
 
 
 def upload(page, case: corpus.Case, input_index: int = 0) -> None:
-    """Upload ``case`` and return once the uploader holds it (its chip shows the file name):
-    a file set while the previous upload's rerun still ran could be dropped by the widget."""
-    chip = page.get_by_test_id("stFileChipName").filter(has_text=case.filename)
+    """Upload ``case`` and return once the uploader holds it (its chip is titled with the file
+    name; the chip's text shortens long names): a file set while the previous upload's rerun
+    still ran could be dropped by the widget."""
+    chip = page.get_by_test_id("stFileChipName").and_(page.get_by_title(case.filename, exact=True))
     for attempt in range(2):
         wait_idle(page)
         page.get_by_test_id("stFileUploaderDropzoneInput").nth(input_index).set_input_files(

@@ -59,21 +59,24 @@ def test_keras_run_is_live_while_training_then_evolves(browser, track_server):
     page.goto(f"{url}/train")  # the server's first page load is slow: pay it before
     wait_idle(page)
     env = {**os.environ, "KERAS_BACKEND": "torch", "EXPLORER_WARM_UP": "0"}
-    # waits 10 s after each epoch: time to watch it train (each epoch's count stays on the page
-    # at least that long; the last check runs with two pauses to spare)
+    # after epoch N the script waits until the step file says N: the page is seen live at
+    # each epoch while the script is certainly still training (no fixed pause to outlast)
+    step = root.parent / "step"
     example = subprocess.Popen(
         [sys.executable, "examples/keras_sentiment.py", "--store", str(root),
-         "--epochs", str(EPOCHS), "--pause", "10"],
+         "--epochs", str(EPOCHS), "--step-file", str(step)],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         run_id = _first_run(root, example)
         page.goto(f"{url}/train?run={run_id}")
         wait_idle(page)
         expect(page.get_by_text("Epoch 1/3")).to_be_visible(timeout=120_000)
+        step.write_text("1")
         expect(page.get_by_text("Epoch 2/3")).to_be_visible(timeout=120_000)
         assert example.poll() is None  # the page moved on while the script still trains
         page.locator(PLOT).first.wait_for()  # the engine's live map of the table
         screenshot(page, "track-keras-train-live")
+        step.write_text(str(EPOCHS))
         assert example.wait(timeout=300) == 0, example.stderr.read()[-3000:]
         page.goto(f"{url}/evolution?run={run_id}")
         wait_idle(page)
