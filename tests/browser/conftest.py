@@ -197,6 +197,7 @@ def upload_data(page, app_url: str, path: Path) -> None:
     page.get_by_test_id("stFileChipName").filter(has_text=path.name).wait_for()
     wait_idle(page)
     page.get_by_text("Using your file").wait_for()
+    wait_idle(page)  # the rerun that says so may still be drawing the file's numbers
 
 
 def one_seed_each(page, epochs: int) -> None:

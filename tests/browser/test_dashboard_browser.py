@@ -46,7 +46,8 @@ def finished_run(root, like: str | None = None) -> str:
 def test_upload_train_reload_and_list(page, app_url, store_dir, clickbait_csv, clickbait_rows):
     upload_data(page, app_url, clickbait_csv)
     kept = page.get_by_test_id("stMetric").filter(has_text="Texts kept")
-    assert f"{len(clickbait_rows):,}" in kept.inner_text()
+    # the rerun after the upload replaces the sample's numbers element by element
+    expect(kept).to_contain_text(f"{len(clickbait_rows):,}", timeout=60_000)
     page.get_by_text("Running words in GloVe").wait_for()
     no_errors(page)
     screenshot(page, "02-data-clickbait")
