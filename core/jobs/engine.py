@@ -4,9 +4,8 @@ once (warm-up in the background at start) and then keeps every run's views compu
 Training workers only train; the engine watches the store. While a run trains it projects
 each new snapshot for the live view (PCA until UMAP is warm, then UMAP started from the
 previous layout) and computes the snapshot's part of the comparison measures
-(core.runs.comparison_parts), and once per run the pretrained side's fits
-(core.runs.static_fits): those two in a second process (core.jobs.side), so they overlap the
-frames on a second core; when a run is done it computes the stable evolution, the aligned pretrained
+(core.runs.comparison_parts), and once per run the pretrained side's
+fits (core.runs.static_fits); when a run is done it computes the stable evolution, the aligned pretrained
 view, the document views and the comparison measures (core.runs.views.finalize). A file lock
 makes sure only one engine serves a store; the dashboard starts it with ``ensure_engine``.
 """
@@ -17,7 +16,6 @@ import time
 from typing import Callable
 
 from core.jobs.process import spawn
-from core.jobs.side import Side, fit_pretrained, one_blas_thread  # noqa: F401 (re-exported)
 from core.runs import evolution as chain
 from core.runs import views as runviews
 from core.store.locks import try_lock
@@ -49,11 +47,8 @@ class Engine:
     """One pass of ``tick`` brings every run's views up to date; ``serve`` loops it."""
 
     def __init__(self, store: RunStore, warm: bool = True, method: str = "umap",
-                 n_words: int = runviews.EVOLUTION_WORDS, side: bool = False) -> None:
-        """``side``: comparison parts and pretrained fits in a second process (core.jobs.side),
-        beside the frames; else in this one, in turn (tests, single-core use)."""
+                 n_words: int = runviews.EVOLUTION_WORDS) -> None:
         self.store, self.method, self.n_words = store, method, n_words
-        self.side = Side(store.root) if side else None
         self.warm = _Warm() if warm else None
         self.live_done: dict[str, int] = {}
         self.fitted: set[str] = set()  # runs whose pretrained fits are made (static_fits)
@@ -117,18 +112,12 @@ class Engine:
             return 0
         from core.runs import comparison_parts as parts
 
-        new = [s["idx"] for s in run.snapshots if s["idx"] > done]
-        if self.side is not None:  # the fits and the comparison's share, beside the frames
-            if self.umap_ready and self.method == "umap" and run.run_id not in self.fitted:
-                self.fitted.add(run.run_id)
-                self.side.fits(run.run_id, self.n_words)
-            for idx in new:
-                self.side.part(run.run_id, idx)
         method = "pca"
-        for idx in new:  # catch up in order: each frame starts from the previous
-            method = chain.extend(self.store, run.run_id, idx, self.umap_ready, self.n_words)
-            if self.side is None:
-                parts.extend(self.store, run.run_id, idx)
+        for snap in run.snapshots:  # catch up in order: each frame starts from the previous
+            if snap["idx"] > done:
+                method = chain.extend(self.store, run.run_id, snap["idx"], self.umap_ready,
+                                      self.n_words)
+                parts.extend(self.store, run.run_id, snap["idx"])  # the comparison's share
         self.live_done[run.run_id] = run.snapshots[-1]["idx"]
         self.store.update_info(run.run_id, live_method=method)
         if method == "umap" and run.run_id not in self.fitted:
@@ -137,27 +126,37 @@ class Engine:
         return 1
 
     def _fit_static(self, run_id: str) -> None:
-        """The pretrained fits of the run's finished views, made once while it trains."""
-        if self.side is not None:
-            self.side.fits(run_id, self.n_words)
-        else:
-            fit_pretrained(self.store, run_id, self.n_words)
+        """The pretrained side of the finished-run views (the evolution's words in GloVe, the
+        documents as mean GloVe vectors), fitted once while the run trains; at the end
+        ``views.finalize`` only aligns them (core.runs.static_fits)."""
+        from core.errors import ExplorerError
+        from core.runs.projections import evolution_rows
+        from core.runs.static_fits import fitted
+
+        config = runviews.projection_config("umap")
+        try:
+            rows, tokens = evolution_rows(self.store, run_id, self.n_words)
+            words = [tokens[i] for i in rows]
+            vectors, _ = runviews.pretrained_vectors(self.store, run_id, words, "glove")
+            if len(vectors) >= 3:
+                fitted(self.store, run_id, vectors, config)
+            if runviews.documents_missing(self.store, run_id) is None:
+                docs = self.store.load_docs(run_id)
+                if len(docs) >= 5:
+                    fitted(self.store, run_id, runviews.mean_glove(self.store, run_id, docs),
+                           config)
+        except ExplorerError:  # e.g. no GloVe words: finalize records what is missing
+            pass
 
     def _finalize(self, run_id: str) -> None:
         if self.method == "umap" and self.warm is not None:
             self.warm.ready.wait()  # first finish after start waits for the compile
-        if self.side is not None:
-            self.side.wait(run_id)  # its parts and fits, so finalize computes them once
         method = self.method if self.umap_ready or self.method == "pca" else "pca"
         try:
             runviews.finalize(self.store, run_id, method, n_words=self.n_words)
         except Exception as exc:  # one bad run must not stop the engine
             self.store.update_info(run_id, views="failed",
                                    views_error=f"{type(exc).__name__}: {exc}")
-
-    def close(self) -> None:
-        if self.side is not None:
-            self.side.close()
 
     def serve(self, poll: float = 0.5, should_stop: Callable[[], bool] | None = None) -> None:
         while not (should_stop and should_stop()):
@@ -173,13 +172,21 @@ def run_engine(store: RunStore, poll: float = 0.5, warm: bool = True,
     if lock is None:
         return False
     one_blas_thread()
-    engine = Engine(store, warm=warm, n_words=n_words, side=warm)
     try:
-        engine.serve(poll, should_stop)
+        Engine(store, warm=warm, n_words=n_words).serve(poll, should_stop)
     finally:
-        engine.close()
         lock.close()
     return True
+
+
+def one_blas_thread() -> None:
+    """BLAS on one thread in this process. The engine's products are small (5,000 x 50) and
+    numba's UMAP threads run beside them: with two BLAS threads on a 2-core machine under
+    load, a snapshot's comparison part took ~3x longer (bench/README.md, "Views ready")."""
+    import scipy.linalg  # noqa: F401 - load scipy's own BLAS too, so the limit covers it
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def engine_running(store: RunStore) -> bool:
