@@ -267,10 +267,10 @@ def _compute(store: RunStore, run_id: str, config: CompareConfig,
     rows, tables = [], []
     for n, snap in enumerate(run.snapshots):
         if as_files:  # the part's table stays in its file: _write_cache copies it
-            folder = part_folder(store, run_id, config, n)
+            folder = part_folder(store, run_id, config, n, run.snapshots)
             row, table = _part_row(folder), folder / "words.parquet"
         else:
-            row, table = part(store, run_id, config, n, use_cache)
+            row, table = part(store, run_id, config, n, run.snapshots, use_cache)
         row.update(snapshot=snap["idx"], epoch=snap["epoch"], step=snap["step"],
                    knn_pretrained=reference["knn"], silhouette_pretrained=reference["silhouette"],
                    val_accuracy=run.val_accuracy_at(snap), n_words=len(inputs.words))
@@ -343,31 +343,31 @@ def fingerprint(store: RunStore, run_id: str, config: CompareConfig) -> str:
 
 
 def part(store: RunStore, run_id: str, config: CompareConfig, position: int,
-         use_cache: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
-    """(global row, per-word table) of the snapshot at ``position``; the row lacks what only
-    the whole run knows (validation accuracy, the reference's scores)."""
+         snaps: list[dict], use_cache: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
+    """(global row, per-word table) of the snapshot at ``position`` of ``snaps`` (the run's
+    snapshots, read once by the caller); the row lacks what only the whole run knows
+    (validation accuracy, the reference's scores)."""
     if not use_cache:
-        return _part(store, run_id, config, position)
-    folder = part_folder(store, run_id, config, position)
+        return _part(store, run_id, config, position, snaps)
+    folder = part_folder(store, run_id, config, position, snaps)
     return _part_row(folder), _read_words(folder / "words.parquet")
 
 
-def part_folder(store: RunStore, run_id: str, config: CompareConfig, position: int) -> Path:
+def part_folder(store: RunStore, run_id: str, config: CompareConfig, position: int,
+                snaps: list[dict]) -> Path:
     """The part's cache folder, computed and written if missing (not read back)."""
-    snaps = store.get_run(run_id).snapshots
     prev = snaps[position - 1]["idx"] if position else -1
     cache = DiskCache(store.cache_dir(run_id) / PARTS)
     key = f"{fingerprint(store, run_id, config)}-{snaps[position]['idx']:04d}-{prev}"
     if not cache.path(key).is_dir():
-        cache.put(key, _part(store, run_id, config, position), _write_part)
+        cache.put(key, _part(store, run_id, config, position, snaps), _write_part)
     return cache.path(key)
 
 
-def _part(store: RunStore, run_id: str, config: CompareConfig, position: int
-          ) -> tuple[dict[str, Any], pd.DataFrame]:
+def _part(store: RunStore, run_id: str, config: CompareConfig, position: int,
+          snaps: list[dict]) -> tuple[dict[str, Any], pd.DataFrame]:
     ts = time.perf_counter()
     inputs, _ = prepared(store, run_id, config)
-    snaps = store.get_run(run_id).snapshots
 
     def learned(idx: int) -> np.ndarray:
         return np.asarray(store.load_snapshot(run_id, idx)[inputs.rows], dtype=np.float64)

@@ -22,12 +22,13 @@ def extend(store: RunStore, run_id: str, idx: int) -> int:
     """The engine's step: the parts of every snapshot up to ``idx`` (the new one, and any an
     earlier pass missed); returns how many comparisons have them. A run the comparison
     refuses (e.g. too few words in GloVe) is left to ``finalize``, which records why."""
-    positions = [s["idx"] for s in store.get_run(run_id).snapshots]
+    snaps = store.get_run(run_id).snapshots  # once: each part_folder would read it again
+    upto = [s["idx"] for s in snaps].index(idx) + 1
     done = 0
     for config in configs(store, run_id):
         try:
-            for position in range(positions.index(idx) + 1):
-                rc.part_folder(store, run_id, config, position)
+            for position in range(upto):
+                rc.part_folder(store, run_id, config, position, snaps)
         except ExplorerError:
             continue
         done += 1

@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.common.files import DiskCache
 from core.errors import ExplorerError
+from core.runs.static_fits import aligned, cached_layout
 from core.store.runstore import RunStore
 
 EVOLUTION_WORDS = 4500  # most frequent training words in the evolution, plus 500 never seen:
@@ -88,8 +89,6 @@ def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against:
     """The same words in the pretrained space, aligned (Procrustes with scaling on the shared
     words) to the final learned frame so a word sits in a comparable place in both pictures.
     Words the pretrained space lacks get NaN coordinates."""
-    from core.runs.static_fits import aligned
-
     evo = evolution(store, run_id, method, cached_only, n_words=n_words)
     if evo is None:
         return None
@@ -101,18 +100,11 @@ def pretrained_view(store: RunStore, run_id: str, method: str = "umap", against:
                                     projection_config(method), (where, np.arange(len(where))))
         return coords
     space = hashlib.sha256(against.encode()).hexdigest()[:12]
-    coords = _cached_layout(store, run_id, f"pretrained-{space}-{method}-s{len(evo.coords)}"
+    coords = cached_layout(store, run_id, f"pretrained-{space}-{method}-s{len(evo.coords)}"
                             f"-w{len(evo.words)}", compute, cached_only and method != "pca")
     if coords is None:
         return None
     return WordFrames(evo.rows, evo.words, np.asarray(coords)[None], (), f"{against}:{method}")
-
-
-def _cached_layout(store: RunStore, run_id: str, key: str, compute: Callable[[], np.ndarray],
-                   cached_only: bool) -> np.ndarray | None:
-    from core.runs.static_fits import cached_layout
-
-    return cached_layout(store, run_id, key, compute, cached_only)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,14 +131,14 @@ def document_views(store: RunStore, run_id: str, method: str = "umap",
         return None
     config = projection_config(method)
     name = f"docs-pretrained-{method}-s{run.n_snapshots}"
-    pre = _cached_layout(store, run_id, name, None, True)  # read once, hit or miss
+    pre = cached_layout(store, run_id, name, None, True)  # read once, hit or miss
     if pre is None and cached_only and method != "pca":
         return None
     frames = [np.asarray(store.load_docvecs(run_id, s["idx"])) for s in run.snapshots]
     learned = cached_sequence(DiskCache(store.cache_dir(run_id) / "documents"), frames, config,
                               key=f"{run_id}-docs-s{run.n_snapshots}")
     if pre is None:
-        pre = _cached_layout(store, run_id, name, lambda: _mean_pretrained_docs(
+        pre = cached_layout(store, run_id, name, lambda: _mean_pretrained_docs(
             store, run_id, docs, learned.coords[-1], config), False)
     return DocumentFrames(docs, learned.stacked, np.asarray(pre), learned.trust, method)
 
@@ -167,8 +159,6 @@ def documents_missing(store: RunStore, run_id: str) -> str | None:
 
 def _mean_pretrained_docs(store: RunStore, run_id: str, docs: pd.DataFrame,
                           reference: np.ndarray, config) -> np.ndarray:
-    from core.runs.static_fits import aligned
-
     return aligned(store, run_id, mean_glove(store, run_id, docs), reference, config)
 
 
